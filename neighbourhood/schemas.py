@@ -1,0 +1,129 @@
+"""Canonical column names and value sets shared by every module (DESIGN.md "Datasets").
+
+Reference columns through these constants, not string literals scattered in code.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Kind = Literal["cleansing", "enforcement", "spend", "population", "wards"]
+KINDS: Final[tuple[str, ...]] = ("cleansing", "enforcement", "spend", "population", "wards")
+
+CATEGORIES: Final[tuple[str, ...]] = (
+    "fly_tipping",
+    "litter",
+    "detritus",
+    "graffiti",
+    "fly_posting",
+    "dog_fouling",
+    "overflowing_bin",
+    "weeds",
+    "abandoned_vehicle",
+    "needles",
+    "other",
+)
+CATEGORY_LABELS: Final[dict[str, str]] = {
+    "fly_tipping": "Fly-tipping",
+    "litter": "Litter",
+    "detritus": "Detritus",
+    "graffiti": "Graffiti",
+    "fly_posting": "Fly-posting",
+    "dog_fouling": "Dog fouling",
+    "overflowing_bin": "Overflowing bins",
+    "weeds": "Weeds",
+    "abandoned_vehicle": "Abandoned vehicles",
+    "needles": "Needles",
+    "other": "Other",
+}
+STATUSES: Final[tuple[str, ...]] = ("open", "closed", "cancelled", "duplicate")
+
+OFFENCES: Final[tuple[str, ...]] = (
+    "fly_tipping",
+    "littering",
+    "dog_fouling",
+    "graffiti",
+    "fly_posting",
+    "duty_of_care",
+    "waste_receptacle",
+    "other",
+)
+ACTIONS: Final[tuple[str, ...]] = (
+    "investigation",
+    "warning_letter",
+    "fixed_penalty_notice",
+    "community_protection_notice",
+    "statutory_notice",
+    "formal_caution",
+    "prosecution",
+    "vehicle_seized",
+    "no_further_action",
+)
+OUTCOMES: Final[tuple[str, ...]] = (
+    "paid",
+    "unpaid",
+    "cancelled",
+    "withdrawn",
+    "convicted",
+    "acquitted",
+    "pending",
+)
+SERVICES: Final[tuple[str, ...]] = ("cleansing", "enforcement", "other")
+CITYWIDE: Final[str] = "citywide"
+
+# Canonical columns per kind, in storage order.
+CLEANSING_COLUMNS: Final[tuple[str, ...]] = (
+    "case_id",
+    "category",
+    "category_raw",
+    "reported_at",
+    "closed_at",
+    "status",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "ward_code",
+    "ward_name",
+    "street",
+    "size",
+    "cost_gbp",
+    "channel",
+    "updated_at",
+)
+ENFORCEMENT_COLUMNS: Final[tuple[str, ...]] = (
+    "case_id",
+    "offence",
+    "action",
+    "issued_at",
+    "outcome",
+    "outcome_at",
+    "amount_gbp",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "ward_code",
+    "ward_name",
+    "linked_case_id",
+    "updated_at",
+)
+SPEND_COLUMNS: Final[tuple[str, ...]] = (
+    "ward_code",
+    "period_start",
+    "period_end",
+    "programme",
+    "service",
+    "amount_gbp",
+)
+POPULATION_COLUMNS: Final[tuple[str, ...]] = ("ward_code", "ward_name", "population", "year")
+WARD_COLUMNS: Final[tuple[str, ...]] = ("ward_code", "ward_name", "geometry")
+
+REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "cleansing": ("case_id", "reported_at"),
+    "enforcement": ("case_id", "action", "issued_at"),
+    "spend": ("ward_code", "period_start", "amount_gbp"),
+    "population": ("ward_code", "population"),
+}
+
+TIMEZONE: Final[str] = "Europe/London"

@@ -1,0 +1,36 @@
+"""Shared fixtures.
+
+Real public data lives beside the checkout in ``../shared/data`` and is reached only through the
+``NEIGHBOURHOOD_SHARED_DATA`` environment variable (set by ``.ci/run``); tests that need it skip
+cleanly when it is unset. Never copy those files into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real public data sets, or skip the test."""
+    value = os.environ.get("NEIGHBOURHOOD_SHARED_DATA")
+    if not value:
+        pytest.skip("NEIGHBOURHOOD_SHARED_DATA is not set (real-data test)")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"NEIGHBOURHOOD_SHARED_DATA={value} is not a folder")
+    return path
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty store folder, also exported as NEIGHBOURHOOD_STORE."""
+    path = tmp_path / "store"
+    path.mkdir()
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(path))
+    return path
