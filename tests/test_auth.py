@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from ui.auth import (
     analyst_emails,
     auth_configured,
