@@ -1,0 +1,58 @@
+"""Load data: preview an extract, correct what was detected, then load it on request."""
+
+import streamlit as st
+
+from ui import upload
+from ui.auth import require_analyst
+
+st.set_page_config(page_title="Load data", page_icon=":material/upload:", layout="wide")
+st.title("Load data")
+visitor = require_analyst("load data")
+
+max_mb = st.get_option("server.maxUploadSize")
+st.caption(
+    "Choose what you are loading and add the files. Each file is checked first and nothing is "
+    f"loaded until you press **Load**. Files up to {max_mb:,} MB; for bigger extracts use the "
+    "command line (`python -m neighbourhood ingest`). Every load is listed on the Ingest log page."
+)
+
+kind = st.selectbox(
+    "What are you loading?",
+    list(upload.KIND_LABELS),
+    format_func=upload.KIND_LABELS.get,
+    key="upload_kind",
+)
+files = st.file_uploader(
+    "Files (CSV, CSV.GZ or Excel; boundaries as GeoJSON, GeoPackage or zipped Shapefile)",
+    type=upload.allowed_types(kind),
+    accept_multiple_files=True,
+    key="upload_files",
+)
+
+options = {f.file_id: upload.preview_card(f, kind) for f in files or []}
+loadable = [f for f in files or [] if options[f.file_id] is not None]
+if files and len(loadable) < len(files):
+    st.warning(
+        f"{len(files) - len(loadable)} file(s) would be refused as they stand and will not be "
+        "loaded. Correct the settings above or remove them."
+    )
+
+if files:
+    pressed = st.button(
+        f"Load {len(loadable)} file(s)",
+        type="primary",
+        disabled=not loadable,
+        key="upload_load",
+        icon=":material/upload:",
+    )
+    if pressed:
+        st.session_state["upload_outcomes"] = upload.load_files(
+            loadable, kind, options, visitor.actor
+        )
+
+outcomes = st.session_state.get("upload_outcomes") or []
+if outcomes:
+    st.header("Last load")
+    for i, outcome in enumerate(outcomes):
+        with st.container(border=True):
+            upload.show_outcome(outcome, i)

@@ -1,0 +1,98 @@
+"""Pure helpers behind the upload page (ui/upload.py), tested without a Streamlit runtime."""
+
+from __future__ import annotations
+
+import gzip
+
+import pandas as pd
+
+from ui.upload import (
+    IGNORE,
+    allowed_types,
+    column_map_from_table,
+    mapping_table,
+    options_key,
+    plain,
+    preview_sample,
+)
+
+
+def test_allowed_types_per_kind() -> None:
+    assert allowed_types("cleansing") == ["csv", "gz", "xlsx"]
+    assert set(allowed_types("wards")) == {"geojson", "json", "gpkg", "zip"}
+
+
+def test_plain_neutralises_markdown_links_images_and_line_breaks() -> None:
+    out = plain("![x](https://tracker) [click](https://evil)\nnext :red[x]")
+    assert "\n" not in out
+    assert "](" not in out  # no live link or image syntax survives
+    assert "\\[" in out and "\\:" in out
+
+
+def test_plain_truncates_long_text() -> None:
+    assert len(plain("a" * 1000, limit=50)) == 50
+
+
+def test_preview_sample_small_file_is_whole() -> None:
+    data = b"a,b\n1,2\n"
+    assert preview_sample(data, "x.csv") == (data, "x.csv", False)
+
+
+def test_preview_sample_big_csv_cut_at_line_break() -> None:
+    data = b"a,b\n" + b"1,2\n" * 100
+    sample, name, truncated = preview_sample(data, "x.csv", limit=50)
+    assert truncated and name == "x.csv"
+    assert sample.endswith(b"\n") and len(sample) <= 50
+    assert sample.startswith(b"a,b\n")
+
+
+def test_preview_sample_gz_is_decompressed_and_renamed() -> None:
+    raw = b"a,b\n" + b"1,2\n" * 100
+    sample, name, truncated = preview_sample(gzip.compress(raw), "x.CSV.gz", limit=10_000)
+    assert (sample, name, truncated) == (raw, "x.CSV", False)
+    sample, name, truncated = preview_sample(gzip.compress(raw), "x.csv.gz", limit=50)
+    assert truncated and name == "x.csv" and sample.endswith(b"\n") and len(sample) <= 50
+
+
+def test_preview_sample_bad_gz_is_passed_through_for_the_loader_to_refuse() -> None:
+    assert preview_sample(b"not gzip", "x.csv.gz") == (b"not gzip", "x.csv.gz", False)
+
+
+def test_preview_sample_never_cuts_xlsx() -> None:
+    data = b"PK" + b"\0" * 100
+    assert preview_sample(data, "x.xlsx", limit=10) == (data, "x.xlsx", False)
+
+
+def test_mapping_table_includes_ignored_columns() -> None:
+    report = {
+        "columns": {"Date Received": "reported_at", "Ref": "case_id"},
+        "ignored_columns": ["X"],
+    }
+    table = mapping_table(report)
+    assert list(table["file_column"]) == ["Date Received", "Ref", "X"]
+    assert list(table["use_as"]) == ["reported_at", "case_id", IGNORE]
+
+
+def test_column_map_none_when_unchanged() -> None:
+    detected = mapping_table({"columns": {"Ref": "case_id"}})
+    assert column_map_from_table(detected.copy(), detected) is None
+
+
+def test_column_map_when_changed_includes_every_row_and_ignores() -> None:
+    detected = mapping_table({"columns": {"Ref": "case_id", "When": "closed_at"}})
+    edited = detected.copy()
+    edited.loc[1, "use_as"] = "reported_at"
+    edited.loc[0, "use_as"] = IGNORE
+    assert column_map_from_table(edited, detected) == {"Ref": "", "When": "reported_at"}
+
+
+def test_options_key_is_hashable_and_order_independent() -> None:
+    a = options_key({"encoding": "cp1252", "column_map": {"a": "x", "b": "y"}})
+    b = options_key({"encoding": "cp1252", "column_map": {"b": "y", "a": "x"}})
+    assert a == b and hash(a) == hash(b)
+    assert options_key({}) == (None, None, None, ())
+
+
+def test_mapping_table_empty_report() -> None:
+    assert mapping_table({}).empty
+    assert isinstance(mapping_table({}), pd.DataFrame)

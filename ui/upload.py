@@ -1,0 +1,414 @@
+"""Upload page helpers: dry-run preview with corrections, the load itself, and the results.
+
+The pure parts (sampling a big file for the preview, turning the analyst's corrections into
+``ReadOptions``, escaping file-supplied text for Markdown) are unit-tested without Streamlit;
+the drawing functions keep ``pages/4_Upload.py`` thin.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+import streamlit as st
+
+from neighbourhood import schemas
+
+_LOG = logging.getLogger(__name__)
+
+KIND_LABELS: Final[dict[str, str]] = {
+    "cleansing": "Street-cleansing cases",
+    "enforcement": "Enforcement cases",
+    "spend": "Spend",
+    "wards": "Ward boundaries",
+    "population": "Ward population",
+}
+TABLE_TYPES: Final[list[str]] = ["csv", "gz", "xlsx"]
+BOUNDARY_TYPES: Final[list[str]] = ["geojson", "json", "gpkg", "zip"]
+
+ENCODINGS: Final[dict[str | None, str]] = {
+    None: "Detect automatically",
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM (Excel 'CSV UTF-8')",
+    "cp1252": "Windows-1252 (older Excel 'CSV')",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+}
+DELIMITERS: Final[dict[str | None, str]] = {
+    None: "Detect automatically",
+    ",": "Comma ( , )",
+    ";": "Semicolon ( ; )",
+    "\t": "Tab",
+    "|": "Pipe ( | )",
+}
+DATE_FORMATS: Final[dict[str | None, str]] = {
+    None: "Detect (UK day first unless the file says otherwise)",
+    "dayfirst": "Day first (31/01/2024)",
+    "monthfirst": "Month first (01/31/2024)",
+    "iso": "Year first, ISO (2024-01-31)",
+}
+IGNORE: Final[str] = "(not used)"
+PREVIEW_BYTES: Final[int] = 8 * 1024 * 1024
+PREVIEW_ROWS: Final[int] = 20
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+# --- pure helpers -----------------------------------------------------------------------------
+
+
+def allowed_types(kind: str) -> list[str]:
+    """File extensions the uploader accepts for a kind (``gz`` covers ``.csv.gz``)."""
+    return BOUNDARY_TYPES if kind == "wards" else TABLE_TYPES
+
+
+def canonical_columns(kind: str) -> tuple[str, ...]:
+    """The canonical column names an analyst may map a file's header onto."""
+    return {
+        "cleansing": schemas.CLEANSING_COLUMNS,
+        "enforcement": schemas.ENFORCEMENT_COLUMNS,
+        "spend": schemas.SPEND_COLUMNS,
+        "population": schemas.POPULATION_COLUMNS,
+    }.get(kind, ())
+
+
+def plain(text: Any, limit: int = 300) -> str:
+    """Make file-supplied text safe to show inside Markdown (st.error, st.status labels).
+
+    Backslash-escapes Markdown and Streamlit directive characters, flattens line breaks and
+    control characters, and truncates. Links and images in a header name stay plain text.
+    """
+    s = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def preview_sample(data: bytes, name: str, limit: int = PREVIEW_BYTES) -> tuple[bytes, str, bool]:
+    """The bytes to dry-run for the preview: the whole file, or its first ``limit`` bytes.
+
+    A ``.gz`` file is decompressed up to ``limit`` (the name loses ``.gz``); a plain text file is
+    cut at the last line break within ``limit``. XLSX and boundary files are never cut.
+
+    Returns
+    -------
+    (sample, name, truncated)
+    """
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+                head = fh.read(limit + 1)
+        except (OSError, EOFError):
+            return data, name, False  # let the loader refuse it with its own reason
+        if len(head) <= limit:
+            return head, name[:-3], False
+        data, name = head, name[:-3]
+        lower = name.lower()
+    if len(data) <= limit or not lower.endswith((".csv", ".txt", ".tsv")):
+        return data, name, False
+    cut = data.rfind(b"\n", 0, limit)
+    return (data[: cut + 1] if cut > 0 else data[:limit]), name, True
+
+
+def mapping_table(report: dict[str, Any]) -> pd.DataFrame:
+    """The loader's detected header mapping as an editable table (file column → canonical)."""
+    columns = dict(report.get("columns") or {})
+    for raw in report.get("ignored_columns") or ():
+        columns.setdefault(str(raw), None)
+    return pd.DataFrame(
+        {
+            "file_column": [str(k) for k in columns],
+            "use_as": [v if v else IGNORE for v in columns.values()],
+        }
+    )
+
+
+def column_map_from_table(edited: pd.DataFrame, detected: pd.DataFrame) -> dict[str, str] | None:
+    """The analyst's mapping as ``ReadOptions.column_map``, or ``None`` when nothing was changed.
+
+    A row set to "(not used)" maps to ``""`` (the loader ignores that column).
+    """
+    if edited is None or (
+        list(edited["file_column"]) == list(detected["file_column"])
+        and list(edited["use_as"]) == list(detected["use_as"])
+    ):
+        return None
+    out: dict[str, str] = {}
+    for raw, use in zip(edited["file_column"], edited["use_as"], strict=True):
+        out[str(raw)] = "" if (use is None or use == IGNORE or pd.isna(use)) else str(use)
+    return out
+
+
+def options_key(options: dict[str, Any]) -> tuple:
+    """A hashable key for a set of read options (for memoising dry runs)."""
+    cmap = options.get("column_map") or {}
+    return (
+        options.get("encoding"),
+        options.get("delimiter"),
+        options.get("date_format"),
+        tuple(sorted(cmap.items())),
+    )
+
+
+# --- dry run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What the dry run found (kept small: a head of the frame, not the frame)."""
+
+    ok: bool
+    message: str = ""
+    report: dict[str, Any] = field(default_factory=dict)
+    head: pd.DataFrame | None = None
+    rows: int = 0
+    rejects: pd.DataFrame | None = None
+    sampled: bool = False
+
+
+def _read_options(options: dict[str, Any]) -> Any:
+    from neighbourhood.loaders import ReadOptions
+
+    given = {k: v for k, v in options.items() if v not in (None, {}, "")}
+    return ReadOptions(**given) if given else None
+
+
+def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Preview:
+    """Read the file (or its first few MB) without touching the store."""
+    from neighbourhood.loaders import FileRefused
+
+    sample, sample_name, sampled = preview_sample(data, name)
+    try:
+        if kind == "wards":
+            from neighbourhood.geo import read_boundaries
+
+            wards = read_boundaries(sample, sample_name).wards
+            head = pd.DataFrame(wards.drop(columns="geometry", errors="ignore")).head(PREVIEW_ROWS)
+            return Preview(ok=True, report={"format": "boundaries"}, head=head, rows=len(wards))
+        from neighbourhood.loaders import read_extract
+
+        extract = read_extract(sample, sample_name, kind, _read_options(options))
+    except FileRefused as exc:
+        return Preview(ok=False, message=str(getattr(exc, "message", exc)))
+    except Exception as exc:  # never a traceback on the page
+        _LOG.exception("dry run failed for %s", name)
+        return Preview(ok=False, message=f"the file could not be read ({type(exc).__name__}).")
+    frame = extract.frame.drop(columns=["source_line"], errors="ignore")
+    return Preview(
+        ok=True,
+        report=dict(extract.report or {}),
+        head=frame.head(PREVIEW_ROWS),
+        rows=int((extract.report or {}).get("rows_read", len(extract.frame))),
+        rejects=extract.rejects,
+        sampled=sampled,
+    )
+
+
+def _memo_dry_run(file: Any, kind: str, options: dict[str, Any]) -> Preview:
+    memo: dict = st.session_state.setdefault("_upload_previews", {})
+    key = (file.file_id, kind, options_key(options))
+    if key not in memo:
+        with st.spinner(f"Reading {plain(file.name)}…"):
+            memo[key] = dry_run(file.getvalue(), file.name, kind, options)
+    return memo[key]
+
+
+def _report_line(report: dict[str, Any]) -> str:
+    delim = report.get("delimiter")
+    parts = [
+        f"Format: **{plain(report.get('format') or '–')}**",
+        f"Encoding: **{plain(report.get('encoding') or '–')}**",
+        f"Delimiter: **{plain(DELIMITERS.get(delim, repr(delim)) if delim else '–')}**",
+    ]
+    return " · ".join(parts)
+
+
+def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
+    """Draw one file's preview with its correction widgets; return the read options to load
+    with, or ``None`` when the file is refused as it stands."""
+    fid = file.file_id
+    with st.container(border=True):
+        st.subheader(f"Preview: {plain(file.name)}", divider="gray")
+        options: dict[str, Any] = {}
+        if kind != "wards":
+            cols = st.columns(3)
+            options["encoding"] = cols[0].selectbox(
+                "Text encoding", list(ENCODINGS), format_func=ENCODINGS.get, key=f"enc_{fid}"
+            )
+            options["delimiter"] = cols[1].selectbox(
+                "Column separator", list(DELIMITERS), format_func=DELIMITERS.get, key=f"del_{fid}"
+            )
+            options["date_format"] = cols[2].selectbox(
+                "Date format", list(DATE_FORMATS), format_func=DATE_FORMATS.get, key=f"dte_{fid}"
+            )
+        base = _memo_dry_run(file, kind, options)
+        preview = base
+        if base.ok and kind != "wards":
+            detected = mapping_table(base.report)
+            st.markdown("**Columns** – change *Use as* if a column was matched wrongly.")
+            edited = st.data_editor(
+                detected,
+                key=f"map_{fid}",
+                hide_index=True,
+                disabled=["file_column"],
+                column_config={
+                    "file_column": st.column_config.TextColumn("Column in the file"),
+                    "use_as": st.column_config.SelectboxColumn(
+                        "Use as", options=[IGNORE, *canonical_columns(kind)], required=True
+                    ),
+                },
+            )
+            column_map = column_map_from_table(edited, detected)
+            if column_map:
+                options["column_map"] = column_map
+                preview = _memo_dry_run(file, kind, options)
+        _show_preview(preview)
+    return options if preview.ok else None
+
+
+def _show_preview(preview: Preview) -> None:
+    if not preview.ok:
+        st.error(f"This file would be refused: {plain(preview.message)}")
+        return
+    report = preview.report
+    if report.get("format") != "boundaries":
+        st.markdown(_report_line(report))
+        dates = report.get("date_formats") or {}
+        if dates:
+            st.markdown(
+                "Dates read as: " + ", ".join(f"{plain(c)} ({plain(f)})" for c, f in dates.items())
+            )
+        for label, key in (
+            ("Personal data columns that will be dropped", "dropped_personal_columns"),
+            ("Columns that will be ignored", "ignored_columns"),
+        ):
+            if report.get(key):
+                st.caption(f"{label}: " + ", ".join(plain(c) for c in report[key]))
+        unmapped = report.get("unmapped_categories") or {}
+        if unmapped:
+            st.caption(
+                f"{len(unmapped)} category label(s) are not in the category list and will be "
+                "counted as 'other': " + ", ".join(plain(c) for c in list(unmapped)[:10])
+            )
+    n_rejects = 0 if preview.rejects is None else len(preview.rejects)
+    scope = "the first part of the file" if preview.sampled else "the whole file"
+    st.caption(
+        f"Dry run on {scope}: {preview.rows:,} rows read, {n_rejects:,} problems found. "
+        "Nothing has been loaded yet."
+    )
+    if preview.head is not None:
+        st.dataframe(preview.head, hide_index=True, height=240)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """The result of loading one file, kept in session state so it survives reruns."""
+
+    file_name: str
+    ok: bool
+    message: str = ""
+    status: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    rejects: pd.DataFrame | None = None
+    ingest_id: str = ""
+
+
+COUNT_LABELS: Final[dict[str, str]] = {
+    "rows_read": "Rows read",
+    "rows_accepted": "Accepted",
+    "rows_rejected": "Rejected",
+    "rows_new": "New",
+    "rows_updated": "Updated",
+}
+
+
+def load_files(
+    files: list[Any], kind: str, options: dict[str, dict[str, Any]], actor: str
+) -> list[Outcome]:
+    """Load each file in turn (one transaction each) with progress, then clear every cache."""
+    from neighbourhood.ingest import ingest_bytes
+    from neighbourhood.loaders import FileRefused
+    from neighbourhood.store import Store
+
+    store = Store()
+    outcomes: list[Outcome] = []
+    progress = st.progress(0.0, text="Starting…")
+    for i, file in enumerate(files):
+        name = file.name
+        progress.progress(i / len(files), text=f"Loading file {i + 1} of {len(files)}")
+        with st.status(f"Loading {plain(name)}…", expanded=False) as status:
+            try:
+                result = ingest_bytes(
+                    store,
+                    file.getvalue(),
+                    name,
+                    kind,
+                    options=_read_options(options.get(file.file_id, {})),
+                    actor=actor,
+                    channel="upload",
+                )
+            except FileRefused as exc:
+                outcomes.append(Outcome(name, False, str(getattr(exc, "message", exc))))
+                status.update(label=f"{plain(name)}: refused", state="error")
+                continue
+            except Exception as exc:
+                _LOG.exception("upload of %s failed", name)
+                outcomes.append(Outcome(name, False, f"loading failed ({type(exc).__name__})."))
+                status.update(label=f"{plain(name)}: failed", state="error")
+                continue
+            counts = {k: int(getattr(result, k, 0) or 0) for k in COUNT_LABELS}
+            outcomes.append(
+                Outcome(
+                    name,
+                    True,
+                    str(getattr(result, "message", "") or ""),
+                    str(result.status),
+                    counts,
+                    result.rejects,
+                    str(result.ingest_id),
+                )
+            )
+            status.update(label=f"{plain(name)}: {result.status}", state="complete")
+    progress.progress(1.0, text="Done")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return outcomes
+
+
+def show_outcome(outcome: Outcome, index: int) -> None:
+    """Counts as metrics, rejects as a table with a safe CSV download, or the refusal reason."""
+    from neighbourhood.export import to_csv_bytes
+
+    name = plain(outcome.file_name)
+    if not outcome.ok:
+        st.error(
+            f"**{name}** was refused: {plain(outcome.message)} Nothing from this file was loaded."
+        )
+        return
+    if outcome.status == "duplicate_file":
+        st.info(f"**{name}** was loaded before. Nothing changed.")
+    else:
+        st.success(f"**{name}** loaded.")
+    with st.container(horizontal=True):
+        for key, label in COUNT_LABELS.items():
+            st.metric(label, f"{outcome.counts.get(key, 0):,}", border=True)
+    rejects = outcome.rejects
+    if rejects is not None and len(rejects):
+        st.markdown(f"**Rejected rows and warnings** ({len(rejects):,})")
+        st.dataframe(rejects, hide_index=True, height=300)
+        st.download_button(
+            "Download the problems as CSV",
+            data=to_csv_bytes(rejects),
+            file_name=f"rejects-{outcome.ingest_id or index}.csv",
+            mime="text/csv",
+            key=f"rejects_dl_{index}",
+            on_click="ignore",
+        )
