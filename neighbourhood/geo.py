@@ -1,0 +1,1380 @@
+"""Ward boundaries and everything spatial: reading, assigning cases to wards, maps, remapping.
+
+The contract is in ``docs/architecture.md`` ("Geo contract"); the decisions taken inside it (how
+fields are found, how a lying ``.prj`` is caught, how invalid polygons are repaired, the boundary
+rule) are written down in ``docs/geo.md``.
+
+Everything returned to callers is WGS84 (EPSG:4326, x = longitude, y = latitude). Areas and
+simplification tolerances are computed in metres in British National Grid (EPSG:27700), or in the
+local UTM zone when the wards lie outside Great Britain.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS, Transformer
+
+__all__ = [
+    "BNG",
+    "REJECT_COLUMNS",
+    "RULE_NO_LOCATION",
+    "RULE_OUTSIDE_WARDS",
+    "RULE_UNKNOWN_WARD",
+    "RULE_WARD_MISMATCH",
+    "WGS84",
+    "Boundaries",
+    "BoundaryRefused",
+    "assign_wards",
+    "assign_wards_sjoin",
+    "bng_to_wgs84",
+    "crosswalk",
+    "hex_bins",
+    "hex_boundary",
+    "normalise_ward_name",
+    "read_boundaries",
+    "simplify_for_map",
+    "wards_from_wkb",
+    "wards_to_wkb",
+    "wgs84_to_bng",
+]
+
+WGS84 = "EPSG:4326"
+BNG = "EPSG:27700"
+
+RULE_OUTSIDE_WARDS = "E_OUTSIDE_WARDS"
+RULE_UNKNOWN_WARD = "E_UNKNOWN_WARD"
+RULE_NO_LOCATION = "E_NO_LOCATION"
+RULE_WARD_MISMATCH = "W_WARD_MISMATCH"
+
+REJECT_COLUMNS: tuple[str, ...] = (
+    "source_line",
+    "case_id",
+    "column",
+    "value",
+    "rule",
+    "message",
+    "severity",
+)
+
+# Generous projected bounds of British National Grid (EPSG:27700 area of use, in metres).
+_BNG_X = (-110_000.0, 700_000.0)
+_BNG_Y = (-20_000.0, 1_250_000.0)
+# Area of use of EPSG:27700 in degrees, used to decide whether BNG is the right metric CRS.
+_BNG_LONLAT = (-9.01, 49.75, 2.01, 61.01)
+
+_LOCATION_COLUMN = "latitude/longitude"
+
+
+class BoundaryRefused(ValueError):  # noqa: N818 (the contract names it so, like loaders.FileRefused)
+    """A boundary file that cannot be used at all.
+
+    Parameters
+    ----------
+    code : str
+        Stable reason: ``empty``, ``unreadable``, ``no_polygons``, ``no_code_field``,
+        ``missing_codes``, ``duplicate_codes``, ``unknown_crs``, ``invalid_geometry``,
+        ``ambiguous_source``.
+    message : str
+        Plain-English explanation for the analyst.
+
+    Examples
+    --------
+    >>> err = BoundaryRefused("empty", "The boundary file is empty.")
+    >>> err.code, str(err)
+    ('empty', 'The boundary file is empty.')
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """A boundary set read from a file.
+
+    Attributes
+    ----------
+    wards : geopandas.GeoDataFrame
+        ``ward_code``, ``ward_name``, ``geometry`` (Polygon/MultiPolygon, EPSG:4326), sorted by
+        ``ward_code``, index 0..n-1.
+    report : dict
+        What was detected: ``source_name``, ``driver``, ``layer``, ``features_read``,
+        ``source_crs``, ``crs_used``, ``code_field``, ``name_field``, ``code_candidates``,
+        ``name_candidates``, ``repaired``, ``dropped``, ``warnings`` (list of sentences).
+    """
+
+    wards: gpd.GeoDataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading boundary files
+# --------------------------------------------------------------------------------------------
+
+_DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gml", ".kml")
+
+
+def read_boundaries(
+    source: bytes | str | Path,
+    name: str | None = None,
+    *,
+    code_field: str | None = None,
+    name_field: str | None = None,
+) -> Boundaries:
+    """Read a ward boundary file in any common format and CRS into canonical WGS84 wards.
+
+    Reads GeoJSON (also with a legacy ``crs`` member), GeoPackage, TopoJSON, a zipped Shapefile
+    (the bytes of a ``.zip``) or a ``.shp`` path with its sidecar files, through
+    ``pyogrio``/GDAL. Finds the ward code and name fields, repairs invalid polygons, catches a
+    ``.prj`` that lies about the CRS, and reprojects to EPSG:4326.
+
+    Parameters
+    ----------
+    source : bytes, str or Path
+        The file contents (an upload) or a path. A ``str`` that starts with ``{`` is taken as
+        GeoJSON/TopoJSON text.
+    name : str, optional
+        The file name, for the report and as a format hint.
+    code_field, name_field : str, optional
+        Override the detected code and name fields (case-insensitive).
+
+    Returns
+    -------
+    Boundaries
+        ``.wards`` (``ward_code``, ``ward_name``, ``geometry`` in EPSG:4326, sorted by code) and
+        ``.report`` (detected CRS and fields, and warnings).
+
+    Raises
+    ------
+    BoundaryRefused
+        Empty or unreadable file, no polygons, no usable code field, empty or duplicate ward
+        codes, coordinates that fit no known CRS, or a polygon that has no area after repair.
+
+    Examples
+    --------
+    >>> b = read_boundaries(Path("wards.gpkg"))  # doctest: +SKIP
+    >>> b.wards.columns.tolist(), b.report["code_field"]  # doctest: +SKIP
+    (['ward_code', 'ward_name', 'geometry'], 'WD23CD')
+    """
+    warnings_: list[str] = []
+    report: dict[str, Any] = {
+        "source_name": name if name is not None else _source_label(source),
+        "warnings": warnings_,
+        "repaired": [],
+        "dropped": [],
+    }
+    raw, driver, layer = _read_any(source, name, warnings_)
+    report.update(driver=driver, layer=layer, features_read=len(raw))
+    if len(raw) == 0:
+        raise BoundaryRefused("empty", "The boundary file has no features.")
+
+    gdf = _keep_polygons(raw, warnings_, report)
+    code_col, code_candidates = _pick_code_field(gdf, code_field)
+    name_col, name_candidates = _pick_name_field(gdf, name_field, code_col)
+    report.update(
+        code_field=code_col,
+        name_field=name_col,
+        code_candidates=code_candidates,
+        name_candidates=name_candidates,
+    )
+    if len(code_candidates) > 1:
+        warnings_.append(
+            f"Several columns could hold the ward code ({', '.join(code_candidates)}); "
+            f"used {code_col}."
+        )
+    codes = _clean_codes(gdf[code_col])
+    if name_col is None:
+        names = codes.copy()
+        warnings_.append("No ward name column found: ward names are set to the ward codes.")
+    else:
+        names = _clean_names(gdf[name_col])
+        missing = names.isna()
+        if missing.any():
+            names = names.where(~missing, codes)
+            warnings_.append(
+                f"{int(missing.sum())} ward(s) have no name; their code is used as the name: "
+                + _short_list(codes[missing])
+            )
+    _check_codes(codes, code_col)
+
+    wards = gpd.GeoDataFrame(
+        {"ward_code": codes.to_numpy(), "ward_name": names.to_numpy()},
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+    source_crs, used_crs = _resolve_crs(wards, warnings_)
+    report["source_crs"] = source_crs
+    report["crs_used"] = used_crs
+    wards = wards.set_crs(used_crs, allow_override=True).to_crs(WGS84)
+    xy = shapely.get_coordinates(wards.geometry.to_numpy())
+    if len(xy) == 0 or not np.isfinite(xy).all():
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The coordinates could not be converted from {used_crs} to WGS84 (longitude/latitude).",
+        )
+    wards["geometry"] = _repair(wards, warnings_, report)
+    wards = wards.sort_values("ward_code", kind="stable").reset_index(drop=True)
+    wards["ward_code"] = wards["ward_code"].astype("str")
+    wards["ward_name"] = wards["ward_name"].astype("str")
+    report["wards"] = len(wards)
+    return Boundaries(wards=wards, report=report)
+
+
+def _source_label(source: bytes | str | Path) -> str:
+    if isinstance(source, Path):
+        return source.name
+    if isinstance(source, str) and not source.lstrip().startswith("{"):
+        return Path(source).name
+    return "upload"
+
+
+def _read_any(
+    source: bytes | str | Path, name: str | None, warnings_: list[str]
+) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
+    """Read the first polygon layer of whatever ``source`` is; returns (frame, driver, layer)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if not data.strip():
+            raise BoundaryRefused("empty", "The boundary file is empty (0 bytes).")
+        if data[:4] == b"PK\x03\x04" or (name or "").lower().endswith(".zip"):
+            return _read_zip(data, warnings_)
+        return _read_dataset(data, warnings_)
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return _read_any(source.encode("utf-8"), name, warnings_)
+    path = Path(source)
+    if not path.exists():
+        raise BoundaryRefused("unreadable", f"No such boundary file: {path}.")
+    if path.is_file() and path.stat().st_size == 0:
+        raise BoundaryRefused("empty", f"The boundary file {path.name} is empty (0 bytes).")
+    if path.suffix.lower() == ".zip":
+        return _read_zip(path.read_bytes(), warnings_)
+    return _read_dataset(str(path), warnings_)
+
+
+def _read_zip(data: bytes, warnings_: list[str]) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = [
+                m.filename
+                for m in zf.infolist()
+                if not m.is_dir()
+                and not m.filename.startswith("__MACOSX/")
+                and not Path(m.filename).name.startswith(".")
+            ]
+    except zipfile.BadZipFile as exc:
+        raise BoundaryRefused("unreadable", f"The .zip file could not be opened: {exc}.") from exc
+    datasets = [m for m in members if Path(m).suffix.lower() in _DATASET_SUFFIXES]
+    if not datasets:
+        raise BoundaryRefused(
+            "unreadable",
+            "The .zip file holds no boundary file (.shp with its .dbf/.shx/.prj, .gpkg or "
+            f".geojson); it contains: {_short_list(members) or 'nothing'}.",
+        )
+    if len(datasets) > 1:
+        raise BoundaryRefused(
+            "ambiguous_source",
+            f"The .zip file holds several boundary files ({_short_list(datasets)}); "
+            "upload a .zip with just one.",
+        )
+    member = datasets[0]
+    if member.lower().endswith(".shp"):
+        stem = member[:-4].lower()
+        have = {m.lower() for m in members}
+        for ext, why in ((".dbf", "attributes (ward codes)"), (".prj", "coordinate system")):
+            if stem + ext not in have:
+                warnings_.append(f"The shapefile in the .zip has no {ext} file ({why}).")
+    with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
+        zpath = Path(tmp) / "upload.zip"
+        zpath.write_bytes(data)
+        return _read_dataset(f"/vsizip/{zpath}/{member}", warnings_)
+
+
+def _read_dataset(
+    src: str | bytes, warnings_: list[str]
+) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
+    try:
+        layers = pyogrio.list_layers(src)
+        layer = None
+        if len(layers) > 1:
+            polygonal = [str(n) for n, t in layers if t is None or "polygon" in str(t).lower()]
+            layer = polygonal[0] if polygonal else str(layers[0][0])
+            warnings_.append(
+                f"The file has {len(layers)} layers ({_short_list(layers[:, 0])}); read '{layer}'."
+            )
+        info = pyogrio.read_info(src, layer=layer)
+        frame = pyogrio.read_dataframe(src, layer=layer)
+    except (DataSourceError, DataLayerError, RuntimeError, OSError, ValueError) as exc:
+        raise BoundaryRefused(
+            "unreadable",
+            "The boundary file could not be read as GeoJSON, GeoPackage, TopoJSON or a zipped "
+            f"Shapefile ({_gdal_message(exc)}).",
+        ) from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+        raise BoundaryRefused("no_polygons", "The file has no geometry column.")
+    if layer is None and len(layers):
+        layer = str(layers[0][0])
+    return frame, info.get("driver"), layer
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc)
+    text = re.sub(r"'?/vsi\w+/\S*'?", "the file", text)
+    return text.split(";")[0].strip().rstrip(".")
+
+
+def _keep_polygons(
+    raw: gpd.GeoDataFrame, warnings_: list[str], report: dict[str, Any]
+) -> gpd.GeoDataFrame:
+    geoms = shapely.force_2d(raw.geometry.to_numpy())
+    kinds = shapely.get_type_id(geoms)  # -1 missing, 3 Polygon, 6 MultiPolygon, 7 collection
+    collection = kinds == 7
+    if collection.any():
+        geoms[collection] = [_polygonal_part(g) for g in geoms[collection]]
+        kinds = shapely.get_type_id(geoms)
+    keep = np.isin(kinds, (3, 6)) & ~shapely.is_empty(geoms)
+    if not keep.any():
+        found = sorted({str(t) for t in raw.geom_type.dropna().unique()})
+        raise BoundaryRefused(
+            "no_polygons",
+            "The file has no polygons"
+            + (f" (it holds {', '.join(found)} features)." if found else " (no geometries)."),
+        )
+    if not keep.all():
+        dropped = int((~keep).sum())
+        report["dropped"] = [int(i) for i in np.flatnonzero(~keep)]
+        warnings_.append(
+            f"{dropped} feature(s) without a polygon (points, lines or empty geometry) were "
+            "ignored."
+        )
+    out = raw.loc[keep].copy()
+    out = out.set_geometry(geoms[keep], crs=raw.crs)
+    return out.reset_index(drop=True)
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(geom)
+    polys = [p for p in parts if shapely.get_type_id(p) in (3, 6) and not p.is_empty]
+    if not polys:
+        return shapely.Polygon()
+    return polys[0] if len(polys) == 1 else shapely.union_all(polys)
+
+
+def _key(column: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(column).lower())
+
+
+_ONS_WARD_CODE = re.compile(r"wd(\d{2})cd")
+_ONS_WARD_NAME = re.compile(r"wd(\d{2})nm")
+_ONS_CODE_VALUE = re.compile(r"[EWSNK]\d{8}")
+# Generic names, most specific first (keys are lower-case with punctuation removed).
+_CODE_NAMES = (
+    "wardcode",
+    "wardcd",
+    "wdcode",
+    "wardgsscode",
+    "gsscode",
+    "onscode",
+    "wardid",
+    "code",
+    "borocd",
+    "boro_cd",
+    "communitydistrict",
+    "cd",
+    "id",
+)
+_NAME_NAMES = (
+    "wardname",
+    "wardnm",
+    "wdname",
+    "name",
+    "ward",
+    "wardlabel",
+    "label",
+    "districtname",
+)
+
+
+def _year(two_digits: str) -> int:
+    yy = int(two_digits)
+    return 2000 + yy if yy < 70 else 1900 + yy
+
+
+def _columns(gdf: gpd.GeoDataFrame) -> list[str]:
+    return [c for c in gdf.columns if c != gdf.geometry.name]
+
+
+def _pick_code_field(gdf: gpd.GeoDataFrame, explicit: str | None) -> tuple[str, list[str]]:
+    cols = _columns(gdf)
+    if explicit is not None:
+        found = [c for c in cols if str(c).lower() == explicit.lower()]
+        if not found:
+            raise BoundaryRefused(
+                "no_code_field",
+                f"The ward code column '{explicit}' is not in the file (columns: "
+                f"{_short_list(cols) or 'none'}).",
+            )
+        return found[0], [found[0]]
+    ons = sorted(
+        (c for c in cols if _ONS_WARD_CODE.fullmatch(str(c).lower())),
+        key=lambda c: -_year(_ONS_WARD_CODE.fullmatch(str(c).lower()).group(1)),  # type: ignore[union-attr]
+    )
+    generic = []
+    for wanted in _CODE_NAMES:
+        generic += [c for c in cols if _key(c) == _key(wanted) and c not in generic]
+    by_value = [
+        c for c in cols if c not in ons and c not in generic and _looks_like_ons_codes(gdf[c])
+    ]
+    candidates = ons + by_value + generic
+    if not candidates:
+        raise BoundaryRefused(
+            "no_code_field",
+            "No ward code column found (looked for ONS-style WD23CD/WD11CD…, ward_code, code, "
+            f"boro_cd, id, or a column of E05… codes); columns: {_short_list(cols) or 'none'}. "
+            "Name the column explicitly.",
+        )
+    return candidates[0], [str(c) for c in candidates]
+
+
+def _looks_like_ons_codes(values: pd.Series) -> bool:
+    if values.dtype.kind in "biufcmM":
+        return False
+    text = values.dropna().astype(str).str.strip()
+    return len(text) > 0 and bool(text.str.fullmatch(_ONS_CODE_VALUE.pattern).all())
+
+
+def _pick_name_field(
+    gdf: gpd.GeoDataFrame, explicit: str | None, code_col: str
+) -> tuple[str | None, list[str]]:
+    cols = [c for c in _columns(gdf) if c != code_col]
+    if explicit is not None:
+        found = [c for c in cols if str(c).lower() == explicit.lower()]
+        if not found:
+            raise BoundaryRefused(
+                "no_code_field",
+                f"The ward name column '{explicit}' is not in the file (columns: "
+                f"{_short_list(cols) or 'none'}).",
+            )
+        return found[0], [found[0]]
+    candidates: list[str] = []
+    match = _ONS_WARD_CODE.fullmatch(str(code_col).lower())
+    if match:  # the name that pairs with the chosen code (WD23CD -> WD23NM)
+        candidates += [c for c in cols if str(c).lower() == f"wd{match.group(1)}nm"]
+    candidates += sorted(
+        (c for c in cols if _ONS_WARD_NAME.fullmatch(str(c).lower()) and c not in candidates),
+        key=lambda c: -_year(_ONS_WARD_NAME.fullmatch(str(c).lower()).group(1)),  # type: ignore[union-attr]
+    )
+    for wanted in _NAME_NAMES:
+        candidates += [c for c in cols if _key(c) == wanted and c not in candidates]
+    candidates = [c for c in candidates if gdf[c].dtype.kind not in "biufcmM"]
+    return (candidates[0] if candidates else None), [str(c) for c in candidates]
+
+
+def _clean_codes(values: pd.Series) -> pd.Series:
+    """Codes as stripped upper-case strings; ``101.0`` → ``"101"``; blanks → NA."""
+    if values.dtype.kind == "f":
+        whole = values.dropna()
+        if (whole == np.floor(whole)).all():
+            values = values.astype("Int64")
+    text = values.astype("str").where(values.notna())
+    text = text.str.strip().str.upper()
+    return text.where(text.fillna("") != "").astype("str")
+
+
+def _clean_names(values: pd.Series) -> pd.Series:
+    text = values.astype("str").where(values.notna())
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.where(text.fillna("") != "").astype("str")
+
+
+def _check_codes(codes: pd.Series, code_col: str) -> None:
+    missing = codes.isna()
+    if missing.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(missing)[:10])
+        raise BoundaryRefused(
+            "missing_codes",
+            f"{int(missing.sum())} feature(s) have no ward code in column {code_col} "
+            f"(feature {rows}).",
+        )
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        raise BoundaryRefused(
+            "duplicate_codes",
+            f"Ward codes appear more than once in column {code_col}: "
+            f"{_short_list(sorted(dup.unique()))}. Each ward must be one feature "
+            "(dissolve multi-part wards into one MultiPolygon before uploading).",
+        )
+
+
+def _resolve_crs(wards: gpd.GeoDataFrame, warnings_: list[str]) -> tuple[str | None, CRS]:
+    """Decide which CRS the coordinates are really in; returns (declared label, CRS to use)."""
+    declared: CRS | None = wards.crs
+    label = _crs_label(declared)
+    xmin, ymin, xmax, ymax = (float(v) for v in wards.total_bounds)
+    bounds = f"x {xmin:.6g} to {xmax:.6g}, y {ymin:.6g} to {ymax:.6g}"
+    fits_lonlat = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
+    fits_bng = _BNG_X[0] <= xmin and xmax <= _BNG_X[1] and _BNG_Y[0] <= ymin and ymax <= _BNG_Y[1]
+    if declared is None:
+        if fits_lonlat:
+            warnings_.append(
+                f"The file declares no coordinate system; its coordinates ({bounds}) look like "
+                "longitude/latitude, so WGS84 (EPSG:4326) was assumed."
+            )
+            return None, CRS.from_user_input(WGS84)
+        if fits_bng:
+            warnings_.append(
+                f"The file declares no coordinate system; its coordinates ({bounds}) look like "
+                "British National Grid metres, so EPSG:27700 was assumed."
+            )
+            return None, CRS.from_user_input(BNG)
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The file declares no coordinate system and its coordinates ({bounds}) are neither "
+            "longitude/latitude nor British National Grid. Save it with a .prj / CRS and retry.",
+        )
+    if declared.is_geographic and not fits_lonlat:
+        if fits_bng:
+            warnings_.append(
+                f"The file says its coordinates are {label} (degrees), but they are impossible "
+                f"as degrees ({bounds}) and fit British National Grid: read as EPSG:27700. "
+                "The .prj file is probably wrong."
+            )
+            return label, CRS.from_user_input(BNG)
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The file says its coordinates are {label} (degrees), but they are impossible as "
+            f"degrees ({bounds}) and fit no coordinate system we can guess.",
+        )
+    if declared.to_epsg() == 27700 and fits_lonlat:
+        warnings_.append(
+            f"The file says its coordinates are British National Grid metres, but they look like "
+            f"longitude/latitude ({bounds}): read as WGS84 (EPSG:4326)."
+        )
+        return label, CRS.from_user_input(WGS84)
+    return label, declared
+
+
+def _crs_label(crs: CRS | None) -> str | None:
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
+
+
+def _repair(wards: gpd.GeoDataFrame, warnings_: list[str], report: dict[str, Any]) -> np.ndarray:
+    geoms = wards.geometry.to_numpy().copy()
+    invalid = np.flatnonzero(~shapely.is_valid(geoms))
+    for i in invalid:
+        code, name = wards["ward_code"].iat[i], wards["ward_name"].iat[i]
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = _polygonal_part(shapely.make_valid(geoms[i]))
+        if fixed.is_empty or fixed.area <= 0:
+            raise BoundaryRefused(
+                "invalid_geometry",
+                f"The polygon of ward {name} ({code}) is invalid ({reason}) and has no area "
+                "once repaired.",
+            )
+        before = float(shapely.area(geoms[i]))
+        change = "" if before <= 0 else f"; area changed by {abs(fixed.area / before - 1):.2%}"
+        warnings_.append(
+            f"The polygon of ward {name} ({code}) was invalid ({reason}) and was repaired{change}."
+        )
+        report["repaired"].append(str(code))
+        geoms[i] = fixed
+    return geoms
+
+
+def _short_list(values: Sequence[object] | pd.Series | np.ndarray, limit: int = 8) -> str:
+    items = [str(v) for v in list(values)]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+# --------------------------------------------------------------------------------------------
+# Assigning cases to wards
+# --------------------------------------------------------------------------------------------
+
+_APOSTROPHES = re.compile(r"['’‘`´ʼ]")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalise_ward_name(name: object) -> str | None:
+    """Normalise a ward name for exact matching.
+
+    NFKC (so full-width and compatibility forms fold to plain letters), case-folded, ``&`` →
+    ``and``, apostrophes removed, other punctuation and runs of spaces → one space. Letters from
+    other scripts that merely look Latin (Cyrillic ``а``) are *not* folded, so such a name does
+    not match (see ``docs/geo.md``).
+
+    Parameters
+    ----------
+    name : object
+        A ward name; ``None``/NaN/blank give ``None``.
+
+    Returns
+    -------
+    str or None
+        The matching key.
+
+    Examples
+    --------
+    >>> normalise_ward_name("St. Michael's")
+    'st michaels'
+    >>> normalise_ward_name("Kensington & Fairfield") == normalise_ward_name("kensington and fairfield")
+    True
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)) or name is pd.NA:
+        return None
+    text = unicodedata.normalize("NFKC", str(name)).casefold()
+    text = text.replace("&", " and ")
+    text = _APOSTROPHES.sub("", text)
+    text = _NON_WORD.sub(" ", text).strip()
+    return text or None
+
+
+def _non_latin_letters(text: str) -> list[str]:
+    found = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN"):
+            found.append(f"'{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unknown')})")
+    return found
+
+
+@dataclass(frozen=True)
+class _WardIndex:
+    codes: np.ndarray  # str, sorted
+    names: np.ndarray
+    geoms: np.ndarray
+    by_code: dict[str, int]
+    by_name: dict[str, int]
+    ambiguous_names: frozenset[str]
+
+
+def _ward_index(wards: gpd.GeoDataFrame) -> _WardIndex:
+    if wards.crs is not None and CRS.from_user_input(wards.crs).to_epsg() != 4326:
+        wards = wards.to_crs(WGS84)
+    w = wards.sort_values("ward_code", kind="stable")
+    codes = w["ward_code"].astype(str).str.strip().str.upper().to_numpy()
+    names = w["ward_name"].astype(str).to_numpy()
+    by_name: dict[str, int] = {}
+    ambiguous: set[str] = set()
+    for i, n in enumerate(names):
+        key = normalise_ward_name(n)
+        if key is None:
+            continue
+        if key in by_name:
+            ambiguous.add(key)
+        by_name[key] = i
+    for key in ambiguous:
+        by_name.pop(key, None)
+    return _WardIndex(
+        codes=codes,
+        names=names,
+        geoms=w.geometry.to_numpy(),
+        by_code={c: i for i, c in enumerate(codes)},
+        by_name=by_name,
+        ambiguous_names=frozenset(ambiguous),
+    )
+
+
+def _locate_fast(x: np.ndarray, y: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Index of the first ward (in the given order) whose closed polygon holds each point."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    if len(x) == 0:
+        return out
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
+            continue
+        prepared = shapely.from_wkb(shapely.to_wkb(geom))  # private copy: never mutate callers'
+        shapely.prepare(prepared)
+        xmin, ymin, xmax, ymax = prepared.bounds
+        lo = int(np.searchsorted(xs, xmin, side="left"))
+        hi = int(np.searchsorted(xs, xmax, side="right"))
+        cand = order[lo:hi]
+        cand = cand[(y[cand] >= ymin) & (y[cand] <= ymax)]
+        cand = cand[out[cand] < 0]
+        if cand.size:
+            hit = shapely.intersects_xy(prepared, x[cand], y[cand])
+            out[cand[hit]] = i
+    return out
+
+
+def _locate_sjoin(x: np.ndarray, y: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Reference implementation of :func:`_locate_fast` with ``geopandas.sjoin``."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    if len(x) == 0:
+        return out
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=WGS84)
+    polys = gpd.GeoDataFrame({"_order": np.arange(len(geoms))}, geometry=list(geoms), crs=WGS84)
+    joined = gpd.sjoin(points, polys, how="inner", predicate="intersects")
+    first = joined.groupby(level=0)["_order"].min()
+    out[first.index.to_numpy()] = first.to_numpy()
+    return out
+
+
+def assign_wards(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give every case a ward: by its point, else by its ward code, else by its ward name.
+
+    Points are tested with ``shapely.intersects_xy`` against prepared ward polygons (closed
+    sets, so a point on an edge or vertex counts), after an x/y bounding-box prefilter. Wards are
+    tried in ``ward_code`` order and the first match wins, so **a point exactly on a shared edge
+    belongs to the ward with the lowest code**.
+
+    Rules:
+
+    * coordinates inside a ward → that ward; a ``ward_code``/``ward_name`` in the row that
+      disagrees is overridden (the point wins) and reported as ``W_WARD_MISMATCH`` (warning);
+    * coordinates outside every ward → ``E_OUTSIDE_WARDS`` (row rejected), even if it carries a
+      ward code;
+    * no usable coordinates (missing, NaN or only one of the pair) → matched by ``ward_code``
+      (trimmed, case-insensitive), else by ``ward_name`` after :func:`normalise_ward_name`
+      (exact, never fuzzy); a code that is unknown but a name that matches → assigned by name
+      with a ``W_WARD_MISMATCH`` warning; nothing matches → ``E_UNKNOWN_WARD``; nothing given →
+      ``E_NO_LOCATION``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Cases with ``latitude``/``longitude`` (WGS84, may be NaN or absent) and optionally
+        ``ward_code``, ``ward_name``, ``source_line``, ``case_id``.
+    wards : geopandas.GeoDataFrame
+        ``ward_code``, ``ward_name``, ``geometry`` (any CRS; reprojected to EPSG:4326 if needed).
+
+    Returns
+    -------
+    assigned : pandas.DataFrame
+        The rows that got a ward (original index kept), with ``ward_code`` and ``ward_name``
+        taken from ``wards``. ``assigned.attrs["ward_assignment"]`` counts rows by method.
+    rejects : pandas.DataFrame
+        ``source_line``, ``case_id``, ``column``, ``value``, ``rule``, ``message``, ``severity``
+        (``error`` = row not in ``assigned``, ``warning`` = row kept).
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"case_id": ["C1"], "latitude": [53.4066], "longitude": [-2.9916]})
+    >>> assigned, rejects = assign_wards(cases, wards)  # doctest: +SKIP
+    >>> assigned["ward_name"].tolist()  # doctest: +SKIP
+    ['City Centre North']
+    """
+    return _assign(frame, wards, _locate_fast)
+
+
+def assign_wards_sjoin(
+    frame: pd.DataFrame, wards: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reference implementation of :func:`assign_wards` using ``geopandas.sjoin``.
+
+    Same rules and outputs; only the point-in-polygon step differs (``sjoin`` with
+    ``predicate="intersects"``, then the lowest ward code per point). Tests check that the two
+    agree exactly, including points on edges and vertices. About 5× slower.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As for :func:`assign_wards`.
+    wards : geopandas.GeoDataFrame
+        As for :func:`assign_wards`.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(assigned, rejects)`` as for :func:`assign_wards`.
+
+    Examples
+    --------
+    >>> assigned, rejects = assign_wards_sjoin(cases, wards)  # doctest: +SKIP
+    """
+    return _assign(frame, wards, _locate_sjoin)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    return frame[name] if name in frame.columns else None
+
+
+def _float_array(values: pd.Series | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, np.nan)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _normalise_codes(values: pd.Series | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, None, dtype=object)
+    cleaned = _clean_codes(values.reset_index(drop=True))
+    return cleaned.astype(object).where(cleaned.notna(), None).to_numpy()
+
+
+def _assign(
+    frame: pd.DataFrame,
+    wards: gpd.GeoDataFrame,
+    locate: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    w = _ward_index(wards)
+    n = len(frame)
+    lat = _float_array(_column(frame, "latitude"), n)
+    lon = _float_array(_column(frame, "longitude"), n)
+    has_xy = np.isfinite(lat) & np.isfinite(lon)
+
+    ward = np.full(n, -1, dtype=np.int64)
+    xy_rows = np.flatnonzero(has_xy)
+    ward[xy_rows] = locate(lon[xy_rows], lat[xy_rows], w.geoms)
+
+    given_code = _normalise_codes(_column(frame, "ward_code"), n)
+    raw_name = _column(frame, "ward_name")
+    given_name = (
+        np.full(n, None, dtype=object)
+        if raw_name is None
+        else raw_name.reset_index(drop=True).astype(object).where(raw_name.notna().to_numpy(), None)
+    )
+    code_idx = pd.Series(given_code, dtype=object).map(w.by_code).to_numpy(dtype="float64")
+    names_norm = _map_unique(given_name, normalise_ward_name)
+    name_idx = pd.Series(names_norm, dtype=object).map(w.by_name).to_numpy(dtype="float64")
+    has_code = pd.notna(given_code)
+    has_name = pd.notna(names_norm)
+
+    method = np.full(n, "", dtype=object)
+    method[has_xy & (ward >= 0)] = "point"
+    no_xy = ~has_xy
+    by_code = no_xy & ~np.isnan(code_idx)
+    ward[by_code] = code_idx[by_code].astype(np.int64)
+    method[by_code] = "code"
+    by_name = no_xy & ~by_code & ~np.isnan(name_idx)
+    ward[by_name] = name_idx[by_name].astype(np.int64)
+    method[by_name] = "name"
+
+    rows = _RejectBuilder(frame)
+    # Errors.
+    outside = has_xy & (ward < 0)
+    given_note = np.where(has_code, " (the row gives ward code " + given_code.astype(str) + ")", "")
+    rows.add(
+        outside,
+        _LOCATION_COLUMN,
+        _fmt_xy(lat, lon),
+        RULE_OUTSIDE_WARDS,
+        np.char.add(
+            np.char.add(
+                np.char.add("The location ", _fmt_xy(lat, lon).astype(str)),
+                " is outside every ward of the city boundary",
+            ),
+            given_note.astype(str),
+        ),
+        "error",
+    )
+    unknown = no_xy & (ward < 0) & (has_code | has_name)
+    unknown_by_code = unknown & has_code
+    rows.add(
+        unknown_by_code,
+        "ward_code",
+        given_code,
+        RULE_UNKNOWN_WARD,
+        _messages(
+            unknown_by_code,
+            lambda i: (
+                f"Ward code {given_code[i]} is not in the current boundary set"
+                + (
+                    f", and ward name '{given_name[i]}' does not match any ward name"
+                    if given_name[i] is not None
+                    else ""
+                )
+                + "."
+            ),
+        ),
+        "error",
+    )
+    unknown_by_name = unknown & ~has_code
+    rows.add(
+        unknown_by_name,
+        "ward_name",
+        given_name,
+        RULE_UNKNOWN_WARD,
+        _messages(
+            unknown_by_name, lambda i: _unknown_name_message(given_name[i], names_norm[i], w)
+        ),
+        "error",
+    )
+    nothing = no_xy & ~has_code & ~has_name
+    rows.add(
+        nothing,
+        _LOCATION_COLUMN,
+        np.full(n, "", dtype=object),
+        RULE_NO_LOCATION,
+        np.full(n, "The row has no coordinates, ward code or ward name.", dtype=object),
+        "error",
+    )
+    # Warnings (row kept).
+    point_rows = has_xy & (ward >= 0)
+    code_clash = point_rows & has_code & (code_idx != ward)
+    rows.add(
+        code_clash,
+        "ward_code",
+        given_code,
+        RULE_WARD_MISMATCH,
+        _messages(
+            code_clash,
+            lambda i: (
+                f"The row gives ward code {given_code[i]}, but its location lies in "
+                f"{w.names[ward[i]]} ({w.codes[ward[i]]}); the location wins."
+            ),
+        ),
+        "warning",
+    )
+    name_clash = point_rows & ~has_code & has_name & (name_idx != ward)
+    rows.add(
+        name_clash,
+        "ward_name",
+        given_name,
+        RULE_WARD_MISMATCH,
+        _messages(
+            name_clash,
+            lambda i: (
+                f"The row gives ward name '{given_name[i]}', but its location lies in "
+                f"{w.names[ward[i]]} ({w.codes[ward[i]]}); the location wins."
+            ),
+        ),
+        "warning",
+    )
+    code_name_clash = by_code & has_name & (name_idx != ward)
+    rows.add(
+        code_name_clash,
+        "ward_name",
+        given_name,
+        RULE_WARD_MISMATCH,
+        _messages(
+            code_name_clash,
+            lambda i: (
+                f"The row gives ward name '{given_name[i]}', but its ward code "
+                f"{given_code[i]} is {w.names[ward[i]]}; the code wins."
+            ),
+        ),
+        "warning",
+    )
+    name_over_code = by_name & has_code
+    rows.add(
+        name_over_code,
+        "ward_code",
+        given_code,
+        RULE_WARD_MISMATCH,
+        _messages(
+            name_over_code,
+            lambda i: (
+                f"Ward code {given_code[i]} is not in the current boundary set; "
+                f"matched by ward name to {w.names[ward[i]]} ({w.codes[ward[i]]})."
+            ),
+        ),
+        "warning",
+    )
+
+    keep = ward >= 0
+    assigned = frame.iloc[np.flatnonzero(keep)].copy()
+    assigned["ward_code"] = pd.array(w.codes[ward[keep]], dtype="str")
+    assigned["ward_name"] = pd.array(w.names[ward[keep]], dtype="str")
+    counts = pd.Series(method[keep]).value_counts()
+    assigned.attrs["ward_assignment"] = {
+        k: int(counts.get(k, 0)) for k in ("point", "code", "name")
+    }
+    return assigned, rows.frame()
+
+
+def _map_unique(values: np.ndarray, fn: Callable[[object], str | None]) -> np.ndarray:
+    """Apply ``fn`` once per distinct value (names repeat a lot in case extracts)."""
+    series = pd.Series(values, dtype=object)
+    uniques = series.dropna().unique()
+    mapping = {u: fn(u) for u in uniques}
+    out = series.map(mapping)
+    return out.astype(object).where(out.notna(), None).to_numpy()
+
+
+def _unknown_name_message(given: object, key: str | None, w: _WardIndex) -> str:
+    if key in w.ambiguous_names:
+        return f"Ward name '{given}' matches more than one ward; give the ward code."
+    odd = _non_latin_letters(str(given))
+    if odd:
+        return (
+            f"Ward name '{given}' does not match any ward: it contains non-Latin letters that "
+            f"look like Latin ones ({', '.join(odd[:3])}). Names are matched exactly, never "
+            "guessed."
+        )
+    return f"Ward name '{given}' does not match any ward in the current boundary set."
+
+
+def _messages(mask: np.ndarray, build: Callable[[int], str]) -> np.ndarray:
+    out = np.full(len(mask), "", dtype=object)
+    for i in np.flatnonzero(mask):
+        out[i] = build(int(i))
+    return out
+
+
+def _fmt_xy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return np.char.add(np.char.add(np.char.mod("%.6f", lat), ", "), np.char.mod("%.6f", lon))
+
+
+class _RejectBuilder:
+    def __init__(self, frame: pd.DataFrame) -> None:
+        n = len(frame)
+        line = _column(frame, "source_line")
+        case = _column(frame, "case_id")
+        self._line = (
+            pd.array([pd.NA] * n, dtype="Int64")
+            if line is None
+            else pd.array(pd.to_numeric(line, errors="coerce"), dtype="Int64")
+        )
+        self._case = (
+            pd.Series([pd.NA] * n, dtype="str")
+            if case is None
+            else case.reset_index(drop=True).astype("str")
+        )
+        self._parts: list[pd.DataFrame] = []
+
+    def add(
+        self,
+        mask: np.ndarray,
+        column: str,
+        value: np.ndarray,
+        rule: str,
+        message: np.ndarray,
+        severity: str,
+    ) -> None:
+        idx = np.flatnonzero(mask)
+        if not idx.size:
+            return
+        self._parts.append(
+            pd.DataFrame(
+                {
+                    "_row": idx,
+                    "source_line": self._line[idx],
+                    "case_id": self._case.iloc[idx].to_numpy(),
+                    "column": column,
+                    "value": pd.Series(np.asarray(value, dtype=object)[idx]).astype("str"),
+                    "rule": rule,
+                    "message": np.asarray(message, dtype=object)[idx],
+                    "severity": severity,
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            empty = pd.DataFrame({c: pd.Series(dtype="str") for c in REJECT_COLUMNS})
+            empty["source_line"] = pd.Series(dtype="Int64")
+            return empty
+        out = pd.concat(self._parts, ignore_index=True)
+        out = out.sort_values(["_row", "severity"], kind="stable").drop(columns="_row")
+        for col in ("case_id", "column", "value", "rule", "message", "severity"):
+            out[col] = out[col].astype("str")
+        return out.reset_index(drop=True)[list(REJECT_COLUMNS)]
+
+
+# --------------------------------------------------------------------------------------------
+# Coordinate conversion
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _transform(
+    src: str, dst: str, x: Any, y: Any
+) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
+    xa = np.asarray(x, dtype="float64")
+    ya = np.asarray(y, dtype="float64")
+    ox, oy = _transformer(src, dst).transform(xa, ya)
+    ox = np.asarray(ox, dtype="float64")
+    oy = np.asarray(oy, dtype="float64")
+    bad = ~(np.isfinite(ox) & np.isfinite(oy) & np.isfinite(xa) & np.isfinite(ya))
+    if bad.any():
+        ox, oy = np.where(bad, np.nan, ox), np.where(bad, np.nan, oy)
+    if ox.ndim == 0:
+        return float(ox), float(oy)
+    return ox, oy
+
+
+def bng_to_wgs84(
+    easting: Any, northing: Any
+) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
+    """Convert British National Grid (EPSG:27700) eastings/northings to WGS84 lon/lat.
+
+    Vectorised through a cached ``pyproj.Transformer`` (``always_xy=True``). NaN in gives NaN
+    out.
+
+    Parameters
+    ----------
+    easting, northing : float or array-like
+        Metres.
+
+    Returns
+    -------
+    (lon, lat) : tuple of numpy.ndarray, or of float for scalar input
+        Degrees.
+
+    Examples
+    --------
+    >>> lon, lat = bng_to_wgs84(334_200, 390_400)
+    >>> round(lon, 3), round(lat, 3)
+    (-2.992, 53.407)
+    """
+    return _transform(BNG, WGS84, easting, northing)
+
+
+def wgs84_to_bng(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
+    """Convert WGS84 lon/lat to British National Grid (EPSG:27700) eastings/northings.
+
+    Parameters
+    ----------
+    lon, lat : float or array-like
+        Degrees.
+
+    Returns
+    -------
+    (easting, northing) : tuple of numpy.ndarray, or of float for scalar input
+        Metres.
+
+    Examples
+    --------
+    >>> e, n = wgs84_to_bng(-2.9916, 53.4066)
+    >>> round(e, -2), round(n, -2)
+    (334200.0, 390400.0)
+    """
+    return _transform(WGS84, BNG, lon, lat)
+
+
+def _metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
+    """BNG when the data lie in Great Britain, else the local UTM zone."""
+    lonlat = gdf.to_crs(WGS84) if gdf.crs is not None else gdf.set_crs(WGS84)
+    xmin, ymin, xmax, ymax = lonlat.total_bounds
+    gx0, gy0, gx1, gy1 = _BNG_LONLAT
+    if gx0 <= xmin and xmax <= gx1 and gy0 <= ymin and ymax <= gy1:
+        return CRS.from_user_input(BNG)
+    return lonlat.estimate_utm_crs()
+
+
+# --------------------------------------------------------------------------------------------
+# Maps
+# --------------------------------------------------------------------------------------------
+
+
+def simplify_for_map(wards: gpd.GeoDataFrame, tolerance_m: float = 5.0) -> gpd.GeoDataFrame:
+    """Simplify ward polygons for the browser and round coordinates to 5 decimal places.
+
+    Douglas-Peucker with ``preserve_topology=True`` in metres (EPSG:27700 in Great Britain, else
+    the local UTM zone), back to EPSG:4326, then ``shapely.set_precision(1e-5)`` (about 1 m),
+    which keeps every polygon valid. Other columns are kept.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        Ward polygons in any CRS.
+    tolerance_m : float, default 5.0
+        Largest distance, in metres, a simplified edge may move.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same rows and columns, EPSG:4326.
+
+    Examples
+    --------
+    >>> small = simplify_for_map(wards)  # doctest: +SKIP
+    >>> len(small.to_json()) < len(wards.to_json())  # doctest: +SKIP
+    True
+    """
+    metric = wards.to_crs(_metric_crs(wards))
+    simplified = metric.geometry.simplify(tolerance_m, preserve_topology=True)
+    out = metric.set_geometry(simplified).to_crs(WGS84)
+    geoms = shapely.set_precision(out.geometry.to_numpy(), 1e-5)
+    return out.set_geometry(geoms, crs=WGS84)
+
+
+def hex_bins(lat: Any, lon: Any, resolution: int = 8) -> pd.Series:
+    """H3 cell id (hex string) of each point, for server-side hexagon density maps.
+
+    Uses ``h3.api.basic_int`` per point (about 1.2 s a million points) and converts the few
+    distinct cells to strings once. Rows without finite coordinates give ``<NA>``.
+
+    Parameters
+    ----------
+    lat, lon : array-like or pandas.Series
+        WGS84 degrees. A Series' index is kept.
+    resolution : int, default 8
+        H3 resolution (8 ≈ 0.74 km² cells, 9 ≈ 0.1 km²).
+
+    Returns
+    -------
+    pandas.Series
+        ``str`` dtype cell ids such as ``'88195da49bfffff'``, named ``h3``.
+
+    Examples
+    --------
+    >>> hex_bins([53.4066], [-2.9916], 8).tolist()
+    ['88195da49bfffff']
+    """
+    index = lat.index if isinstance(lat, pd.Series) else None
+    la = np.asarray(lat, dtype="float64").ravel()
+    lo = np.asarray(lon, dtype="float64").ravel()
+    ok = np.isfinite(la) & np.isfinite(lo) & (np.abs(la) <= 90) & (np.abs(lo) <= 180)
+    cells = np.zeros(len(la), dtype=np.uint64)
+    to_cell = h3.api.basic_int.latlng_to_cell
+    rows = np.flatnonzero(ok)
+    cells[rows] = [
+        to_cell(a, b, resolution) for a, b in zip(la[rows].tolist(), lo[rows].tolist(), strict=True)
+    ]
+    uniques, inverse = np.unique(cells[rows], return_inverse=True)
+    labels = np.array([h3.int_to_str(int(c)) for c in uniques], dtype=object)
+    out = np.full(len(la), None, dtype=object)
+    out[rows] = labels[inverse]
+    return pd.Series(out, index=index, name="h3", dtype="str")
+
+
+def hex_boundary(cell: str | int) -> shapely.Polygon:
+    """The outline of an H3 cell as a lon/lat polygon.
+
+    Parameters
+    ----------
+    cell : str or int
+        An H3 cell id.
+
+    Returns
+    -------
+    shapely.Polygon
+        Closed ring, x = longitude, y = latitude.
+
+    Examples
+    --------
+    >>> len(hex_boundary("88195da49bfffff").exterior.coords)
+    7
+    """
+    text = h3.int_to_str(cell) if isinstance(cell, int | np.integer) else str(cell)
+    return shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(text)])
+
+
+# --------------------------------------------------------------------------------------------
+# Boundary changes and storage
+# --------------------------------------------------------------------------------------------
+
+
+def crosswalk(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, min_share: float = 0.001
+) -> pd.DataFrame:
+    """Area-weighted crosswalk from an old ward set to a new one.
+
+    Each old ward is intersected with the new wards in metres (EPSG:27700 in Great Britain);
+    ``weight`` is the share of the old ward's area that falls in the new ward. Slivers smaller
+    than ``min_share`` of the old ward (digitising noise between two boundary sources) are
+    dropped and the remaining weights renormalised, so the weights of every old ward sum to 1.
+    Old wards that touch no new ward are absent.
+
+    Parameters
+    ----------
+    old, new : geopandas.GeoDataFrame
+        ``ward_code`` and ``geometry`` (any CRS).
+    min_share : float, default 0.001
+        Intersections below this share of the old ward's area are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``old_code``, ``new_code``, ``weight``, ``area_m2`` (the intersection), sorted by codes.
+
+    Examples
+    --------
+    >>> cw = crosswalk(wards_2004, wards_2023)  # doctest: +SKIP
+    >>> cw.groupby("old_code")["weight"].sum().round(9).eq(1).all()  # doctest: +SKIP
+    True
+    """
+    crs = _metric_crs(old)
+    o = gpd.GeoDataFrame(
+        {"old_code": old["ward_code"].astype(str).to_numpy()},
+        geometry=old.geometry.to_numpy(),
+        crs=old.crs,
+    ).to_crs(crs)
+    n = gpd.GeoDataFrame(
+        {"new_code": new["ward_code"].astype(str).to_numpy()},
+        geometry=new.geometry.to_numpy(),
+        crs=new.crs,
+    ).to_crs(crs)
+    o_area = pd.Series(o.area.to_numpy(), index=o["old_code"])
+    pieces = gpd.overlay(o, n, how="intersection", keep_geom_type=True)
+    pieces["area_m2"] = pieces.area
+    pieces = pieces.groupby(["old_code", "new_code"], as_index=False)["area_m2"].sum()
+    share = pieces["area_m2"] / pieces["old_code"].map(o_area)
+    pieces = pieces[share >= min_share].copy()
+    total = pieces.groupby("old_code")["area_m2"].transform("sum")
+    pieces["weight"] = pieces["area_m2"] / total
+    out = pieces[["old_code", "new_code", "weight", "area_m2"]]
+    out = out.sort_values(["old_code", "new_code"]).reset_index(drop=True)
+    out["old_code"] = out["old_code"].astype("str")
+    out["new_code"] = out["new_code"].astype("str")
+    return out
+
+
+def wards_to_wkb(wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Turn a ward GeoDataFrame into a plain frame the store can persist.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        Ward polygons in any CRS.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The other columns, plus ``geometry_wkb`` (WKB bytes, EPSG:4326) and ``area_m2``
+        (computed in metres).
+
+    Examples
+    --------
+    >>> table = wards_to_wkb(wards)  # doctest: +SKIP
+    >>> table.columns.tolist()  # doctest: +SKIP
+    ['ward_code', 'ward_name', 'geometry_wkb', 'area_m2']
+    """
+    area = wards.to_crs(_metric_crs(wards)).area.to_numpy() if len(wards) else np.array([])
+    lonlat = wards.to_crs(WGS84) if wards.crs is not None else wards
+    out = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
+    out["geometry_wkb"] = pd.Series(
+        list(shapely.to_wkb(lonlat.geometry.to_numpy())), index=out.index, dtype=object
+    )
+    out["area_m2"] = area
+    return out
+
+
+def wards_from_wkb(table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Rebuild a ward GeoDataFrame (EPSG:4326) from :func:`wards_to_wkb` output.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Has ``geometry_wkb`` (WKB bytes in WGS84) and any other columns.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The other columns plus ``geometry``, EPSG:4326.
+
+    Examples
+    --------
+    >>> back = wards_from_wkb(wards_to_wkb(wards))  # doctest: +SKIP
+    """
+    geoms = shapely.from_wkb(np.asarray(table["geometry_wkb"].map(bytes), dtype=object))
+    rest = pd.DataFrame(table.drop(columns="geometry_wkb"))
+    return gpd.GeoDataFrame(rest, geometry=geoms, crs=WGS84)
