@@ -1,0 +1,163 @@
+"""Plotly figure builders (ui/charts.py): pure, no Streamlit runtime."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.charts import (
+    add_funding,
+    bar_over_time,
+    category_figure,
+    colour_legend,
+    funnel_figure,
+    rank_figure,
+    safe_text,
+    trend_figure,
+)
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _frame() -> pd.DataFrame:
+    months = pd.date_range("2023-04-01", periods=12, freq="MS")
+    rows = []
+    for code, name, base in [
+        ("citywide", "Whole city", 10.0),
+        ("E1", "Anfield", 12.0),
+        ("E2", HOSTILE, 8.0),
+        ("E3", "Everton", 9.0),
+    ]:
+        for i, m in enumerate(months):
+            v = base + i
+            rows.append(
+                {
+                    "ward_code": code,
+                    "ward_name": name,
+                    "period_start": m,
+                    "cases_per_1k": v,
+                    "cases_per_1k_low": v - 1,
+                    "cases_per_1k_high": v + 1,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _named(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data if t.showlegend is not False]
+
+
+def test_trend_marks_funding_start_with_a_dashed_vline_at_the_timestamp():
+    fig = trend_figure(
+        _frame(),
+        "cases_per_1k",
+        wards=["E1"],
+        funding_start=pd.Timestamp("2023-10-01"),
+        funding_label="Neighbourhood Pride Fund starts",
+    )
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(lines) == 1
+    assert pd.Timestamp(lines[0].x0) == pd.Timestamp("2023-10-01")
+    assert lines[0].line.dash == "dash"
+    assert any("Neighbourhood Pride Fund" in a.text for a in fig.layout.annotations)
+
+
+def test_funded_period_is_shaded_from_start_to_end():
+    fig = trend_figure(
+        _frame(),
+        "cases_per_1k",
+        funding_start="2023-10-01",
+        funding_end="2024-01-01",
+    )
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 1
+    assert pd.Timestamp(rects[0].x0) == pd.Timestamp("2023-10-01")
+    assert pd.Timestamp(rects[0].x1) == pd.Timestamp("2024-01-01")
+
+
+def test_open_ended_funding_is_shaded_to_the_last_period():
+    fig = trend_figure(_frame(), "cases_per_1k", funding_start=pd.Timestamp("2023-10-01"))
+    rect = next(s for s in fig.layout.shapes if s.type == "rect")
+    assert pd.Timestamp(rect.x1) == pd.Timestamp("2024-03-01")
+
+
+def test_funding_date_given_as_a_tz_aware_timestamp_is_drawn_naive():
+    fig = add_funding(go.Figure(), pd.Timestamp("2023-10-01", tz="Europe/London"))
+    assert pd.Timestamp(fig.layout.shapes[0].x0).tzinfo is None
+
+
+def test_no_funding_no_shapes():
+    fig = trend_figure(_frame(), "cases_per_1k", wards=["E1"])
+    assert not fig.layout.shapes
+
+
+def test_trend_has_city_selected_ward_and_one_muted_comparison_legend_entry():
+    fig = trend_figure(_frame(), "cases_per_1k", wards=["E1"], comparison=["E2", "E3"])
+    names = _named(fig)
+    assert names == ["Comparison wards", "Whole city", "Anfield"]
+    comparison = [t for t in fig.data if t.name == "Comparison wards"]
+    assert len(comparison) == 2
+    assert all("rgba(140, 140, 140" in t.line.color for t in comparison)
+    assert fig.layout.yaxis.title.text == "Cases per 1,000 residents"
+
+
+def test_confidence_bands_are_drawn_when_ci_columns_are_given():
+    fig = trend_figure(
+        _frame(),
+        "cases_per_1k",
+        wards=["E1"],
+        ci=("cases_per_1k_low", "cases_per_1k_high"),
+    )
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert len(bands) == 2  # city and Anfield
+    anfield = next(t for t in bands if t.legendgroup == "Anfield")
+    assert list(anfield.y[:2]) == [11.0, 12.0]
+
+
+def test_hostile_ward_and_category_names_are_escaped_for_plotly():
+    fig = trend_figure(_frame(), "cases_per_1k", wards=["E2"], show_city=False)
+    assert fig.data[-1].name == "&lt;img src=x onerror=alert(1)&gt;"
+    cats = pd.DataFrame({"category": ["litter", HOSTILE], "cases": [5, 3]})
+    bars = category_figure(cats)
+    assert "<img" not in " ".join(bars.data[0].y)
+    assert safe_text(HOSTILE).startswith("&lt;img")
+
+
+def test_category_figure_uses_council_labels():
+    fig = category_figure(pd.DataFrame({"category": ["fly_tipping", "litter"], "cases": [9, 3]}))
+    assert list(fig.data[0].y) == ["Litter", "Fly-tipping"]
+    assert list(fig.data[0].x) == [3, 9]
+
+
+def test_funnel_keeps_stage_order():
+    stages = pd.DataFrame(
+        {"stage": ["Investigations", "Fixed penalty notices", "Paid"], "count": [50, 20, 12]}
+    )
+    fig = funnel_figure(stages)
+    assert list(fig.data[0].y) == ["Investigations", "Fixed penalty notices", "Paid"]
+    assert list(fig.data[0].x) == [50, 20, 12]
+
+
+def test_rank_figure_highlights_the_ward_and_leaves_out_the_city():
+    table = pd.DataFrame(
+        {
+            "ward_code": ["citywide", "E1", "E2", "E3"],
+            "ward_name": ["Whole city", "A", "B", "C"],
+            "cases_per_1k": [10.0, 5.0, 20.0, 1.0],
+        }
+    )
+    fig = rank_figure(table, "cases_per_1k", highlight="E1")
+    assert list(fig.data[0].x) == ["B", "A", "C"]
+    colours = list(fig.data[0].marker.color)
+    assert colours[1] != colours[0] and colours[0] == colours[2]
+
+
+def test_bar_over_time_and_legend():
+    spend = pd.DataFrame(
+        {"period_start": pd.date_range("2024-04-01", periods=3, freq="MS"), "spend_gbp": [1, 2, 3]}
+    )
+    fig = bar_over_time(spend, "spend_gbp", funding_start="2024-05-01")
+    assert list(fig.data[0].y) == [1, 2, 3]
+    assert fig.layout.shapes[0].x0 == pd.Timestamp("2024-05-01")
+    legend = colour_legend(0, 100, "pct_within_sla")
+    assert list(legend.layout.xaxis.ticktext) == ["0%", "25%", "50%", "75%", "100%"]

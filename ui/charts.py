@@ -1,0 +1,355 @@
+"""Plotly figure builders for the dashboard (pure: no Streamlit, every one returns ``go.Figure``).
+
+Inputs are tidy frames from ``ui.data``: one row per ward (or ``citywide``) and period, with a
+``period_start`` timestamp column and the metric columns named in DESIGN.md. Text that comes from
+data (ward names, category labels) is HTML-escaped before it reaches Plotly, which otherwise
+interprets a small set of tags in trace names and labels.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from neighbourhood.schemas import CITYWIDE
+from ui import SEQUENTIAL_SCALE
+from ui.format import category_label, metric_label, metric_value, period_label
+
+CITY_COLOUR = "#222222"
+MUTED_COLOUR = "rgba(140, 140, 140, 0.55)"
+FUNDED_FILL = "rgba(225, 204, 85, 0.18)"  # a pale tint of the scale's yellow end
+
+
+def safe_text(value: Any) -> str:
+    """Data text made inert for Plotly: ``<img src=x>`` displays literally, never as markup."""
+    return html.escape(str(value), quote=False)
+
+
+def line_colours(n: int) -> list[str]:
+    """``n`` distinct colours from the shared sequential scale, avoiding its palest end."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return sample_colorscale(SEQUENTIAL_SCALE, [0.0])
+    return sample_colorscale(SEQUENTIAL_SCALE, [0.8 * i / (n - 1) for i in range(n)])
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """``"rgb(1, 2, 3)"`` or ``"#010203"`` → ``"rgba(1, 2, 3, alpha)"``."""
+    if colour.startswith("#"):
+        r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r}, {g}, {b}, {alpha})"
+    inner = colour[colour.index("(") + 1 : colour.index(")")]
+    parts = [p.strip() for p in inner.split(",")][:3]
+    return f"rgba({', '.join(parts)}, {alpha})"
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, x_title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        title={"text": title},
+        yaxis_title=y_title,
+        xaxis_title=x_title,
+        hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig
+
+
+def add_funding(
+    fig: go.Figure,
+    start: Any,
+    end: Any = None,
+    label: str = "Funding starts",
+) -> go.Figure:
+    """Mark a funding start with a dashed vertical line and shade the funded period.
+
+    ``start``/``end`` become ``pd.Timestamp`` (Plotly mis-handles ``datetime.date`` with
+    annotations). With no ``end`` the shading runs to the right edge of the data.
+    """
+    if start is None or pd.isna(start):
+        return fig
+    x0 = (
+        pd.Timestamp(start).tz_localize(None) if pd.Timestamp(start).tzinfo else pd.Timestamp(start)
+    )
+    fig.add_vline(
+        x=x0,
+        line_dash="dash",
+        line_color=CITY_COLOUR,
+        line_width=1.5,
+        annotation_text=safe_text(label),
+        annotation_position="top left",
+    )
+    if end is None or pd.isna(end):
+        xs = [x for trace in fig.data for x in (trace.x if trace.x is not None else ())]
+        ends = [pd.Timestamp(x) for x in xs if not pd.isna(x)]
+        x1 = max(ends) if ends else x0
+    else:
+        x1 = pd.Timestamp(end)
+    if x1 > x0:
+        fig.add_vrect(x0=x0, x1=x1, fillcolor=FUNDED_FILL, line_width=0, layer="below")
+    return fig
+
+
+def _band(
+    fig: go.Figure, x: pd.Series, low: pd.Series, high: pd.Series, colour: str, name: str
+) -> None:
+    """A shaded confidence band between ``low`` and ``high`` (two traces, filled between)."""
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=high,
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=name,
+            name=f"{name} (upper)",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=low,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=_rgba(colour, 0.18),
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=name,
+            name=f"{name} (95% range)",
+        )
+    )
+
+
+def trend_figure(
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    wards: Sequence[str] = (),
+    comparison: Sequence[str] = (),
+    show_city: bool = True,
+    ci: tuple[str, str] | None = None,
+    funding_start: Any = None,
+    funding_end: Any = None,
+    funding_label: str = "Funding starts",
+    period: str = "month",
+    title: str | None = None,
+) -> go.Figure:
+    """Line chart of one metric over time: chosen wards, muted comparison wards, the city.
+
+    Parameters
+    ----------
+    frame
+        Ward × period rows with ``ward_code``, ``ward_name``, ``period_start`` and ``metric``
+        (the city total has ``ward_code == "citywide"``).
+    wards, comparison
+        Ward codes drawn in colour, and ward codes drawn as thin grey lines.
+    ci
+        Names of the lower and upper confidence-limit columns, drawn as shaded bands.
+    funding_start, funding_end
+        Marked with a dashed line and a shaded funded period.
+    """
+    fig = go.Figure()
+    rows = frame.sort_values("period_start")
+    has_ci = ci is not None and all(c in rows.columns for c in ci)
+
+    for i, code in enumerate(comparison):
+        part = rows[rows["ward_code"] == code]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part["period_start"],
+                y=part[metric],
+                mode="lines",
+                name="Comparison wards",
+                legendgroup="comparison",
+                showlegend=i == 0,
+                line={"color": MUTED_COLOUR, "width": 1},
+                hovertext=[safe_text(n) for n in part["ward_name"]],
+                hovertemplate="%{hovertext}: %{y:,.1f}<extra></extra>",
+            )
+        )
+
+    series: list[tuple[str, pd.DataFrame, str, dict[str, Any]]] = []
+    if show_city:
+        series.append(
+            ("Whole city", rows[rows["ward_code"] == CITYWIDE], CITY_COLOUR, {"dash": "dot"})
+        )
+    colours = line_colours(len(wards))
+    for code, colour in zip(wards, colours, strict=True):
+        part = rows[rows["ward_code"] == code]
+        name = str(part["ward_name"].iloc[0]) if not part.empty else str(code)
+        series.append((safe_text(name), part, colour, {}))
+
+    for name, part, colour, style in series:
+        if part.empty:
+            continue
+        if has_ci:
+            _band(fig, part["period_start"], part[ci[0]], part[ci[1]], colour, name)
+        fig.add_trace(
+            go.Scatter(
+                x=part["period_start"],
+                y=part[metric],
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                line={"color": colour, "width": 2.5, **style},
+                marker={"size": 4},
+                hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
+            )
+        )
+
+    fig = _layout(fig, title or metric_label(metric), metric_label(metric))
+    fig.update_xaxes(title=None, tickformat="%b %Y" if period == "month" else None)
+    return add_funding(fig, funding_start, funding_end, funding_label)
+
+
+def category_figure(
+    frame: pd.DataFrame, value: str = "cases", title: str | None = None
+) -> go.Figure:
+    """Horizontal bars of a value by category (``category`` column holds canonical codes)."""
+    rows = frame.sort_values(value)
+    labels = [safe_text(category_label(c)) for c in rows["category"]]
+    fig = go.Figure(
+        go.Bar(
+            x=rows[value],
+            y=labels,
+            orientation="h",
+            marker_color=sample_colorscale(SEQUENTIAL_SCALE, [0.25])[0],
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, title or "Cases by category", "", metric_label(value))
+    fig.update_layout(hovermode="closest", height=max(260, 34 * len(rows) + 80))
+    return fig
+
+
+def category_trend_figure(
+    frame: pd.DataFrame,
+    value: str = "cases",
+    *,
+    funding_start: Any = None,
+    funding_label: str = "Funding starts",
+    title: str | None = None,
+) -> go.Figure:
+    """One line per category over time (``category``, ``period_start``, ``value`` columns)."""
+    fig = go.Figure()
+    cats = list(frame.groupby("category")[value].sum().sort_values(ascending=False).index)
+    for cat, colour in zip(cats, line_colours(len(cats)), strict=True):
+        part = frame[frame["category"] == cat].sort_values("period_start")
+        name = safe_text(category_label(cat))
+        fig.add_trace(
+            go.Scatter(
+                x=part["period_start"],
+                y=part[value],
+                mode="lines",
+                name=name,
+                line={"color": colour, "width": 2},
+                hovertemplate=f"{name}: %{{y:,}}<extra></extra>",
+            )
+        )
+    fig = _layout(fig, title or "Cases by category", metric_label(value))
+    fig.update_xaxes(title=None)
+    return add_funding(fig, funding_start, None, funding_label)
+
+
+def funnel_figure(stages: pd.DataFrame, title: str = "Enforcement funnel") -> go.Figure:
+    """Funnel of enforcement stages (``stage`` label and ``count`` columns, in order)."""
+    fig = go.Figure(
+        go.Funnel(
+            y=[safe_text(s) for s in stages["stage"]],
+            x=stages["count"],
+            marker={"color": line_colours(len(stages))},
+            textinfo="value+percent initial",
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, title, "")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def rank_figure(
+    frame: pd.DataFrame, metric: str, highlight: str, title: str | None = None
+) -> go.Figure:
+    """Every ward's value of one metric as sorted bars, the chosen ward highlighted."""
+    rows = frame[frame["ward_code"] != CITYWIDE].sort_values(metric, ascending=False)
+    colours = [
+        sample_colorscale(SEQUENTIAL_SCALE, [0.0])[0] if c == highlight else MUTED_COLOUR
+        for c in rows["ward_code"]
+    ]
+    names = [safe_text(n) for n in rows["ward_name"]]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=rows[metric],
+            marker_color=colours,
+            hovertemplate="%{x}: %{y:,.1f}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, title or f"{metric_label(metric)}: all wards", metric_label(metric))
+    fig.update_layout(hovermode="closest", showlegend=False)
+    fig.update_xaxes(showticklabels=False, title="Wards, highest first")
+    return fig
+
+
+def bar_over_time(
+    frame: pd.DataFrame,
+    value: str,
+    *,
+    period: str = "month",
+    funding_start: Any = None,
+    funding_label: str = "Funding starts",
+    title: str | None = None,
+) -> go.Figure:
+    """Bars of one value per period (e.g. spend), with the funding start marked."""
+    rows = frame.sort_values("period_start")
+    fig = go.Figure(
+        go.Bar(
+            x=rows["period_start"],
+            y=rows[value],
+            marker_color=sample_colorscale(SEQUENTIAL_SCALE, [0.25])[0],
+            hovertext=[period_label(p, period) for p in rows["period_start"]],
+            hovertemplate="%{hovertext}: %{y:,.0f}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, title or metric_label(value), metric_label(value))
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(title=None)
+    return add_funding(fig, funding_start, None, funding_label)
+
+
+def colour_legend(
+    vmin: float, vmax: float, metric: str, missing: bool = False, steps: int = 5
+) -> go.Figure:
+    """A slim horizontal legend for the map's colour scale, labelled with formatted values."""
+    if pd.isna(vmin) or pd.isna(vmax):
+        vmin, vmax = 0.0, 1.0
+    span = vmax - vmin if vmax > vmin else 1.0
+    ticks = [vmin + span * i / (steps - 1) for i in range(steps)]
+    grid = [[vmin + span * i / 99 for i in range(100)]]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=[vmin + span * i / 99 for i in range(100)],
+            colorscale=SEQUENTIAL_SCALE,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        height=90,
+        margin={"l": 10, "r": 10, "t": 28, "b": 10},
+        title={"text": metric_label(metric) + (" (grey: no data)" if missing else ""), "x": 0},
+    )
+    fig.update_xaxes(tickvals=ticks, ticktext=[metric_value(metric, t) for t in ticks])
+    fig.update_yaxes(visible=False)
+    return fig

@@ -1,0 +1,275 @@
+"""The shared sidebar filters, kept across pages and mirrored in the URL.
+
+One call per page: ``f = ui.filters.sidebar(options)``. The widgets have stable keys; their values
+live in ``st.session_state`` and are re-assigned on every run (so they survive a page switch,
+where Streamlit would otherwise drop the state of widgets that are not drawn), and they are written
+to ``st.query_params`` so a view can be shared as a link. On a fresh session the URL wins.
+
+URL parameters: ``from``/``to`` (ISO dates), ``period`` (month, quarter, year), ``cat`` and
+``wards`` (repeated), and ``ward`` (the ward on the map and profile pages). Values equal to the
+default are left out of the URL; invalid values are ignored.
+
+The parsing and URL-building functions are pure and unit-tested without a Streamlit runtime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from ui.format import PERIOD_LABELS, category_label, date_range_text
+
+PERIODS: tuple[str, ...] = ("month", "quarter", "year")
+DEFAULT_YEARS = 2
+
+# session-state key → URL parameter
+K_DATES, K_PERIOD, K_CATS, K_WARDS, K_WARD = (
+    "filter_dates",
+    "filter_period",
+    "filter_categories",
+    "filter_wards",
+    "ward",
+)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the filters can offer, read from the store."""
+
+    min_date: dt.date
+    max_date: dt.date
+    categories: tuple[str, ...]
+    wards: Mapping[str, str] = field(default_factory=dict)  # ward_code → ward_name
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The current view. Empty ``categories``/``wards`` never happen: empty means all."""
+
+    start: dt.date
+    end: dt.date
+    period: str
+    categories: tuple[str, ...]
+    wards: tuple[str, ...]
+    all_categories: bool = True
+    all_wards: bool = True
+
+    def describe(self) -> str:
+        """One line for captions: "01 Apr 2024 to 31 Mar 2025 · 3 categories · all wards"."""
+        cats = "all categories" if self.all_categories else f"{len(self.categories)} categories"
+        if not self.all_categories and len(self.categories) == 1:
+            cats = category_label(self.categories[0])
+        wards = "all wards" if self.all_wards else f"{len(self.wards)} wards"
+        return f"{date_range_text(self.start, self.end)} · {cats} · {wards}"
+
+
+def default_values(options: FilterOptions) -> dict[str, Any]:
+    """Default filter values: the last two years of data, by month, everything selected."""
+    start = max(options.min_date, _years_before(options.max_date, DEFAULT_YEARS))
+    return {
+        K_DATES: (start, options.max_date),
+        K_PERIOD: "month",
+        K_CATS: list(options.categories),
+        K_WARDS: [],
+    }
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years) + dt.timedelta(days=1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28) + dt.timedelta(days=1)
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def parse_query(params: Mapping[str, Sequence[str]], options: FilterOptions) -> dict[str, Any]:
+    """Filter values found in URL parameters (each a list of strings); invalid ones are dropped.
+
+    Examples
+    --------
+    >>> o = FilterOptions(dt.date(2023, 1, 1), dt.date(2024, 12, 31), ("litter",), {"E1": "A"})
+    >>> parse_query({"period": ["quarter"], "wards": ["E1", "nope"]}, o)
+    {'filter_period': 'quarter', 'filter_wards': ['E1']}
+    """
+    defaults = default_values(options)
+    found: dict[str, Any] = {}
+    start = _date(next(iter(params.get("from", [])), None))
+    end = _date(next(iter(params.get("to", [])), None))
+    if start or end:
+        lo = min(max(start or defaults[K_DATES][0], options.min_date), options.max_date)
+        hi = max(min(end or defaults[K_DATES][1], options.max_date), options.min_date)
+        found[K_DATES] = (min(lo, hi), max(lo, hi))
+    period = next(iter(params.get("period", [])), None)
+    if period in PERIODS:
+        found[K_PERIOD] = period
+    cats = [c for c in params.get("cat", []) if c in options.categories]
+    if cats:
+        found[K_CATS] = list(dict.fromkeys(cats))
+    wards = [w for w in params.get("wards", []) if w in options.wards]
+    if wards:
+        found[K_WARDS] = list(dict.fromkeys(wards))
+    ward = next(iter(params.get("ward", [])), None)
+    if ward in options.wards:
+        found[K_WARD] = ward
+    return found
+
+
+def to_query(values: Mapping[str, Any], options: FilterOptions) -> dict[str, list[str]]:
+    """URL parameters for filter values, leaving out those equal to the defaults.
+
+    Examples
+    --------
+    >>> o = FilterOptions(dt.date(2023, 1, 1), dt.date(2024, 12, 31), ("litter",), {"E1": "A"})
+    >>> to_query({"filter_period": "year", "filter_categories": ["litter"]}, o)
+    {'period': ['year']}
+    """
+    defaults = default_values(options)
+    out: dict[str, list[str]] = {}
+    dates = values.get(K_DATES)
+    if dates and tuple(dates) != tuple(defaults[K_DATES]):
+        out["from"] = [dates[0].isoformat()]
+        out["to"] = [dates[-1].isoformat()]
+    if values.get(K_PERIOD, "month") != "month":
+        out["period"] = [str(values[K_PERIOD])]
+    cats = list(values.get(K_CATS) or [])
+    if cats and set(cats) != set(defaults[K_CATS]):
+        out["cat"] = [str(c) for c in cats]
+    wards = list(values.get(K_WARDS) or [])
+    if wards:
+        out["wards"] = [str(w) for w in wards]
+    if values.get(K_WARD):
+        out["ward"] = [str(values[K_WARD])]
+    return out
+
+
+def _sanitise(key: str, value: Any, options: FilterOptions) -> Any:
+    """Keep a remembered value only if it still fits the options (the store may have changed)."""
+    defaults = default_values(options)
+    if key == K_DATES:
+        if not isinstance(value, (tuple, list)) or not value:
+            return defaults[K_DATES]
+        lo = min(max(value[0], options.min_date), options.max_date)
+        hi = max(min(value[-1], options.max_date), lo)
+        return (lo, hi)
+    if key == K_PERIOD:
+        return value if value in PERIODS else "month"
+    if key == K_CATS:
+        kept = [c for c in (value or []) if c in options.categories]
+        return kept
+    if key == K_WARDS:
+        return [w for w in (value or []) if w in options.wards]
+    return value
+
+
+def _restore(options: FilterOptions) -> None:
+    """Seed widget state from the URL on a fresh session; afterwards re-assign it each run."""
+    state = st.session_state
+    from_url = parse_query({k: st.query_params.get_all(k) for k in st.query_params.keys()}, options)
+    for key, default in default_values(options).items():
+        if key in state:
+            state[key] = _sanitise(key, state[key], options)
+        else:
+            state[key] = from_url.get(key, default)
+    if K_WARD in state:
+        state[K_WARD] = state[K_WARD]  # keep the chosen ward while on pages without the picker
+    elif K_WARD in from_url:
+        state[K_WARD] = from_url[K_WARD]
+
+
+def _mirror(options: FilterOptions) -> None:
+    """Write the current values to the URL (only what differs from the defaults)."""
+    wanted = to_query(st.session_state, options)
+    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    if wanted != current:
+        st.query_params.from_dict(wanted)
+
+
+def sidebar(options: FilterOptions) -> Filters:
+    """Draw the shared filters in the sidebar and return the current view."""
+    _restore(options)
+    with st.sidebar:
+        st.header("Filters")
+        dates = st.date_input(
+            "Dates",
+            min_value=options.min_date,
+            max_value=options.max_date,
+            format="DD/MM/YYYY",
+            key=K_DATES,
+            help="Cases reported between these dates (inclusive).",
+        )
+        st.selectbox(
+            "Show figures by",
+            PERIODS,
+            format_func=lambda p: PERIOD_LABELS[p],
+            key=K_PERIOD,
+            help="Financial years and quarters run April to March.",
+        )
+        st.multiselect(
+            "Categories",
+            options.categories,
+            format_func=category_label,
+            key=K_CATS,
+            placeholder="All categories",
+        )
+        st.multiselect(
+            "Wards",
+            list(options.wards),
+            format_func=lambda c: options.wards.get(c, c),
+            key=K_WARDS,
+            placeholder="All wards",
+        )
+    _mirror(options)
+    start, end = _complete_range(dates, options)
+    cats = tuple(st.session_state[K_CATS]) or options.categories
+    wards = tuple(st.session_state[K_WARDS]) or tuple(options.wards)
+    return Filters(
+        start=start,
+        end=end,
+        period=st.session_state[K_PERIOD],
+        categories=cats,
+        wards=wards,
+        all_categories=set(cats) == set(options.categories),
+        all_wards=set(wards) == set(options.wards),
+    )
+
+
+def _complete_range(dates: Any, options: FilterOptions) -> tuple[dt.date, dt.date]:
+    """A half-chosen range (one date picked so far) runs to the latest date."""
+    if isinstance(dates, dt.date):
+        return dates, options.max_date
+    if not dates:
+        return default_values(options)[K_DATES]
+    return dates[0], dates[-1] if len(dates) > 1 else options.max_date
+
+
+def ward_picker(
+    wards: Mapping[str, str], label: str = "Ward", *, where: Any = None, default: str | None = None
+) -> str | None:
+    """The single-ward select box shared by the map and profile pages (kept in the URL)."""
+    state = st.session_state
+    if K_WARD in state and state[K_WARD] in wards:
+        state[K_WARD] = state[K_WARD]
+    else:
+        code = st.query_params.get(K_WARD)
+        state[K_WARD] = code if code in wards else (default if default in wards else None)
+    target = where if where is not None else st
+    code = target.selectbox(
+        label,
+        list(wards),
+        format_func=lambda c: wards.get(c, c),
+        key=K_WARD,
+        placeholder="Choose a ward",
+    )
+    if code and st.query_params.get(K_WARD) != code:
+        st.query_params[K_WARD] = code
+    return code

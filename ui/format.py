@@ -1,0 +1,200 @@
+"""Display formatting in plain council English: "£", "dd Mon yyyy", financial years as "2024/25".
+
+Pure functions (no Streamlit), so they are unit-tested directly and shared by pages, maps and charts.
+Missing values display as an en dash ("–"), never as "nan" or "NaT".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Final
+
+import pandas as pd
+
+from neighbourhood.schemas import CATEGORY_LABELS, CITYWIDE
+
+MISSING: Final[str] = "–"
+
+# Metric → (plain-English label, unit kind, higher is better). Kind drives formatting.
+METRICS: Final[dict[str, tuple[str, str, bool]]] = {
+    "cases": ("Cases reported", "count", False),
+    "cases_per_1k": ("Cases per 1,000 residents", "rate", False),
+    "closed": ("Cases closed", "count", True),
+    "median_days_to_close": ("Median days to close", "days", False),
+    "p90_days_to_close": ("Days to close (slowest 10%)", "days", False),
+    "pct_within_sla": ("Closed within target time", "pct", True),
+    "open_at_end": ("Cases still open at period end", "count", False),
+    "repeat_location_share": ("Cases at repeat locations", "pct", False),
+    "enforcement_actions": ("Enforcement actions", "count", True),
+    "fpn_issued": ("Fixed penalty notices issued", "count", True),
+    "fpn_paid_rate": ("Fixed penalty notices paid", "pct", True),
+    "prosecutions": ("Prosecutions", "count", True),
+    "spend_gbp": ("Spend", "gbp", True),
+    "cost_per_case_closed": ("Cost per case closed", "gbp", False),
+}
+
+ACTION_LABELS: Final[dict[str, str]] = {
+    "investigation": "Investigations",
+    "warning_letter": "Warning letters",
+    "fixed_penalty_notice": "Fixed penalty notices",
+    "community_protection_notice": "Community protection notices",
+    "statutory_notice": "Statutory notices",
+    "formal_caution": "Formal cautions",
+    "prosecution": "Prosecutions",
+    "vehicle_seized": "Vehicles seized",
+    "no_further_action": "No further action",
+}
+
+PERIOD_LABELS: Final[dict[str, str]] = {
+    "month": "Month",
+    "quarter": "Quarter",
+    "year": "Financial year",
+}
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT and pandas NA."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def gbp(value: Any, decimals: int = 0) -> str:
+    """Money as pounds: ``gbp(1234.5)`` → ``"£1,235"``; ``gbp(-20)`` → ``"-£20"``."""
+    if is_missing(value):
+        return MISSING
+    amount = float(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}£{abs(amount):,.{decimals}f}"
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    """A count or rate with thousands separators: ``number(12345)`` → ``"12,345"``."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):,.{decimals}f}"
+
+
+def percent(value: Any, decimals: int = 0) -> str:
+    """A share given as 0–100: ``percent(87.25)`` → ``"87%"``."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):,.{decimals}f}%"
+
+
+def days(value: Any) -> str:
+    """A duration in days: ``days(3.25)`` → ``"3.3 days"``; ``days(1)`` → ``"1.0 day"``."""
+    if is_missing(value):
+        return MISSING
+    n = float(value)
+    return f"{n:,.1f} day" if math.isclose(n, 1.0) else f"{n:,.1f} days"
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    if is_missing(value):
+        return None
+    if isinstance(value, pd.Period):
+        return value.start_time
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("Europe/London")
+    return ts
+
+
+def uk_date(value: Any) -> str:
+    """A date as "dd Mon yyyy": ``uk_date("2024-03-05")`` → ``"05 Mar 2024"``.
+
+    Time-zone-aware values are shown in Europe/London time.
+    """
+    ts = _timestamp(value)
+    return MISSING if ts is None else ts.strftime("%d %b %Y")
+
+
+def uk_datetime(value: Any) -> str:
+    """A moment as "dd Mon yyyy HH:MM" in Europe/London time."""
+    ts = _timestamp(value)
+    return MISSING if ts is None else ts.strftime("%d %b %Y %H:%M")
+
+
+def financial_year(value: Any) -> str:
+    """The UK financial year (April–March) containing a date: 15 Apr 2024 → ``"2024/25"``.
+
+    Also accepts a pandas ``Period`` with an ``A-MAR``/``Y-MAR`` or ``Q-MAR`` frequency, whose
+    own label would wrongly read "2025" for April 2024.
+    """
+    ts = _timestamp(value)
+    if ts is None:
+        return MISSING
+    start = ts.year if ts.month >= 4 else ts.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def period_label(value: Any, period: str = "month") -> str:
+    """Label a period by its start date: "Mar 2024", "Q1 2024/25" (Apr–Jun) or "2024/25"."""
+    ts = _timestamp(value)
+    if ts is None:
+        return MISSING
+    if period == "month":
+        return ts.strftime("%b %Y")
+    if period == "quarter":
+        quarter = ((ts.month - 4) % 12) // 3 + 1
+        return f"Q{quarter} {financial_year(ts)}"
+    if period == "year":
+        return financial_year(ts)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def category_label(code: Any) -> str:
+    """Council label for a canonical category; unknown codes are shown as given (as text)."""
+    if is_missing(code):
+        return MISSING
+    return CATEGORY_LABELS.get(str(code), str(code))
+
+
+def action_label(code: Any) -> str:
+    """Council label for an enforcement action code."""
+    if is_missing(code):
+        return MISSING
+    return ACTION_LABELS.get(str(code), str(code).replace("_", " ").capitalize())
+
+
+def metric_label(metric: str) -> str:
+    """Plain-English label for a metric column: ``"cases_per_1k"`` → ``"Cases per 1,000 residents"``."""
+    return METRICS.get(metric, (metric.replace("_", " ").capitalize(), "count", False))[0]
+
+
+def metric_value(metric: str, value: Any) -> str:
+    """Format one metric value for display according to its kind."""
+    kind = METRICS.get(metric, ("", "count", False))[1]
+    if kind == "gbp":
+        return gbp(value)
+    if kind == "pct":
+        return percent(value)
+    if kind == "days":
+        return days(value)
+    if kind == "rate":
+        return number(value, 1)
+    return number(value)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a rise in this metric is good news (drives the delta colour)."""
+    return METRICS.get(metric, ("", "count", False))[2]
+
+
+def ward_label(code: Any, names: dict[str, str] | None = None) -> str:
+    """Ward name for a code ("Whole city" for the city total); falls back to the code."""
+    if is_missing(code):
+        return MISSING
+    if str(code) == CITYWIDE:
+        return "Whole city"
+    return (names or {}).get(str(code), str(code))
+
+
+def date_range_text(start: dt.date | None, end: dt.date | None) -> str:
+    """ "01 Apr 2024 to 31 Mar 2025"."""
+    return f"{uk_date(start)} to {uk_date(end)}"
