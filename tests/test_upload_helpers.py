@@ -10,10 +10,13 @@ from ui.upload import (
     IGNORE,
     allowed_types,
     column_map_from_table,
+    log_for_csv,
+    log_table,
     mapping_table,
     options_key,
     plain,
     preview_sample,
+    undo_choices,
 )
 
 
@@ -96,3 +99,53 @@ def test_options_key_is_hashable_and_order_independent() -> None:
 def test_mapping_table_empty_report() -> None:
     assert mapping_table({}).empty
     assert isinstance(mapping_table({}), pd.DataFrame)
+
+
+def _log() -> pd.DataFrame:
+    when = pd.to_datetime(
+        ["2024-07-01 09:05", "2024-07-01 10:00", "2024-07-02 11:30", "2024-07-03 08:00"], utc=True
+    )
+    return pd.DataFrame(
+        {
+            "seq": [1, 2, 3, 4],
+            "ingest_id": ["ingest-000001", "ingest-000002", "ingest-000003", "ingest-000004"],
+            "started_at": when,
+            "actor": ["cli", "a@council.gov.uk", "a@council.gov.uk", "b@council.gov.uk"],
+            "kind": ["wards", "cleansing", "cleansing", "cleansing"],
+            "file_name": ["w.geojson", "c1.csv", "c2.csv", "c2.csv"],
+            "file_sha256": ["a" * 64, "b" * 64, "c" * 64, "c" * 64],
+            "rows_read": [10, 100, 50, 50],
+            "rows_accepted": [10, 98, 50, 0],
+            "rows_rejected": [0, 2, 0, 0],
+            "rows_new": [10, 98, 20, 0],
+            "rows_updated": [0, 0, 30, 0],
+            "status": ["committed", "committed", "committed", "duplicate_file"],
+        }
+    )
+
+
+def test_log_table_newest_first_with_plain_labels_and_london_time() -> None:
+    table = log_table(_log())
+    assert list(table["ingest_id"]) == [f"ingest-00000{i}" for i in (4, 3, 2, 1)]
+    assert list(table["sha256_short"].str.len()) == [12] * 4
+    assert table.loc[0, "status"] == "Already loaded (no change)"
+    assert table.loc[3, "kind"] == "Ward boundaries"
+    # 09:05 UTC in July is 10:05 BST
+    assert table.loc[3, "started_at"].strftime("%d %b %Y %H:%M") == "01 Jul 2024 10:05"
+
+
+def test_log_for_csv_formats_time_as_dd_mon_yyyy_hh_mm() -> None:
+    out = log_for_csv(log_table(_log()))
+    assert out.loc[3, "When"] == "01 Jul 2024 10:05"
+    assert "Status" in out and "kind_code" not in out
+
+
+def test_undo_offers_only_newest_committed_load_of_each_kind() -> None:
+    choices = undo_choices(log_table(_log()))
+    assert set(choices) == {"ingest-000003", "ingest-000001"}
+    assert "c2.csv" in choices["ingest-000003"]
+    assert choices["ingest-000003"].startswith("02 Jul 2024 12:30")
+
+
+def test_log_table_of_empty_log() -> None:
+    assert log_table(pd.DataFrame(columns=["ingest_id", "started_at", "kind", "status"])).empty

@@ -412,3 +412,129 @@ def show_outcome(outcome: Outcome, index: int) -> None:
             key=f"rejects_dl_{index}",
             on_click="ignore",
         )
+
+
+# --- ingest log -------------------------------------------------------------------------------
+
+LOG_COLUMNS: Final[dict[str, str]] = {
+    "started_at": "When",
+    "actor": "Who",
+    "file_name": "File",
+    "sha256_short": "SHA-256 (short)",
+    "kind": "What",
+    "rows_read": "Rows read",
+    "rows_accepted": "Accepted",
+    "rows_rejected": "Rejected",
+    "rows_new": "New",
+    "rows_updated": "Updated",
+    "status": "Status",
+}
+STATUS_LABELS: Final[dict[str, str]] = {
+    "committed": "Loaded",
+    "duplicate_file": "Already loaded (no change)",
+    "refused": "Refused",
+    "undone": "Undone",
+}
+
+
+def log_table(log: pd.DataFrame) -> pd.DataFrame:
+    """The ingest log for display: newest first, plain labels, times in Europe/London.
+
+    Keeps ``ingest_id`` (hidden on the page) so a row can be chosen for undo.
+    """
+    out = pd.DataFrame(index=log.index)
+    out["ingest_id"] = log.get("ingest_id", pd.Series("", index=log.index)).astype(str)
+    for col in LOG_COLUMNS:
+        if col == "sha256_short":
+            sha = log.get("file_sha256", pd.Series("", index=log.index))
+            out[col] = sha.fillna("").astype(str).str[:12]
+        elif col in log:
+            out[col] = log[col]
+        else:
+            out[col] = pd.NA
+    when = pd.to_datetime(out["started_at"], utc=True, errors="coerce")
+    out["started_at"] = when.dt.tz_convert(schemas.TIMEZONE)
+    out["kind_code"] = out["kind"].astype(str)
+    out["status_code"] = out["status"].astype(str)
+    out["kind"] = out["kind"].map(lambda k: KIND_LABELS.get(str(k), str(k)))
+    out["status"] = out["status"].map(lambda s: STATUS_LABELS.get(str(s), str(s)))
+    order = log["seq"] if "seq" in log else out["started_at"]
+    out = out.iloc[order.to_numpy().argsort(kind="stable")[::-1]]
+    return out.reset_index(drop=True)
+
+
+def log_for_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """The displayed log with readable headers and "dd Mon yyyy HH:MM" times, for download."""
+    from ui.format import uk_datetime
+
+    out = table[["ingest_id", *LOG_COLUMNS]].copy()
+    out["started_at"] = out["started_at"].map(uk_datetime)
+    return out.rename(columns={**LOG_COLUMNS, "ingest_id": "Ingest id"})
+
+
+def undo_choices(table: pd.DataFrame) -> dict[str, str]:
+    """Loads that can be undone, as ingest id → a plain label.
+
+    The store only undoes the newest committed load of each kind (newer ones first), so only
+    those are offered.
+    """
+    from ui.format import uk_datetime
+
+    committed = table[table["status_code"] == "committed"]
+    newest = committed.drop_duplicates("kind_code", keep="first")  # table is newest first
+    return {
+        r.ingest_id: f"{uk_datetime(r.started_at)} – {r.file_name} ({r.kind}, by {r.actor})"
+        for r in newest.itertuples()
+    }
+
+
+def log_column_config() -> dict[str, Any]:
+    """Column headers and formats for the ingest-log table."""
+    config: dict[str, Any] = {}
+    for col, label in LOG_COLUMNS.items():
+        if col == "started_at":
+            config[col] = st.column_config.DatetimeColumn(label, format="DD MMM YYYY HH:mm")
+        elif col.startswith("rows_"):
+            config[col] = st.column_config.NumberColumn(label, format="localized")
+        else:
+            config[col] = st.column_config.TextColumn(label)
+    return config
+
+
+def ingest_log() -> pd.DataFrame:
+    """The whole ingest log (small; read fresh on every run so an undo shows at once)."""
+    from neighbourhood.store import Store
+
+    store = Store()
+    return store.log() if store.exists() else pd.DataFrame(columns=["ingest_id", *LOG_COLUMNS])
+
+
+def undo_load(ingest_id: str, actor: str) -> None:
+    """Button callback: undo one load, clear every cache, and leave a message for the page."""
+    from neighbourhood.store import Store, StoreError
+
+    try:
+        result = Store().undo(ingest_id, actor=actor)
+    except StoreError as exc:  # the store explains why, in a plain sentence
+        st.session_state["undo_message"] = ("error", f"This load could not be undone: {exc}.")
+    except Exception as exc:
+        _LOG.exception("undo of %s by %s failed", ingest_id, actor)
+        st.session_state["undo_message"] = ("error", f"Undo failed ({type(exc).__name__}).")
+    else:
+        st.session_state["undo_message"] = (
+            "success",
+            f"Load {ingest_id} was undone: {result.get('rows_deleted', 0):,} rows removed, "
+            f"{result.get('rows_restored', 0):,} earlier versions put back.",
+        )
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    st.session_state["undo_confirm"] = False
+
+
+def show_undo_message() -> None:
+    """Show (once) the result of the last undo."""
+    kind, text = st.session_state.pop("undo_message", (None, ""))
+    if kind == "error":
+        st.error(plain(text))
+    elif kind == "success":
+        st.success(plain(text))
