@@ -1,0 +1,161 @@
+"""Exact Poisson confidence intervals and statistical disclosure control for small counts.
+
+Disclosure rule (``docs/metrics.md``, ``notes/reliability.md`` §5): enforcement counts relate to
+identifiable people, so viewer-facing tables and every export show 1 to ``threshold - 1`` as
+``"<5"``; 0 stays 0 (a true zero discloses nothing about a person); larger counts are shown as
+they are, or rounded to the nearest ``round_to`` (half away from zero) when the caller asks for it.
+Rates whose denominator is below the threshold are blanked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2
+
+#: Enforcement count columns of the ward × period table that are suppressed in public views.
+ENFORCEMENT_COUNT_COLUMNS: tuple[str, ...] = (
+    "enforcement_actions",
+    "fpn_issued",
+    "fpn_paid",
+    "fpn_with_outcome",
+    "prosecutions",
+    "fly_tipping_actions",
+)
+#: Rates built on enforcement counts, with the counts each rate would reveal.
+ENFORCEMENT_RATE_COUNTS: dict[str, tuple[str, ...]] = {
+    "fpn_paid_rate": ("fpn_paid", "fpn_with_outcome"),
+    "actions_per_100_fly_tips": ("fly_tipping_actions",),
+}
+
+
+def poisson_ci(
+    counts: np.ndarray | pd.Series | float, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) confidence interval for a Poisson count.
+
+    ``lo = chi2.ppf(a/2, 2k) / 2`` (0 when k = 0) and ``hi = chi2.ppf(1 - a/2, 2k + 2) / 2``.
+    Divide both by the exposure to get an interval for a rate. NaN counts give NaN.
+
+    Parameters
+    ----------
+    counts : array-like of non-negative numbers
+    level : float
+        Confidence level, default 0.95.
+
+    Returns
+    -------
+    (lo, hi) : tuple of numpy.ndarray of float64
+
+    Examples
+    --------
+    >>> lo, hi = poisson_ci([0, 10])
+    >>> [round(float(x), 3) for x in (*lo, *hi)]
+    [0.0, 4.795, 3.689, 18.39]
+    """
+    k = np.asarray(counts, dtype=np.float64)
+    alpha = 1.0 - level
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
+        hi = chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    nan = np.isnan(k)
+    lo = np.where(nan, np.nan, lo)
+    hi = np.where(nan, np.nan, hi)
+    return np.atleast_1d(lo).astype(np.float64), np.atleast_1d(hi).astype(np.float64)
+
+
+def _suppress_value(v: object, threshold: int, round_to: int | None) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return v
+    x = float(v)  # type: ignore[arg-type]
+    if x == 0:
+        return 0
+    if abs(x) < threshold:
+        return f"<{threshold}"
+    if round_to and round_to > 1:
+        return int(np.sign(x) * np.floor(abs(x) / round_to + 0.5) * round_to)
+    return int(x) if x == int(x) else x
+
+
+def suppress_small_counts(
+    df: pd.DataFrame,
+    columns: Iterable[str],
+    threshold: int = 5,
+    round_to: int | None = None,
+) -> pd.DataFrame:
+    """Replace small counts by ``"<threshold"`` for public views and exports.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+    columns : iterable of str
+        Count columns to protect; absent columns are ignored.
+    threshold : int
+        Counts from 1 to ``threshold - 1`` become ``"<threshold"``. 0 stays 0.
+    round_to : int or None
+        Round the remaining counts to the nearest multiple (half away from zero), e.g. 5 for the
+        NHS/ONS style; ``None`` (default) leaves them exact.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy; protected columns have ``object`` dtype (ints and strings). NaN stays NaN.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"fpn_issued": [0, 3, 12, 13]})
+    >>> suppress_small_counts(t, ["fpn_issued"])["fpn_issued"].tolist()
+    [0, '<5', 12, 13]
+    >>> suppress_small_counts(t, ["fpn_issued"], round_to=5)["fpn_issued"].tolist()
+    [0, '<5', 10, 15]
+    """
+    out = df.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = pd.Series(
+                [_suppress_value(v, threshold, round_to) for v in out[col].tolist()],
+                index=out.index,
+                dtype=object,
+            )
+    return out
+
+
+def disclosure_view(table: pd.DataFrame, threshold: int = 5, round_to: int | None = 5) -> pd.DataFrame:
+    """Public version of a ward × period table: enforcement counts suppressed, weak rates blanked.
+
+    Applies :func:`suppress_small_counts` to :data:`ENFORCEMENT_COUNT_COLUMNS` and sets the
+    enforcement rates in :data:`ENFORCEMENT_RATE_COUNTS` to NaN where any count they are built
+    on (and would reveal) is between 1 and ``threshold - 1``. Street-cleansing counts describe events, not people, and are left alone.
+    No secondary suppression is applied (see ``docs/metrics.md``).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Output of ``metrics.ward_period_table``.
+    threshold : int
+    round_to : int or None
+        Rounding base for counts at or above the threshold (default 5).
+
+    Returns
+    -------
+    pd.DataFrame
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"fpn_paid": [3], "fpn_with_outcome": [12], "fpn_paid_rate": [0.25]})
+    >>> disclosure_view(t).iloc[0].tolist()
+    ['<5', 10, nan]
+    """
+    out = table.copy()
+    for rate, counts in ENFORCEMENT_RATE_COUNTS.items():
+        if rate not in out.columns:
+            continue
+        small = pd.Series(False, index=out.index)
+        for col in counts:
+            if col in out.columns:
+                n = pd.to_numeric(out[col], errors="coerce").fillna(0)
+                small |= (n > 0) & (n < threshold)
+        out[rate] = out[rate].astype("float64").mask(small)
+    return suppress_small_counts(out, ENFORCEMENT_COUNT_COLUMNS, threshold, round_to)
