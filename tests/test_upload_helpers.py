@@ -7,15 +7,18 @@ import gzip
 import pandas as pd
 
 from ui.upload import (
+    AUTO,
     IGNORE,
     allowed_types,
     column_map_from_table,
+    header_table,
     log_for_csv,
     log_table,
     mapping_table,
     options_key,
     plain,
     preview_sample,
+    raw_header,
     undo_choices,
 )
 
@@ -149,3 +152,28 @@ def test_undo_offers_only_newest_committed_load_of_each_kind() -> None:
 
 def test_log_table_of_empty_log() -> None:
     assert log_table(pd.DataFrame(columns=["ingest_id", "started_at", "kind", "status"])).empty
+
+
+def test_column_map_only_changed_rows_and_auto_left_out() -> None:
+    detected = mapping_table({"columns": {"Ref": "case_id", "When": "closed_at", "X": "street"}})
+    edited = detected.copy()
+    edited.loc[1, "use_as"] = "reported_at"
+    edited.loc[2, "use_as"] = AUTO
+    assert column_map_from_table(edited, detected) == {"When": "reported_at"}
+
+
+def test_raw_header_of_refused_csv_for_correction() -> None:
+    data = "\ufeffRéf;Reçu le;Type\n1;2;3\n".encode()
+    assert raw_header(data, "x.csv", None, None) == ["Réf", "Reçu le", "Type"]
+    assert raw_header("A,B\n".encode("cp1252"), "x.csv", None, None) == ["A", "B"]
+    assert raw_header(b"A|B\n", "x.csv", None, "|") == ["A", "B"]
+    assert raw_header(b"PK\x03\x04", "x.xlsx", None, None) == []
+    assert raw_header(b"", "x.csv", None, None) == []
+
+
+def test_header_table_defaults_to_detection() -> None:
+    table = header_table(["A", "B"])
+    assert list(table["use_as"]) == [AUTO, AUTO]
+    edited = table.copy()
+    edited.loc[0, "use_as"] = "case_id"
+    assert column_map_from_table(edited, table) == {"A": "case_id"}

@@ -52,6 +52,7 @@ DATE_FORMATS: Final[dict[str | None, str]] = {
     "iso": "Year first, ISO (2024-01-31)",
 }
 IGNORE: Final[str] = "(not used)"
+AUTO: Final[str] = "(detect automatically)"
 PREVIEW_BYTES: Final[int] = 8 * 1024 * 1024
 PREVIEW_ROWS: Final[int] = 20
 
@@ -128,20 +129,50 @@ def mapping_table(report: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def column_map_from_table(edited: pd.DataFrame, detected: pd.DataFrame) -> dict[str, str] | None:
-    """The analyst's mapping as ``ReadOptions.column_map``, or ``None`` when nothing was changed.
+def header_table(header: list[str]) -> pd.DataFrame:
+    """An editable mapping for a file the loader refused: every column left to detection."""
+    return pd.DataFrame({"file_column": [str(h) for h in header], "use_as": [AUTO] * len(header)})
 
-    A row set to "(not used)" maps to ``""`` (the loader ignores that column).
+
+def raw_header(data: bytes, name: str, encoding: str | None, delimiter: str | None) -> list[str]:
+    """The header row of a CSV file, read plainly (for correcting a refused file's columns).
+
+    Returns ``[]`` for Excel, zip or anything that does not decode.
     """
-    if edited is None or (
-        list(edited["file_column"]) == list(detected["file_column"])
-        and list(edited["use_as"]) == list(detected["use_as"])
-    ):
+    import csv
+
+    if name.lower().endswith((".xlsx", ".zip")) or data[:2] == b"PK":
+        return []
+    text = None
+    for enc in [encoding] if encoding else ["utf-8-sig", "cp1252"]:
+        try:
+            text = data[:65536].decode(enc, errors="strict")
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if not text or not text.strip():
+        return []
+    line = text.lstrip("\ufeff").splitlines()[0]
+    delim = delimiter or max(",;\t|", key=line.count)
+    return [h.strip() for h in next(csv.reader([line], delimiter=delim), []) if h.strip()]
+
+
+def column_map_from_table(edited: pd.DataFrame, detected: pd.DataFrame) -> dict[str, str] | None:
+    """The analyst's changes as ``ReadOptions.column_map``, or ``None`` when nothing changed.
+
+    Only changed rows are passed (the loader's aliases handle the rest): "(not used)" maps to
+    ``""`` (ignore the column) and "(detect automatically)" is left out.
+    """
+    if edited is None or len(edited) != len(detected):
         return None
     out: dict[str, str] = {}
-    for raw, use in zip(edited["file_column"], edited["use_as"], strict=True):
-        out[str(raw)] = "" if (use is None or use == IGNORE or pd.isna(use)) else str(use)
-    return out
+    for raw, use, before in zip(
+        edited["file_column"], edited["use_as"], detected["use_as"], strict=True
+    ):
+        if use is None or pd.isna(use) or use == before or use == AUTO:
+            continue
+        out[str(raw)] = "" if use == IGNORE else str(use)
+    return out or None
 
 
 def options_key(options: dict[str, Any]) -> tuple:
@@ -248,27 +279,36 @@ def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
             )
         base = _memo_dry_run(file, kind, options)
         preview = base
-        if base.ok and kind != "wards":
-            detected = mapping_table(base.report)
-            st.markdown("**Columns** – change *Use as* if a column was matched wrongly.")
-            edited = st.data_editor(
-                detected,
-                key=f"map_{fid}",
-                hide_index=True,
-                disabled=["file_column"],
-                column_config={
-                    "file_column": st.column_config.TextColumn("Column in the file"),
-                    "use_as": st.column_config.SelectboxColumn(
-                        "Use as", options=[IGNORE, *canonical_columns(kind)], required=True
-                    ),
-                },
-            )
-            column_map = column_map_from_table(edited, detected)
+        if kind != "wards":
+            if base.ok:
+                detected = mapping_table(base.report)
+            else:
+                sample, sample_name, _ = preview_sample(file.getvalue(), file.name)
+                header = raw_header(sample, sample_name, options["encoding"], options["delimiter"])
+                detected = header_table(header)
+            column_map = _mapping_editor(detected, kind, fid) if len(detected) else None
             if column_map:
                 options["column_map"] = column_map
                 preview = _memo_dry_run(file, kind, options)
         _show_preview(preview)
     return options if preview.ok else None
+
+
+def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, str] | None:
+    st.markdown("**Columns**: change *Use as* if a column was matched wrongly or not at all.")
+    edited = st.data_editor(
+        detected,
+        key=f"map_{fid}",
+        hide_index=True,
+        disabled=["file_column"],
+        column_config={
+            "file_column": st.column_config.TextColumn("Column in the file"),
+            "use_as": st.column_config.SelectboxColumn(
+                "Use as", options=[AUTO, IGNORE, *canonical_columns(kind)], required=True
+            ),
+        },
+    )
+    return column_map_from_table(edited, detected)
 
 
 def _show_preview(preview: Preview) -> None:
