@@ -1,0 +1,107 @@
+"""Spend vs results: did the funded wards do better than similar wards without the money?"""
+
+import streamlit as st
+
+from neighbourhood.evaluation import OUTCOMES
+from ui import data, spend
+from ui.auth import current_visitor
+from ui.format import category_label, uk_date
+from ui.spend_charts import funded_vs_comparison_figure, pretrend_figure
+from ui.upload import plain
+
+st.set_page_config(page_title="Spend vs results", page_icon=":material/savings:", layout="wide")
+st.title("Spend vs results")
+current_visitor()
+data.ensure_store()
+revision = data.revision()
+
+programmes = spend.programmes(revision)
+if not programmes:
+    st.info("No funding programme found: load a spend file with ward-level programme lines.")
+    st.stop()
+c1, c2, c3 = st.columns(3)
+names = [p.name for p in programmes]
+name = c1.selectbox("Programme", names, key="spend_programme")
+outcome = c2.selectbox(
+    "Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label, key="spend_outcome"
+)
+category = None
+if outcome in spend.CATEGORY_OUTCOMES:
+    category = c3.selectbox(
+        "Type of case", spend.category_options(), format_func=category_label, key="spend_category"
+    )
+
+view = spend.evaluate(revision, name, outcome, category)
+p = view.programme
+st.caption(
+    f"{plain(p.name)}: {len(p.treated_wards)} funded wards from {uk_date(p.start)}. "
+    f"{plain(p.description)}"
+)
+if view.error:
+    st.warning(plain(view.error))
+    st.stop()
+
+r = view.did
+with st.container(border=True):
+    st.subheader("What changed in funded wards, compared with the others")
+    st.markdown(f"#### {plain(view.sentence, 2000)}")
+    with st.container(horizontal=True):
+        st.metric("Estimated effect", spend.signed(r.estimate, r.scale, r.unit), border=True)
+        st.metric("95% range", spend.ci_text(r.ci_low, r.ci_high, r.scale, r.unit), border=True)
+        st.metric("p-value", spend.p_text(r.p_value), border=True)
+        st.metric("Wards", f"{r.n_treated} funded, {r.n_comparison} comparison", border=True)
+    st.warning(
+        "**Before you quote this number**\n\n"
+        + "\n".join(f"- {plain(c, 2000)}" for c in view.caveats),
+        icon=":material/warning:",
+    )
+
+with st.container(border=True):
+    st.plotly_chart(
+        funded_vs_comparison_figure(
+            view.series, start=p.start, end=p.end, y_title=view.label, programme=p.name
+        ),
+        key="spend_chart",
+    )
+    st.caption(
+        f"Average {view.label.lower()} per month in funded wards (coloured, with its 95% range) "
+        "and comparison wards (grey). The dashed line marks the start of the money; the shaded "
+        "area is the funded period."
+    )
+
+left, right = st.columns(2)
+with left.container(border=True):
+    st.subheader("Before and after, funded wards only")
+    ba = view.before_after
+    st.metric(
+        "Average after the start",
+        f"{ba.post_mean:,.2f}",
+        delta=spend.signed(ba.estimate, ba.scale, ba.unit),
+        delta_color="inverse" if ba.lower_is_better else "normal",
+        border=True,
+    )
+    st.caption(f"Before the start: {ba.pre_mean:,.2f}. {plain(view.before_after_sentence, 2000)}")
+with right.container(border=True):
+    st.subheader("Were they moving in step before?")
+    pre = r.pretrend
+    if pre is not None and pre.warning:
+        st.warning(pre.warning)
+    elif pre is not None:
+        st.success(
+            "Before the money started, funded and comparison wards moved in step "
+            f"(p-value {spend.p_text(pre.p_value)}), so the comparison is fair on this check."
+        )
+    if pre is not None and not pre.leads.empty:
+        fig = pretrend_figure(pre.leads, y_title="Gap", percent=r.scale == "ratio")
+        st.plotly_chart(fig, key="pretrend_chart")
+
+with st.container(border=True):
+    st.subheader("Value for money")
+    ce = view.cost
+    with st.container(horizontal=True):
+        st.metric("Spent in funded wards", spend.gbp_or_dash(ce.spend_gbp), border=True)
+        st.metric("Per case closed", spend.gbp_or_dash(ce.spend_per_case_closed), border=True)
+        st.metric(f"Per {ce.unit_noun}", spend.gbp_or_dash(ce.cost_per_unit), border=True)
+    st.markdown(plain(view.cost_sentence, 2000))
+    for note in ce.notes:
+        st.caption(plain(note))

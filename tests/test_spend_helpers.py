@@ -1,0 +1,64 @@
+"""Wording helpers behind the Spend vs results page (ui/spend.py), without Streamlit."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from neighbourhood.evaluation import Programme
+from ui.spend import (
+    category_options,
+    ci_text,
+    gbp_or_dash,
+    merge_programmes,
+    p_text,
+    signed,
+    subject_for,
+)
+
+
+def test_signed_ratio_and_level() -> None:
+    assert signed(-0.152, "ratio", "%") == "−15.2%"
+    assert signed(0.05, "ratio", "%") == "+5.0%"
+    assert signed(-1.5, "level", "days") == "−1.5 days"
+    assert signed(0.0, "level", "days") == "0.0 days"
+    assert signed(math.nan, "ratio", "%") == "–"
+
+
+def test_ci_text() -> None:
+    assert ci_text(-0.22, -0.081, "ratio", "%") == "−22.0% to −8.1%"
+
+
+def test_p_text() -> None:
+    assert p_text(0.0004) == "below 0.001"
+    assert p_text(0.0312) == "0.031"
+    assert p_text(None) == "–"
+    assert p_text(math.nan) == "–"
+
+
+def test_gbp_or_dash() -> None:
+    assert gbp_or_dash(12.345) == "£12.35"
+    assert gbp_or_dash(123456.7) == "£123,457"
+    assert gbp_or_dash(None) == "–"
+    assert gbp_or_dash(math.inf) == "no upper limit"
+
+
+def test_subject_for_category_outcomes_only() -> None:
+    assert subject_for("cases_per_1k", "fly_tipping") == "Fly-tipping reports per 1,000 residents"
+    assert subject_for("actions_per_100_fly_tips", "fly_tipping") is None
+    assert subject_for("cases_per_1k", None) is None
+
+
+def test_fly_tipping_is_the_default_type_of_case() -> None:
+    opts = category_options()
+    assert opts[0] == "fly_tipping" and len(opts) == len(set(opts))
+
+
+def test_configured_programmes_win_over_spend_inferred() -> None:
+    a = Programme("Pride", pd.Timestamp("2025-04-01"), ("E1",), description="configured")
+    b = Programme("Pride", pd.Timestamp("2025-05-01"), ("E1", "E2"))
+    c = Programme("Other", pd.Timestamp("2024-04-01"), ("E3",))
+    merged = merge_programmes([a], [b, c])
+    assert [p.name for p in merged] == ["Pride", "Other"]
+    assert merged[0].description == "configured"
