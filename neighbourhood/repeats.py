@@ -227,8 +227,12 @@ def flag_repeats(
     flags = repeat_flags_arrays(
         codes,
         t_us,
-        pd.to_numeric(cases["latitude"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
-        pd.to_numeric(cases["longitude"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+        pd.to_numeric(cases["latitude"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        ),
+        pd.to_numeric(cases["longitude"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        ),
         eligible,
         distance_m,
         window_days,
@@ -244,7 +248,9 @@ def flag_repeats_bruteforce(
     t = _epoch_us(cases["reported_at"])
     lat = np.radians(cases["latitude"].to_numpy(dtype=np.float64, na_value=np.nan))
     lon = np.radians(cases["longitude"].to_numpy(dtype=np.float64, na_value=np.nan))
-    ok = cases["reported_at"].notna().to_numpy() & (codes >= 0) & np.isfinite(lat) & np.isfinite(lon)
+    ok = (
+        cases["reported_at"].notna().to_numpy() & (codes >= 0) & np.isfinite(lat) & np.isfinite(lon)
+    )
     if "status" in cases.columns:
         ok &= ~cases["status"].isin(EXCLUDED_STATUSES).to_numpy()
     w = window_days * 86_400_000_000

@@ -122,7 +122,9 @@ def suppress_small_counts(
     return out
 
 
-def disclosure_view(table: pd.DataFrame, threshold: int = 5, round_to: int | None = 5) -> pd.DataFrame:
+def disclosure_view(
+    table: pd.DataFrame, threshold: int = 5, round_to: int | None = 5
+) -> pd.DataFrame:
     """Public version of a ward × period table: enforcement counts suppressed, weak rates blanked.
 
     Applies :func:`suppress_small_counts` to :data:`ENFORCEMENT_COUNT_COLUMNS` and sets the

@@ -1,0 +1,1176 @@
+"""Ward × period metrics, city totals, hotspots and boundary remapping.
+
+Definitions live in ``docs/metrics.md``; this module is their reference implementation.
+
+Two engines compute the heavy per-case aggregation ("partials"):
+
+- ``"pandas"``: the tested reference (categorical group keys, ``numpy.busday_count`` for SLAs);
+- ``"duckdb"``: the same definitions as SQL over Arrow (a working-day calendar table instead
+  of ``busday_count``), used for large stores.
+
+Both feed one shared, small finishing step (grid of wards × periods, cumulative backlog, rates,
+Poisson intervals, changes, ranks), so the table is the same whichever engine ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from neighbourhood import periods as P
+from neighbourhood.repeats import _epoch_us, flag_repeats
+from neighbourhood.schemas import CITYWIDE, TIMEZONE
+from neighbourhood.sdc import poisson_ci
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+Engine = Literal["auto", "pandas", "duckdb"]
+
+SLA_PATH = Path(__file__).resolve().parents[1] / "data" / "sla.csv"
+CITY_NAME = "City total"
+DEFAULT_MIN_COUNT_FOR_RANK = 10
+AUTO_DUCKDB_ROWS = 200_000
+_EPOCH0_S = 946_684_800  # 2000-01-01T00:00:00Z, origin of the integer-second sums
+FLY_TIPPING_OFFENCES = ("fly_tipping", "duty_of_care")
+#: Which cleansing category an enforcement offence belongs to (for the ``categories`` filter).
+OFFENCE_CATEGORY: dict[str, str] = {
+    "fly_tipping": "fly_tipping",
+    "duty_of_care": "fly_tipping",
+    "littering": "litter",
+    "dog_fouling": "dog_fouling",
+    "graffiti": "graffiti",
+    "fly_posting": "fly_posting",
+    "waste_receptacle": "overflowing_bin",
+    "other": "other",
+}
+FPN_FINAL_OUTCOMES = ("paid", "unpaid", "cancelled", "withdrawn")
+NOT_AN_ACTION = ("no_further_action",)
+
+CASE_COLUMNS = (
+    "case_id",
+    "category",
+    "reported_at",
+    "closed_at",
+    "status",
+    "latitude",
+    "longitude",
+    "ward_code",
+    "ward_name",
+    "cost_gbp",
+)
+ENFORCEMENT_COLUMNS = (
+    "case_id",
+    "offence",
+    "action",
+    "issued_at",
+    "outcome",
+    "amount_gbp",
+    "ward_code",
+)
+
+#: Per-(ward, period) partial sums that both engines produce, in this order.
+PARTIAL_COUNTS = (
+    "cases",
+    "excluded_cases",
+    "tracked_reported",
+    "fly_tips",
+    "repeat_base",
+    "repeat_cases",
+    "closed",
+    "sla_due",
+    "sla_met",
+    "overdue_start",
+    "overdue_end",
+    "enforcement_actions",
+    "fly_tipping_actions",
+    "fpn_issued",
+    "fpn_paid",
+    "fpn_with_outcome",
+    "prosecutions",
+)
+PARTIAL_SUMS = ("r_sec_tracked", "r_sec_closed")  # int64 seconds since 2000-01-01
+PARTIAL_FLOATS = ("clearance_cost_gbp", "median_days_to_close", "p90_days_to_close")
+PARTIAL_COLUMNS = ("ward_code", "key", *PARTIAL_COUNTS, *PARTIAL_SUMS, *PARTIAL_FLOATS)
+
+#: Output columns of :func:`ward_period_table`, in order.
+TABLE_COLUMNS = (
+    "ward_code",
+    "ward_name",
+    "period",
+    "period_start",
+    "cases",
+    "cases_lo",
+    "cases_hi",
+    "population",
+    "cases_per_1k",
+    "cases_per_1k_lo",
+    "cases_per_1k_hi",
+    "closed",
+    "median_days_to_close",
+    "p90_days_to_close",
+    "sla_due",
+    "sla_met",
+    "pct_within_sla",
+    "open_at_end",
+    "backlog_mean_age_days",
+    "backlog_over_sla",
+    "repeat_cases",
+    "repeat_location_share",
+    "excluded_cases",
+    "clearance_cost_gbp",
+    "fly_tips",
+    "enforcement_actions",
+    "fly_tipping_actions",
+    "fpn_issued",
+    "fpn_paid",
+    "fpn_with_outcome",
+    "fpn_paid_rate",
+    "prosecutions",
+    "actions_per_100_fly_tips",
+    "spend_gbp",
+    "cost_per_case_closed",
+    "cases_change_prev_pct",
+    "cases_change_yoy_pct",
+    "cases_per_1k_change_prev_pct",
+    "cases_per_1k_change_yoy_pct",
+    "rank_cases_per_1k",
+    "note",
+)
+#: Additive columns: the ones that may be summed across wards or re-weighted onto new wards.
+ADDITIVE_COLUMNS = (
+    "cases",
+    "closed",
+    "sla_due",
+    "sla_met",
+    "open_at_end",
+    "backlog_over_sla",
+    "repeat_cases",
+    "excluded_cases",
+    "clearance_cost_gbp",
+    "fly_tips",
+    "enforcement_actions",
+    "fly_tipping_actions",
+    "fpn_issued",
+    "fpn_paid",
+    "fpn_with_outcome",
+    "prosecutions",
+    "spend_gbp",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MetricInputs:
+    """The frames the metrics need (canonical columns, tz-aware Europe/London times).
+
+    Parameters
+    ----------
+    cases : pd.DataFrame
+        Cleansing cases: ``case_id, category, reported_at, closed_at, status, latitude,
+        longitude, ward_code, ward_name, cost_gbp`` (optional: ``is_repeat``).
+    enforcement, spend, population, wards : pd.DataFrame or None
+        Canonical frames; ``wards`` needs only ``ward_code, ward_name``.
+    sla : pd.DataFrame or None
+        ``category, sla_working_days``; ``None`` reads ``data/sla.csv``.
+    repeat_params : tuple or None
+        ``(distance_m, window_days)`` that a stored ``is_repeat`` column was computed with.
+
+    Examples
+    --------
+    >>> MetricInputs(cases=pd.DataFrame(columns=list(CASE_COLUMNS))).cases.shape
+    (0, 10)
+    """
+
+    cases: pd.DataFrame
+    enforcement: pd.DataFrame | None = None
+    spend: pd.DataFrame | None = None
+    population: pd.DataFrame | None = None
+    wards: pd.DataFrame | None = None
+    sla: pd.DataFrame | None = None
+    repeat_params: tuple[float, float] | None = None
+    as_of: pd.Timestamp | None = field(default=None)
+
+
+def read_sla(path: str | Path | None = None) -> pd.DataFrame:
+    """The SLA table (``category``, ``sla_working_days``) from ``data/sla.csv``.
+
+    Examples
+    --------
+    >>> int(read_sla().set_index("category").loc["needles", "sla_working_days"])
+    1
+    """
+    df = pd.read_csv(path or SLA_PATH, dtype={"category": str})
+    df["sla_working_days"] = pd.to_numeric(df["sla_working_days"]).astype("int64")
+    return df[["category", "sla_working_days"]].drop_duplicates("category", keep="last")
+
+
+def _to_london(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
+    for c in cols:
+        if c in df.columns:
+            s = df[c]
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                df[c] = s.dt.tz_convert(TIMEZONE)
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                df[c] = s.dt.tz_localize("UTC").dt.tz_convert(TIMEZONE)
+    return df
+
+
+def _read_arrow(con: Any, sql: str) -> pa.Table:
+    res = con.sql(sql)
+    return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table()
+
+
+def _table_columns(con: Any, name: str) -> list[str] | None:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position",
+        [name],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def _select(con: Any, name: str, wanted: Sequence[str]) -> pa.Table | None:
+    have = _table_columns(con, name)
+    if have is None:
+        return None
+    cols = [c for c in wanted if c in have]
+    return _read_arrow(con, f"SELECT {', '.join(cols)} FROM {name}")
+
+
+def load_inputs(store: Any, *, as_arrow: bool = False) -> MetricInputs:
+    """Read what the metrics need from the store, through Arrow (never ``.df()``).
+
+    Parameters
+    ----------
+    store : neighbourhood.store.Store
+        Anything with a ``read()`` context manager yielding a DuckDB connection with the tables
+        ``cases``, ``enforcement``, ``spend``, ``population``, ``wards``.
+    as_arrow : bool
+        Keep ``cases`` as a ``pyarrow.Table`` (the DuckDB engine scans it directly).
+
+    Returns
+    -------
+    MetricInputs
+
+    Examples
+    --------
+    >>> # inputs = load_inputs(Store("data/store"))
+    """
+    with store.read() as con:
+        cases = _select(con, "cases", (*CASE_COLUMNS, "is_repeat"))
+        enf = _select(con, "enforcement", ENFORCEMENT_COLUMNS)
+        spend = _select(
+            con, "spend", ("ward_code", "period_start", "period_end", "service", "amount_gbp")
+        )
+        pop = _select(con, "population", ("ward_code", "year", "population"))
+        ward_cols = _table_columns(con, "wards") or []
+        wards = None
+        if ward_cols:
+            if "boundary_set" in ward_cols and "ingest_id" in ward_cols:
+                sql = (
+                    "SELECT DISTINCT ward_code, ward_name FROM wards WHERE boundary_set = "
+                    "(SELECT boundary_set FROM wards ORDER BY ingest_id DESC LIMIT 1)"
+                )
+            else:
+                sql = "SELECT DISTINCT ward_code, ward_name FROM wards"
+            wards = _read_arrow(con, sql).to_pandas()
+    if cases is None:
+        raise ValueError("the store has no cases table")
+
+    def pdf(t: pa.Table | None, times: Sequence[str]) -> pd.DataFrame | None:
+        return None if t is None else _to_london(t.to_pandas(), times)
+
+    repeat_params = (50.0, 90.0) if "is_repeat" in cases.column_names else None
+    return MetricInputs(
+        cases=cases if as_arrow else pdf(cases, ("reported_at", "closed_at")),  # type: ignore[arg-type]
+        enforcement=pdf(enf, ("issued_at",)),
+        spend=pdf(spend, ()),
+        population=pdf(pop, ()),
+        wards=wards,
+        repeat_params=repeat_params,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-case derivations (pandas reference)
+# --------------------------------------------------------------------------------------------
+
+
+def effective_status(cases: pd.DataFrame) -> pd.Series:
+    """``status``, with a missing status read as ``closed`` if ``closed_at`` is set, else ``open``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"status": [None, "cancelled"], "closed_at": [pd.NaT, pd.NaT]})
+    >>> effective_status(df).tolist()
+    ['open', 'cancelled']
+    """
+    status = (
+        cases["status"].astype(object)
+        if "status" in cases.columns
+        else pd.Series(None, index=cases.index, dtype=object)
+    )
+    guess = np.where(cases["closed_at"].notna(), "closed", "open")
+    return status.where(status.notna(), pd.Series(guess, index=cases.index)).astype(str)
+
+
+def _local_date(ts: pd.Series) -> np.ndarray:
+    return P.to_local(ts).to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+
+
+def _epoch_seconds(ts: pd.Series) -> np.ndarray:
+    us = _epoch_us(ts)
+    return us // 1_000_000 - _EPOCH0_S
+
+
+def case_frame(
+    cases: pd.DataFrame,
+    *,
+    period: P.Period,
+    sla: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """Per-case derived columns used by the aggregation (the pandas reference).
+
+    Parameters
+    ----------
+    cases : pd.DataFrame
+        Canonical cases, with a boolean ``is_repeat`` column.
+    period : {"month", "quarter", "year"}
+    sla : pd.DataFrame
+        ``category, sla_working_days``.
+    as_of : pd.Timestamp
+        Data date: SLA deadlines on or after its local date are still pending.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``ward_code, category, valid, tracked, closed_ok, kr, kc, days_to_close,
+        working_days_to_close, sla_working_days, deadline, kd, sla_met, sla_failed, is_repeat,
+        has_xy, r_sec, cost_gbp``.
+
+    Examples
+    --------
+    >>> # see tests/test_metrics.py
+    """
+    st = effective_status(cases)
+    valid = st.isin(("open", "closed")).to_numpy()
+    rep = cases["reported_at"]
+    clo = cases["closed_at"]
+    closed_ok = ((st == "closed") & clo.notna() & (clo >= rep)).to_numpy()
+    tracked = valid & ((st == "open").to_numpy() | closed_ok)
+    kr = P.period_keys(rep, period)
+    kc = P.period_keys(clo.where(closed_ok), period)
+    r_us = _epoch_us(rep)
+    c_us = _epoch_us(clo)
+    days = np.where(closed_ok, (c_us - r_us) / 86_400_000_000.0, np.nan)
+
+    r_day = _local_date(rep)
+    c_day = np.where(closed_ok, _local_date(clo), np.datetime64("NaT"))
+    sla_map = sla.set_index("category")["sla_working_days"]
+    sla_days = cases["category"].astype(object).map(sla_map).astype("float64").to_numpy()
+    has_sla = np.isfinite(sla_days)
+    wd = P.working_days_between(r_day, c_day)
+    deadline = P.sla_deadline(r_day, np.where(valid, sla_days, np.nan))
+    as_of_day = np.datetime64(pd.Timestamp(as_of).tz_convert(TIMEZONE).date(), "D")
+    met = tracked & has_sla & closed_ok & (wd <= np.nan_to_num(sla_days, nan=-1))
+    failed = tracked & has_sla & ~met & (deadline < as_of_day)
+    dl = pd.Series(pd.to_datetime(deadline), index=cases.index)
+    kd = P.period_keys(dl, period)
+    return pd.DataFrame(
+        {
+            "ward_code": cases["ward_code"].astype(object),
+            "category": cases["category"].astype(object),
+            "valid": valid,
+            "tracked": tracked,
+            "closed_ok": closed_ok,
+            "kr": kr,
+            "kc": kc,
+            "days_to_close": days,
+            "working_days_to_close": np.where(closed_ok, wd, -1),
+            "sla_working_days": sla_days,
+            "deadline": dl,
+            "kd": kd,
+            "sla_met": met,
+            "sla_failed": failed,
+            "is_repeat": cases["is_repeat"].to_numpy(dtype=bool) & valid,
+            "has_xy": (cases["latitude"].notna() & cases["longitude"].notna()).to_numpy() & valid,
+            "r_sec": _epoch_seconds(rep),
+            "cost_gbp": pd.to_numeric(cases.get("cost_gbp"), errors="coerce")
+            if "cost_gbp" in cases.columns
+            else np.nan,
+        },
+        index=cases.index,
+    )
+
+
+def _group(frame: pd.DataFrame, key: str, aggs: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """Aggregate by (ward_code, key) and by key alone (ward_code = citywide)."""
+    if len(frame) == 0:
+        return pd.DataFrame(columns=["ward_code", "key", *aggs])
+    f = frame.assign(key=frame[key].astype("int64"))
+    ward = f.dropna(subset=["ward_code"]).assign(
+        ward_code=lambda d: d["ward_code"].astype("category")
+    )
+    parts = []
+    if len(ward):
+        g = ward.groupby(["ward_code", "key"], observed=True, sort=False).agg(**aggs).reset_index()
+        g["ward_code"] = g["ward_code"].astype(object)
+        parts.append(g)
+    c = f.groupby("key", sort=False).agg(**aggs).reset_index()
+    c.insert(0, "ward_code", CITYWIDE)
+    parts.append(c)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _partials_pandas(c: pd.DataFrame, enf: pd.DataFrame | None, period: P.Period) -> pd.DataFrame:
+    """Reference aggregation of :func:`case_frame` output (+ enforcement) to partials."""
+    out = []
+    r = c[c["kr"].notna()].assign(
+        v=c["valid"].astype("int64"),
+        x=(~c["valid"]).astype("int64"),
+        tr=c["tracked"].astype("int64"),
+        ft=(c["valid"] & (c["category"] == "fly_tipping")).astype("int64"),
+        rb=c["has_xy"].astype("int64"),
+        rc=c["is_repeat"].astype("int64"),
+        rs=np.where(c["tracked"], c["r_sec"], 0),
+        cost=c["cost_gbp"].where(c["valid"]),
+    )
+    out.append(
+        _group(
+            r,
+            "kr",
+            {
+                "cases": ("v", "sum"),
+                "excluded_cases": ("x", "sum"),
+                "tracked_reported": ("tr", "sum"),
+                "fly_tips": ("ft", "sum"),
+                "repeat_base": ("rb", "sum"),
+                "repeat_cases": ("rc", "sum"),
+                "r_sec_tracked": ("rs", "sum"),
+                "clearance_cost_gbp": ("cost", "sum"),
+            },
+        )
+    )
+    cl = c[c["closed_ok"]]
+    out.append(
+        _group(
+            cl,
+            "kc",
+            {
+                "closed": ("days_to_close", "size"),
+                "r_sec_closed": ("r_sec", "sum"),
+                "median_days_to_close": ("days_to_close", "median"),
+                "p90_days_to_close": ("days_to_close", lambda s: s.quantile(0.9)),
+            },
+        )
+    )
+    due = c[c["sla_met"] | c["sla_failed"]]
+    due = due.assign(k=due["kc"].where(due["sla_met"], due["kd"]), m=due["sla_met"].astype("int64"))
+    out.append(_group(due, "k", {"sla_due": ("m", "size"), "sla_met": ("m", "sum")}))
+    fail = c[c["sla_failed"]]
+    out.append(_group(fail, "kd", {"overdue_start": ("r_sec", "size")}))
+    out.append(_group(fail[fail["closed_ok"]], "kc", {"overdue_end": ("r_sec", "size")}))
+    if enf is not None and len(enf):
+        e = enf.assign(
+            key=P.period_keys(enf["issued_at"], period),
+            act=(~enf["action"].isin(NOT_AN_ACTION)).astype("int64"),
+        )
+        e = e[e["key"].notna()]
+        is_fpn = e["action"] == "fixed_penalty_notice"
+        e = e.assign(
+            fta=(e["act"].astype(bool) & e["offence"].isin(FLY_TIPPING_OFFENCES)).astype("int64"),
+            fpn=is_fpn.astype("int64"),
+            paid=(is_fpn & (e["outcome"] == "paid")).astype("int64"),
+            fin=(is_fpn & e["outcome"].isin(FPN_FINAL_OUTCOMES)).astype("int64"),
+            pro=(e["action"] == "prosecution").astype("int64"),
+            ward_code=e["ward_code"].astype(object),
+        )
+        out.append(
+            _group(
+                e,
+                "key",
+                {
+                    "enforcement_actions": ("act", "sum"),
+                    "fly_tipping_actions": ("fta", "sum"),
+                    "fpn_issued": ("fpn", "sum"),
+                    "fpn_paid": ("paid", "sum"),
+                    "fpn_with_outcome": ("fin", "sum"),
+                    "prosecutions": ("pro", "sum"),
+                },
+            )
+        )
+    return _merge_partials(out)
+
+
+def _merge_partials(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    merged: pd.DataFrame | None = None
+    for p in parts:
+        p = p.assign(key=p["key"].astype("int64"), ward_code=p["ward_code"].astype(object))
+        merged = p if merged is None else merged.merge(p, on=["ward_code", "key"], how="outer")
+    assert merged is not None
+    for col in PARTIAL_COUNTS + PARTIAL_SUMS:
+        merged[col] = merged[col].fillna(0).astype("int64") if col in merged else 0
+    for col in PARTIAL_FLOATS:
+        merged[col] = merged[col].astype("float64") if col in merged else np.nan
+    merged["clearance_cost_gbp"] = merged["clearance_cost_gbp"].fillna(0.0)
+    return merged[list(PARTIAL_COLUMNS)].sort_values(["ward_code", "key"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# DuckDB engine
+# --------------------------------------------------------------------------------------------
+
+
+def _sql_key(col: str, period: P.Period) -> str:
+    y, m = f"year({col})", f"month({col})"
+    if period == "month":
+        return f"({y} * 12 + {m} - 1)"
+    fy = f"(CASE WHEN {m} >= 4 THEN {y} ELSE {y} - 1 END)"
+    if period == "year":
+        return fy
+    return f"({fy} * 4 + (({m} + 8) % 12) // 3)"
+
+
+def _partials_duckdb(
+    cases: pa.Table,
+    enf: pd.DataFrame | None,
+    *,
+    period: P.Period,
+    sla: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """The same partials as :func:`_partials_pandas`, as SQL over an Arrow table."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("cases_in", cases)
+        con.register(
+            "sla_in",
+            pa.Table.from_pandas(sla[["category", "sla_working_days"]], preserve_index=False),
+        )
+        lo_hi = con.execute(
+            "SELECT epoch_us(min(reported_at)), epoch_us(max(greatest(reported_at, coalesce(closed_at, reported_at)))) FROM cases_in"
+        ).fetchall()[0]
+        if lo_hi is None or lo_hi[0] is None:
+            return _merge_partials([pd.DataFrame(columns=["ward_code", "key"])])
+        first = np.datetime64(
+            pd.Timestamp(lo_hi[0], unit="us", tz="UTC").tz_convert(TIMEZONE).date(), "D"
+        )
+        last = np.datetime64(
+            pd.Timestamp(lo_hi[1], unit="us", tz="UTC").tz_convert(TIMEZONE).date(), "D"
+        )
+        max_sla = int(sla["sla_working_days"].max()) if len(sla) else 0
+        cal = P.working_day_calendar(first, last + np.timedelta64(2 * max_sla + 40, "D"))
+        day = cal["day"].to_numpy(dtype="datetime64[D]")
+        wd_idx = cal["wd_idx"].to_numpy()
+        is_wd = cal["is_wd"].to_numpy()
+        con.register("cal", pa.table({"day": pa.array(day), "wd_idx": pa.array(wd_idx)}))
+        con.register("wdn", pa.table({"n": pa.array(wd_idx[is_wd]), "day": pa.array(day[is_wd])}))
+        as_of_day = pd.Timestamp(as_of).tz_convert(TIMEZONE).date().isoformat()
+        has_cost = "cost_gbp" in cases.column_names
+        kr, kc, kd = (
+            _sql_key("r_loc", period),
+            _sql_key("c_loc", period),
+            _sql_key("deadline", period),
+        )
+        sql = f"""
+        WITH base AS (
+            SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(category AS VARCHAR) AS category,
+                   coalesce(CAST(status AS VARCHAR), CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END) AS st,
+                   reported_at, closed_at, coalesce(is_repeat, false) AS is_repeat,
+                   (latitude IS NOT NULL AND longitude IS NOT NULL AND NOT isnan(latitude) AND NOT isnan(longitude)) AS xy,
+                   {"CAST(cost_gbp AS DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"} AS cost,
+                   timezone('{TIMEZONE}', reported_at) AS r_loc
+            FROM cases_in WHERE reported_at IS NOT NULL
+        ), k AS (
+            SELECT *, st IN ('open', 'closed') AS valid,
+                   (st = 'closed' AND closed_at IS NOT NULL AND closed_at >= reported_at) AS closed_ok
+            FROM base
+        ), k2 AS (
+            SELECT *, CASE WHEN closed_ok THEN timezone('{TIMEZONE}', closed_at) END AS c_loc,
+                   (valid AND (st = 'open' OR closed_ok)) AS tracked,
+                   epoch_us(reported_at) // 1000000 - {_EPOCH0_S} AS r_sec
+            FROM k
+        ), s AS (
+            SELECT k2.*, {kr} AS kr, {kc} AS kc,
+                   (epoch_us(closed_at) - epoch_us(reported_at)) / 86400000000.0 AS days,
+                   sla_in.sla_working_days AS sla_days,
+                   CASE WHEN valid THEN wdn.day - 1 END AS deadline,
+                   cc.wd_idx - cr.wd_idx AS wd
+            FROM k2
+            LEFT JOIN sla_in ON k2.category = sla_in.category
+            LEFT JOIN cal cr ON cr.day = CAST(k2.r_loc AS DATE)
+            LEFT JOIN cal cc ON cc.day = CAST(k2.c_loc AS DATE)
+            LEFT JOIN wdn ON wdn.n = cr.wd_idx + sla_in.sla_working_days + 1
+        ), f AS (
+            SELECT *, {kd} AS kd,
+                   coalesce(tracked AND sla_days IS NOT NULL AND closed_ok AND wd <= sla_days, false) AS met
+            FROM s
+        ), g AS (
+            SELECT *, (tracked AND sla_days IS NOT NULL AND NOT met AND deadline < DATE '{as_of_day}') AS failed
+            FROM f
+        ), ev AS (
+            SELECT ward_code, kr AS key, 0 AS ev, valid, tracked, category, xy, is_repeat, r_sec, cost,
+                   NULL::DOUBLE AS days, false AS met FROM g
+            UNION ALL
+            SELECT ward_code, kc, 1, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
+            FROM g WHERE closed_ok
+            UNION ALL
+            SELECT ward_code, CASE WHEN met THEN kc ELSE kd END, 2, valid, tracked, category, xy,
+                   is_repeat, r_sec, cost, days, met FROM g WHERE met OR failed
+            UNION ALL
+            SELECT ward_code, kd, 3, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
+            FROM g WHERE failed
+            UNION ALL
+            SELECT ward_code, kc, 4, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
+            FROM g WHERE failed AND closed_ok
+        )
+        SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code,
+               key,
+               count(*) FILTER (WHERE ev = 0 AND valid) AS cases,
+               count(*) FILTER (WHERE ev = 0 AND NOT valid) AS excluded_cases,
+               count(*) FILTER (WHERE ev = 0 AND tracked) AS tracked_reported,
+               count(*) FILTER (WHERE ev = 0 AND valid AND category = 'fly_tipping') AS fly_tips,
+               count(*) FILTER (WHERE ev = 0 AND valid AND xy) AS repeat_base,
+               count(*) FILTER (WHERE ev = 0 AND valid AND is_repeat AND xy) AS repeat_cases,
+               count(*) FILTER (WHERE ev = 1) AS closed,
+               count(*) FILTER (WHERE ev = 2) AS sla_due,
+               count(*) FILTER (WHERE ev = 2 AND met) AS sla_met,
+               count(*) FILTER (WHERE ev = 3) AS overdue_start,
+               count(*) FILTER (WHERE ev = 4) AS overdue_end,
+               CAST(coalesce(sum(r_sec) FILTER (WHERE ev = 0 AND tracked), 0) AS BIGINT) AS r_sec_tracked,
+               CAST(coalesce(sum(r_sec) FILTER (WHERE ev = 1), 0) AS BIGINT) AS r_sec_closed,
+               coalesce(sum(cost) FILTER (WHERE ev = 0 AND valid), 0) AS clearance_cost_gbp,
+               median(days) FILTER (WHERE ev = 1) AS median_days_to_close,
+               quantile_cont(days, 0.9) FILTER (WHERE ev = 1) AS p90_days_to_close
+        FROM ev WHERE key IS NOT NULL
+        GROUP BY GROUPING SETS ((ward_code, key), (key))
+        HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
+        """
+        parts = [_read_arrow(con, sql).to_pandas()]
+        if enf is not None and len(enf):
+            e = enf[
+                [c for c in ("ward_code", "offence", "action", "issued_at", "outcome") if c in enf]
+            ]
+            con.register("enf_in", pa.Table.from_pandas(e, preserve_index=False))
+            fin = ", ".join(f"'{o}'" for o in FPN_FINAL_OUTCOMES)
+            fto = ", ".join(f"'{o}'" for o in FLY_TIPPING_OFFENCES)
+            nfa = ", ".join(f"'{o}'" for o in NOT_AN_ACTION)
+            ke = _sql_key("i_loc", period)
+            esql = f"""
+            WITH e AS (
+                SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(offence AS VARCHAR) AS offence,
+                       CAST(action AS VARCHAR) AS action, CAST(outcome AS VARCHAR) AS outcome,
+                       timezone('{TIMEZONE}', issued_at) AS i_loc
+                FROM enf_in WHERE issued_at IS NOT NULL
+            ), e2 AS (
+                SELECT *, {ke} AS key, coalesce(action NOT IN ({nfa}), false) AS act,
+                       coalesce(action = 'fixed_penalty_notice', false) AS fpn FROM e
+            )
+            SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code, key,
+                   count(*) FILTER (WHERE act) AS enforcement_actions,
+                   count(*) FILTER (WHERE act AND offence IN ({fto})) AS fly_tipping_actions,
+                   count(*) FILTER (WHERE fpn) AS fpn_issued,
+                   count(*) FILTER (WHERE fpn AND outcome = 'paid') AS fpn_paid,
+                   count(*) FILTER (WHERE fpn AND outcome IN ({fin})) AS fpn_with_outcome,
+                   count(*) FILTER (WHERE action = 'prosecution') AS prosecutions
+            FROM e2
+            GROUP BY GROUPING SETS ((ward_code, key), (key))
+            HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
+            """
+            parts.append(_read_arrow(con, esql).to_pandas())
+    finally:
+        con.close()
+    return _merge_partials(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Spend allocation, population, finishing
+# --------------------------------------------------------------------------------------------
+
+
+def allocate_spend(spend: pd.DataFrame | None, period: P.Period) -> pd.DataFrame:
+    """Spread each spend row evenly over the days of ``[period_start, period_end]`` (inclusive).
+
+    A missing ``period_end`` means a one-day row. Ward rows go to their ward; ``citywide`` rows
+    only to the city total (which also includes every ward row).
+
+    Parameters
+    ----------
+    spend : pd.DataFrame or None
+        Canonical spend rows.
+    period : {"month", "quarter", "year"}
+
+    Returns
+    -------
+    pd.DataFrame
+        ``ward_code, key, spend_gbp`` with ward rows and ``citywide`` rows.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"ward_code": ["W1"], "period_start": ["2024-03-01"],
+    ...                   "period_end": ["2024-04-30"], "amount_gbp": [610.0]})
+    >>> allocate_spend(s, "month")["spend_gbp"].tolist()  # 31 days in March, 30 in April
+    [310.0, 300.0, 310.0, 300.0]
+    """
+    cols = ["ward_code", "key", "spend_gbp"]
+    if spend is None or len(spend) == 0:
+        return pd.DataFrame(columns=cols)
+
+    def day(s: pd.Series) -> pd.Series:
+        s = pd.to_datetime(s)
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+        return s.dt.normalize()
+
+    st = day(spend["period_start"])
+    en = day(spend["period_end"]) if "period_end" in spend else st
+    en = en.fillna(st)
+    amount = pd.to_numeric(spend["amount_gbp"], errors="coerce").fillna(0.0).to_numpy()
+    ok = st.notna().to_numpy() & (en >= st).to_numpy()
+    st_d = st.to_numpy(dtype="datetime64[D]")[ok]
+    n_days = (en.to_numpy(dtype="datetime64[D]")[ok] - st_d).astype(np.int64) + 1
+    rows = np.repeat(np.arange(ok.sum()), n_days)
+    offs = np.arange(len(rows)) - np.repeat(np.cumsum(n_days) - n_days, n_days)
+    days = st_d[rows] + offs.astype("timedelta64[D]")
+    d = pd.DatetimeIndex(days)
+    key = P.period_keys_from_parts(d.year.to_numpy(), d.month.to_numpy(), period)
+    per_day = (amount[ok] / n_days)[rows]
+    wc = spend["ward_code"].astype(object).to_numpy()[ok][rows]
+    daily = pd.DataFrame({"ward_code": wc, "key": key, "spend_gbp": per_day})
+    ward = daily.groupby(["ward_code", "key"], sort=True)["spend_gbp"].sum().reset_index()
+    ward = ward[ward["ward_code"] != CITYWIDE]
+    city = daily.groupby("key", sort=True)["spend_gbp"].sum().reset_index()
+    city.insert(0, "ward_code", CITYWIDE)
+    return pd.concat([ward, city], ignore_index=True)[cols]
+
+
+def population_year(key: int, period: P.Period) -> int:
+    """Population year used for a period: the year its financial year starts in (mid-year estimate).
+
+    Examples
+    --------
+    >>> population_year(2025 * 12 + 0, "month")  # January 2025 is in 2024/25
+    2024
+    """
+    y, m = P.key_start_parts(key, period)
+    return y if m >= 4 else y - 1
+
+
+def _pct_change(cur: pd.Series, base: pd.Series) -> pd.Series:
+    base = base.astype("float64")
+    return ((cur.astype("float64") - base) / base * 100.0).where(base > 0)
+
+
+def _finish(
+    partials: pd.DataFrame,
+    spend: pd.DataFrame,
+    *,
+    period: P.Period,
+    ward_list: pd.DataFrame,
+    population: pd.DataFrame | None,
+    key_range: tuple[int | None, int | None],
+    as_of: pd.Timestamp,
+    min_count_for_rank: int,
+) -> pd.DataFrame:
+    parts = partials.merge(spend, on=["ward_code", "key"], how="outer")
+    if len(parts) == 0 and key_range[0] is None:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS))
+    data_keys = partials.loc[
+        partials["cases"]
+        + partials["excluded_cases"]
+        + partials["closed"]
+        + partials["enforcement_actions"]
+        > 0,
+        "key",
+    ]
+    k_first = int(data_keys.min()) if len(data_keys) else None
+    k_last = int(data_keys.max()) if len(data_keys) else None
+    start_key = key_range[0] if key_range[0] is not None else k_first
+    end_key = key_range[1] if key_range[1] is not None else k_last
+    if start_key is None or end_key is None or end_key < start_key:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS))
+    lo = min([start_key, *([int(parts["key"].min())] if len(parts) else [])])
+    keys = np.arange(lo, end_key + 1, dtype=np.int64)
+
+    codes = [*ward_list["ward_code"].tolist(), CITYWIDE]
+    names = dict(zip(ward_list["ward_code"], ward_list["ward_name"], strict=False))
+    names[CITYWIDE] = CITY_NAME
+    grid = pd.DataFrame(
+        {
+            "ward_code": np.repeat(np.array(codes, dtype=object), len(keys)),
+            "key": np.tile(keys, len(codes)),
+        }
+    )
+    t = grid.merge(parts, on=["ward_code", "key"], how="left")
+    for col in (*PARTIAL_COUNTS, *PARTIAL_SUMS):
+        t[col] = t[col].fillna(0).astype("int64")
+    t["spend_gbp"] = t["spend_gbp"].astype("float64").fillna(0.0)
+    t["clearance_cost_gbp"] = t["clearance_cost_gbp"].astype("float64").fillna(0.0)
+    t = t.sort_values(["ward_code", "key"], kind="stable").reset_index(drop=True)
+    g = t.groupby("ward_code", sort=False)
+
+    # backlog from cumulative events (cases reported minus cases closed, per ward)
+    t["open_at_end"] = g["tracked_reported"].cumsum() - g["closed"].cumsum()
+    open_sec = g["r_sec_tracked"].cumsum() - g["r_sec_closed"].cumsum()
+    end_s = np.array(
+        [P.period_end(int(k), period).value // 1_000_000_000 - _EPOCH0_S for k in keys],
+        dtype=np.int64,
+    )
+    end_s = np.minimum(end_s, pd.Timestamp(as_of).value // 1_000_000_000 - _EPOCH0_S)
+    end_map = pd.Series(end_s, index=keys)
+    n_open = t["open_at_end"].astype("float64")
+    t["backlog_mean_age_days"] = (
+        (n_open * t["key"].map(end_map).astype("float64") - open_sec.astype("float64"))
+        / n_open
+        / 86400.0
+    ).where(n_open > 0)
+    t["backlog_over_sla"] = g["overdue_start"].cumsum() - g["overdue_end"].cumsum()
+
+    # population and rates
+    t["pop_year"] = [population_year(int(k), period) for k in t["key"]]
+    notes: list[list[str]] = [[] for _ in range(len(t))]
+    if population is not None and len(population):
+        pop = population.assign(year=pd.to_numeric(population["year"]).astype("int64"))
+        pop = pop.drop_duplicates(["ward_code", "year"], keep="last")
+        t = t.merge(
+            pop[["ward_code", "year", "population"]].rename(columns={"year": "pop_year"}),
+            on=["ward_code", "pop_year"],
+            how="left",
+        )
+        t["population"] = pd.to_numeric(t["population"], errors="coerce").astype("float64")
+        wards_only = t[t["ward_code"] != CITYWIDE]
+        city_pop = wards_only.groupby("key")["population"].agg(
+            lambda s: s.sum() if s.notna().all() and len(s) else np.nan
+        )
+        is_city = t["ward_code"] == CITYWIDE
+        t.loc[is_city, "population"] = t.loc[is_city, "key"].map(city_pop).to_numpy()
+    else:
+        t["population"] = np.nan
+    pop = t["population"]
+    for i in np.flatnonzero(pop.isna().to_numpy()):
+        notes[i].append(f"population missing for {t['pop_year'].iat[i]}")
+    for i in np.flatnonzero((pop == 0).to_numpy()):
+        notes[i].append("population is 0")
+    per_1k = (1000.0 / pop).where(pop > 0)
+    t["cases_per_1k"] = t["cases"] * per_1k
+    lo_c, hi_c = poisson_ci(t["cases"].to_numpy())
+    t["cases_lo"], t["cases_hi"] = lo_c, hi_c
+    t["cases_per_1k_lo"] = t["cases_lo"] * per_1k
+    t["cases_per_1k_hi"] = t["cases_hi"] * per_1k
+
+    def ratio(num: str, den: str, scale: float = 1.0) -> pd.Series:
+        d = t[den].astype("float64")
+        return (t[num].astype("float64") / d * scale).where(d > 0)
+
+    t["pct_within_sla"] = ratio("sla_met", "sla_due", 100.0)
+    t["repeat_location_share"] = ratio("repeat_cases", "repeat_base")
+    t["fpn_paid_rate"] = ratio("fpn_paid", "fpn_with_outcome")
+    t["actions_per_100_fly_tips"] = ratio("fly_tipping_actions", "fly_tips", 100.0)
+    t["cost_per_case_closed"] = (t["spend_gbp"] / t["closed"].astype("float64")).where(
+        t["closed"] > 0
+    )
+
+    # changes (the grid is consecutive per ward, so shifting by rows is shifting by periods)
+    lag = {"month": 12, "quarter": 4, "year": 1}[period]
+    g = t.groupby("ward_code", sort=False)
+    for col in ("cases", "cases_per_1k"):
+        t[f"{col}_change_prev_pct"] = _pct_change(t[col], g[col].shift(1))
+        t[f"{col}_change_yoy_pct"] = _pct_change(t[col], g[col].shift(lag))
+
+    # keep the requested periods only
+    t = t[(t["key"] >= start_key) & (t["key"] <= end_key)].copy()
+    notes = [notes[i] for i in t.index]
+    t = t.reset_index(drop=True)
+
+    # rank among wards (1 = highest rate); too few cases or no rate → not ranked
+    is_ward = t["ward_code"] != CITYWIDE
+    rankable = is_ward & (t["cases"] >= min_count_for_rank) & t["cases_per_1k"].notna()
+    rank = t["cases_per_1k"].where(rankable).groupby(t["key"]).rank(method="min", ascending=False)
+    t["rank_cases_per_1k"] = rank.astype("Int64")
+    for i in np.flatnonzero((is_ward & (t["cases"] < min_count_for_rank)).to_numpy()):
+        notes[i].append(f"fewer than {min_count_for_rank} cases: not ranked")
+    t["note"] = ["; ".join(n) for n in notes]
+
+    t["ward_name"] = t["ward_code"].map(names).fillna(t["ward_code"]).astype(object)
+    labels = {int(k): P.period_label(int(k), period) for k in keys}
+    starts = {int(k): P.period_start(int(k), period) for k in keys}
+    t["period"] = t["key"].map(labels).astype(object)
+    t["period_start"] = pd.to_datetime(t["key"].map(starts))
+    order = {c: i for i, c in enumerate(codes)}
+    t["_o"] = t["ward_code"].map(order)
+    t = t.sort_values(["key", "_o"], kind="stable").reset_index(drop=True)
+    t["ward_code"] = t["ward_code"].astype(object)
+    return t[list(TABLE_COLUMNS)]
+
+
+def _ward_list(
+    inputs: MetricInputs, cases_wards: pd.DataFrame, wards: Sequence[str] | None
+) -> pd.DataFrame:
+    if inputs.wards is not None and len(inputs.wards):
+        wl = inputs.wards[["ward_code", "ward_name"]].astype(object)
+        extra = cases_wards[~cases_wards["ward_code"].isin(wl["ward_code"])]
+        wl = pd.concat([wl, extra], ignore_index=True)
+    else:
+        wl = cases_wards
+    wl = wl.dropna(subset=["ward_code"]).drop_duplicates("ward_code").sort_values("ward_code")
+    if wards is not None:
+        wl = wl[wl["ward_code"].isin(list(wards))]
+    return wl.reset_index(drop=True)
+
+
+def _key_of(ts: Any, period: P.Period) -> int | None:
+    if ts is None:
+        return None
+    t = pd.Timestamp(ts)
+    if t.tzinfo is not None:
+        t = t.tz_convert(TIMEZONE).tz_localize(None)
+    return P.key_of_timestamp(t, period)
+
+
+_REPEAT_CACHE: dict[tuple[str, str, float, float], pd.Series] = {}
+
+
+def _with_repeats(
+    inputs: MetricInputs, distance_m: float, window_days: float, cache_key: tuple | None
+) -> MetricInputs:
+    """Make sure ``inputs.cases`` has an ``is_repeat`` column computed with these parameters."""
+    cases = inputs.cases
+    if "is_repeat" in _columns(cases) and inputs.repeat_params == (
+        float(distance_m),
+        float(window_days),
+    ):
+        return inputs
+    if cache_key is not None and cache_key in _REPEAT_CACHE:
+        flags = _REPEAT_CACHE[cache_key]
+    else:
+        frame = cases.to_pandas() if not isinstance(cases, pd.DataFrame) else cases
+        if not isinstance(cases, pd.DataFrame):
+            frame = _to_london(frame, ("reported_at",))
+        flags = flag_repeats(frame.reset_index(drop=True), distance_m, window_days)
+        if cache_key is not None:
+            _REPEAT_CACHE.clear()
+            _REPEAT_CACHE[cache_key] = flags
+    if isinstance(cases, pd.DataFrame):
+        new = cases.assign(is_repeat=flags.to_numpy())
+    else:
+        import pyarrow as pa
+
+        if "is_repeat" in cases.column_names:
+            cases = cases.drop_columns(["is_repeat"])
+        new = cases.append_column("is_repeat", pa.array(flags.to_numpy()))
+    return replace(inputs, cases=new, repeat_params=(float(distance_m), float(window_days)))
+
+
+def _columns(frame: Any) -> list[str]:
+    return list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame.column_names)
+
+
+def _nrows(frame: Any) -> int:
+    return len(frame) if isinstance(frame, pd.DataFrame) else frame.num_rows
+
+
+def ward_period_table(
+    data: MetricInputs | Any,
+    *,
+    period: P.Period = "month",
+    start: Any = None,
+    end: Any = None,
+    categories: Sequence[str] | None = None,
+    wards: Sequence[str] | None = None,
+    repeat_distance_m: float = 50.0,
+    repeat_window_days: float = 90.0,
+    min_count_for_rank: int = DEFAULT_MIN_COUNT_FOR_RANK,
+    as_of: Any = None,
+    engine: Engine = "auto",
+) -> pd.DataFrame:
+    """The ward × period table with a city-total row per period (see ``docs/metrics.md``).
+
+    Parameters
+    ----------
+    data : MetricInputs or neighbourhood.store.Store
+        Frames, or a store read through :func:`load_inputs`.
+    period : {"month", "quarter", "year"}
+        Months (``"2024-04"``), financial quarters (``"2024/25 Q1"`` = Apr-Jun) or financial
+        years (``"2024/25"``), in Europe/London local time.
+    start, end : date-like or None
+        Output only the whole periods containing ``start`` .. ``end``. Earlier data is still used
+        for backlog, repeat look-back and changes.
+    categories : sequence of str or None
+        Cleansing categories to keep; enforcement is kept when its offence maps onto one of them
+        (:data:`OFFENCE_CATEGORY`). Spend is not filtered by category.
+    wards : sequence of ward codes or None
+        Wards to keep; the ``citywide`` row then totals the selected wards (and leaves out
+        citywide spend and population of other wards).
+    repeat_distance_m, repeat_window_days : float
+        Repeat-location rule (:func:`neighbourhood.repeats.flag_repeats`).
+    min_count_for_rank : int
+        Wards with fewer cases in a period get no rank (default 10).
+    as_of : timestamp or None
+        Data date for SLA deadlines and backlog age; default the latest ``reported_at`` or
+        ``closed_at``.
+    engine : {"auto", "pandas", "duckdb"}
+        ``"auto"`` uses DuckDB from 200,000 cases.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`TABLE_COLUMNS`, one row per ward and period plus ``citywide`` ("City
+        total") rows; sorted by period, then ward code, city total last.
+
+    Examples
+    --------
+    >>> t = pd.to_datetime(["2024-04-01 00:30"]).tz_localize("Europe/London")
+    >>> cases = pd.DataFrame({"case_id": ["1"], "category": ["litter"], "reported_at": t,
+    ...     "closed_at": pd.NaT, "status": ["open"], "latitude": [53.4], "longitude": [-2.9],
+    ...     "ward_code": ["W1"], "ward_name": ["Anfield"], "cost_gbp": [None]})
+    >>> ward_period_table(MetricInputs(cases))[["ward_code", "period", "cases"]].values.tolist()
+    [['W1', '2024-04', 1], ['citywide', '2024-04', 1]]
+    """
+    P._check_period(period)
+    cache_key = None
+    if not isinstance(data, MetricInputs):
+        store = data
+        inputs = load_inputs(store, as_arrow=True)
+        rev = store.revision() if hasattr(store, "revision") else ""
+        if rev:
+            cache_key = (
+                str(getattr(store, "path", "")),
+                rev,
+                float(repeat_distance_m),
+                float(repeat_window_days),
+            )
+    else:
+        inputs = data
+    n = _nrows(inputs.cases)
+    eng = engine if engine != "auto" else ("duckdb" if n >= AUTO_DUCKDB_ROWS else "pandas")
+    if eng not in ("pandas", "duckdb"):
+        raise ValueError(f"engine must be auto, pandas or duckdb, not {engine!r}")
+    if eng == "pandas" and not isinstance(inputs.cases, pd.DataFrame):
+        inputs = replace(
+            inputs, cases=_to_london(inputs.cases.to_pandas(), ("reported_at", "closed_at"))
+        )
+
+    inputs = _with_repeats(inputs, repeat_distance_m, repeat_window_days, cache_key)
+    sla = inputs.sla if inputs.sla is not None else read_sla()
+    cases = inputs.cases
+
+    # as_of and the wards present in the cases (before filters)
+    if isinstance(cases, pd.DataFrame):
+        if as_of is None:
+            as_of = inputs.as_of
+        if as_of is None:
+            mx = [cases["reported_at"].max(), cases["closed_at"].max()] if n else []
+            mx = [m for m in mx if pd.notna(m)]
+            as_of = max(mx) if mx else pd.Timestamp.now(tz=TIMEZONE)
+        cw = (
+            cases[["ward_code", "ward_name"]]
+            if "ward_name" in cases
+            else cases[["ward_code"]].assign(ward_name=cases["ward_code"])
+        )
+        cases_wards = cw.dropna(subset=["ward_code"]).drop_duplicates("ward_code").astype(object)
+    else:
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("c", cases)
+        if as_of is None:
+            as_of = inputs.as_of
+        if as_of is None:
+            m = con.execute(
+                "SELECT epoch_us(max(greatest(reported_at, coalesce(closed_at, reported_at)))) FROM c"
+            ).fetchall()[0]
+            as_of = (
+                pd.Timestamp(m[0], unit="us", tz="UTC")
+                if m and m[0] is not None
+                else pd.Timestamp.now(tz=TIMEZONE)
+            )
+        name_col = "ward_name" if "ward_name" in cases.column_names else "ward_code"
+        cases_wards = (
+            _read_arrow(
+                con,
+                f"SELECT ward_code, any_value({name_col}) AS ward_name FROM c WHERE ward_code IS NOT NULL GROUP BY ward_code",
+            )
+            .to_pandas()
+            .astype(object)
+        )
+        con.close()
+    as_of = pd.Timestamp(as_of)
+    as_of = as_of.tz_localize(TIMEZONE) if as_of.tzinfo is None else as_of.tz_convert(TIMEZONE)
+
+    # filters
+    enf = inputs.enforcement
+    spend = inputs.spend
+    if categories is not None:
+        cats = list(categories)
+        cases = _filter(cases, "category", cats)
+        if enf is not None:
+            enf = enf[enf["offence"].map(OFFENCE_CATEGORY).isin(cats)]
+    if wards is not None:
+        wl = list(wards)
+        cases = _filter(cases, "ward_code", wl)
+        if enf is not None:
+            enf = enf[enf["ward_code"].isin(wl)]
+        if spend is not None:
+            spend = spend[spend["ward_code"].isin(wl)]
+
+    if eng == "pandas":
+        assert isinstance(cases, pd.DataFrame)
+        cf = case_frame(cases, period=period, sla=sla, as_of=as_of)
+        partials = _partials_pandas(cf, enf, period)
+    else:
+        import pyarrow as pa
+
+        arrow = (
+            cases
+            if not isinstance(cases, pd.DataFrame)
+            else pa.Table.from_pandas(
+                cases[[c for c in (*CASE_COLUMNS, "is_repeat") if c in cases.columns]],
+                preserve_index=False,
+            )
+        )
+        partials = _partials_duckdb(arrow, enf, period=period, sla=sla, as_of=as_of)
+
+    sp = allocate_spend(spend, period)
+    if wards is not None:
+        # the total of selected wards: rebuild citywide spend from the ward rows only
+        sp = sp[sp["ward_code"] != CITYWIDE]
+        sp = pd.concat(
+            [sp, sp.groupby("key", as_index=False)["spend_gbp"].sum().assign(ward_code=CITYWIDE)],
+            ignore_index=True,
+        )
+    return _finish(
+        partials,
+        sp,
+        period=period,
+        ward_list=_ward_list(inputs, cases_wards, wards),
+        population=inputs.population,
+        key_range=(_key_of(start, period), _key_of(end, period)),
+        as_of=as_of,
+        min_count_for_rank=min_count_for_rank,
+    )
+
+
+def _filter(frame: Any, col: str, values: list[str]) -> Any:
+    if isinstance(frame, pd.DataFrame):
+        return frame[frame[col].isin(values)]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return frame.filter(
+        pc.is_in(frame[col].cast(pa.string()), value_set=pa.array(values, pa.string()))
+    )
