@@ -1,0 +1,1290 @@
+"""The DuckDB store: schema, locks, read connections, upserts, ingest log, rejects and undo.
+
+The store is one folder holding ``store.duckdb`` and ``store.lock`` (docs/architecture.md, "Store
+contract"). No DuckDB connection outlives an operation:
+
+- readers take a *shared* ``fcntl.flock`` on ``store.lock`` and open a read-only connection only
+  while they copy what they need into memory (:meth:`Store.read`);
+- writers take an *exclusive* lock for the whole ingest (:meth:`Store.writing`) and write one
+  transaction (:meth:`Store.apply_ingest`, :meth:`Store.undo`) that ends with a ``CHECKPOINT`` so no
+  ``.wal`` file is left behind.
+
+Times are stored as ``TIMESTAMPTZ`` (UTC instants, the session time zone is pinned to UTC) and
+returned to pandas as tz-aware ``Europe/London`` columns. Results are fetched through Arrow, never
+``.df()`` (notes/performance.md: 3 GB peak for 5M rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from neighbourhood import schemas
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+DB_NAME = "store.duckdb"
+LOCK_NAME = "store.lock"
+SCHEMA_VERSION = 1
+DEFAULT_STORE = Path("data") / "store"
+ENV_STORE = "NEIGHBOURHOOD_STORE"
+ENV_LOCK_TIMEOUT = "NEIGHBOURHOOD_LOCK_TIMEOUT"
+# Test-only hooks (tests/test_concurrency.py): sleep this many seconds inside the ingest
+# transaction, after every data statement and before COMMIT, having written the ingest id to the
+# marker file (outside the store) so the test knows when to kill the process.
+ENV_TEST_PAUSE = "NEIGHBOURHOOD_TEST_PAUSE_IN_TXN"
+ENV_TEST_PAUSE_MARKER = "NEIGHBOURHOOD_TEST_PAUSE_MARKER"
+
+_TS = "TIMESTAMPTZ"
+
+# Stored tables: column -> DuckDB type, in storage order (canonical names from schemas.py).
+_CANONICAL_TYPES: dict[str, str] = {
+    "case_id": "VARCHAR",
+    "category": "VARCHAR",
+    "category_raw": "VARCHAR",
+    "reported_at": _TS,
+    "closed_at": _TS,
+    "status": "VARCHAR",
+    "latitude": "DOUBLE",
+    "longitude": "DOUBLE",
+    "easting": "DOUBLE",
+    "northing": "DOUBLE",
+    "ward_code": "VARCHAR",
+    "ward_name": "VARCHAR",
+    "street": "VARCHAR",
+    "size": "VARCHAR",
+    "cost_gbp": "DOUBLE",
+    "channel": "VARCHAR",
+    "updated_at": _TS,
+    "offence": "VARCHAR",
+    "action": "VARCHAR",
+    "issued_at": _TS,
+    "outcome": "VARCHAR",
+    "outcome_at": _TS,
+    "amount_gbp": "DOUBLE",
+    "linked_case_id": "VARCHAR",
+    "period_start": "DATE",
+    "period_end": "DATE",
+    "programme": "VARCHAR",
+    "service": "VARCHAR",
+    "population": "BIGINT",
+    "year": "INTEGER",
+    "boundary_set": "VARCHAR",
+    "geometry_wkb": "BLOB",
+    "area_m2": "DOUBLE",
+    "ingest_id": "VARCHAR",
+}
+
+
+def _columns(*names: str) -> dict[str, str]:
+    return {name: _CANONICAL_TYPES[name] for name in names}
+
+
+DATA_TABLES: dict[str, dict[str, str]] = {
+    "cases": _columns(*schemas.CLEANSING_COLUMNS, "ingest_id"),
+    "enforcement": _columns(*schemas.ENFORCEMENT_COLUMNS, "ingest_id"),
+    "spend": _columns(*schemas.SPEND_COLUMNS, "ingest_id"),
+    "population": _columns("ward_code", "ward_name", "year", "population", "ingest_id"),
+    "wards": _columns(
+        "boundary_set", "ward_code", "ward_name", "geometry_wkb", "area_m2", "ingest_id"
+    ),
+}
+TABLE_FOR_KIND: dict[str, str] = {
+    "cleansing": "cases",
+    "enforcement": "enforcement",
+    "spend": "spend",
+    "population": "population",
+    "wards": "wards",
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id",),
+    "enforcement": ("case_id",),
+    "spend": ("ward_code", "period_start", "period_end", "programme", "service"),
+    "population": ("ward_code", "year"),
+    "wards": ("boundary_set", "ward_code"),
+}
+LOG_COLUMNS: dict[str, str] = {
+    "seq": "INTEGER",
+    "ingest_id": "VARCHAR",
+    "started_at": _TS,
+    "finished_at": _TS,
+    "actor": "VARCHAR",
+    "channel": "VARCHAR",
+    "kind": "VARCHAR",
+    "file_name": "VARCHAR",
+    "file_sha256": "VARCHAR",
+    "bytes": "BIGINT",
+    "encoding": "VARCHAR",
+    "delimiter": "VARCHAR",
+    "rows_read": "BIGINT",
+    "rows_accepted": "BIGINT",
+    "rows_rejected": "BIGINT",
+    "rows_new": "BIGINT",
+    "rows_updated": "BIGINT",
+    "rows_unchanged": "BIGINT",
+    "status": "VARCHAR",
+    "message": "VARCHAR",
+    "details": "VARCHAR",
+    "boundary_set": "VARCHAR",
+    "undone_at": _TS,
+    "undone_by": "VARCHAR",
+}
+REJECT_COLUMNS: dict[str, str] = {
+    "ingest_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_line": "BIGINT",
+    "case_id": "VARCHAR",
+    "column": "VARCHAR",
+    "value": "VARCHAR",
+    "rule": "VARCHAR",
+    "message": "VARCHAR",
+    "severity": "VARCHAR",
+}
+# case_versions holds the previous version of every row an ingest replaced: the union of all data
+# table columns (types agree by construction) plus which table and which ingest replaced it.
+VERSION_COLUMNS: dict[str, str] = {"table_name": "VARCHAR", "replaced_by": "VARCHAR"}
+for _cols in DATA_TABLES.values():
+    VERSION_COLUMNS.update(_cols)
+ALL_TABLES: dict[str, dict[str, str]] = {
+    **DATA_TABLES,
+    "ingest_log": LOG_COLUMNS,
+    "rejects": REJECT_COLUMNS,
+    "case_versions": VERSION_COLUMNS,
+}
+STATUSES = ("committed", "duplicate_file", "refused", "undone")
+
+
+class StoreError(RuntimeError):
+    """Base class for store errors the CLI and the app report as plain sentences."""
+
+
+class StoreNotFound(StoreError, FileNotFoundError):
+    """The store folder has no initialised ``store.duckdb``/``store.lock``."""
+
+
+class StoreBusy(StoreError, TimeoutError):
+    """The store lock could not be taken within the timeout."""
+
+
+class UndoRefused(StoreError, ValueError):
+    """An undo that would not restore a consistent state (see :meth:`Store.undo`)."""
+
+
+@dataclass
+class IngestBatch:
+    """Everything one ingest writes, prepared before the store is opened for writing.
+
+    ``frame`` holds canonical columns (extra columns are ignored); for ``kind="wards"`` it is a
+    GeoDataFrame with ``ward_code``, ``ward_name``, ``geometry`` (EPSG:4326). ``frame=None`` is
+    only valid for a file already known to be a duplicate.
+    """
+
+    kind: str
+    file_name: str
+    sha256: str
+    n_bytes: int
+    frame: pd.DataFrame | None
+    rejects: pd.DataFrame | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    actor: str = "cli"
+    channel: str = "cli"
+    started_at: datetime | None = None
+    rows_read: int = 0
+    rows_rejected: int = 0
+    boundary_set: str | None = None
+    message: str = ""
+
+
+@dataclass
+class IngestOutcome:
+    """What :meth:`Store.apply_ingest` wrote."""
+
+    ingest_id: str
+    status: str
+    rows_accepted: int
+    rows_new: int
+    rows_updated: int
+    rows_unchanged: int
+    message: str
+    duplicate_of: str | None = None
+    rows_removed: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# locking
+
+_held = threading.local()  # per thread: {lock path: [mode, depth, fd]}
+
+
+def _lock_timeout(timeout: float | None) -> float:
+    if timeout is not None:
+        return timeout
+    return float(os.environ.get(ENV_LOCK_TIMEOUT, "300"))
+
+
+@contextlib.contextmanager
+def _flock(lock_path: Path, exclusive: bool, timeout: float | None) -> Iterator[None]:
+    """Hold ``flock`` on ``lock_path``; re-entrant per thread (exclusive covers shared).
+
+    The lock file is opened read-only and never created here, so taking a lock never changes a
+    byte (or a timestamp) in the store folder.
+    """
+    table: dict[str, list[Any]] = getattr(_held, "locks", None) or {}
+    _held.locks = table
+    key = str(lock_path)
+    if key in table:
+        mode, _depth, _fd = table[key]
+        if exclusive and mode == "shared":
+            raise StoreError("cannot upgrade a shared store lock to exclusive; release it first")
+        table[key][1] += 1
+        try:
+            yield
+        finally:
+            table[key][1] -= 1
+        return
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError as exc:
+        raise StoreNotFound(f"no store at {lock_path.parent} (missing {LOCK_NAME})") from exc
+    try:
+        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = time.monotonic() + _lock_timeout(timeout)
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, flags)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"the store at {lock_path.parent} is busy (another ingest is running); "
+                        "try again shortly"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        table[key] = ["exclusive" if exclusive else "shared", 1, fd]
+        try:
+            yield
+        finally:
+            del table[key]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _held_mode(lock_path: Path) -> str | None:
+    table = getattr(_held, "locks", None) or {}
+    entry = table.get(str(lock_path))
+    return entry[0] if entry else None
+
+
+# --------------------------------------------------------------------------------------------
+# frame <-> Arrow conversion
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (all our names are plain ASCII; ``"`` is rejected for safety)."""
+    if '"' in name:
+        raise ValueError(f"bad identifier {name!r}")
+    return f'"{name}"'
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_timestamptz(values: pd.Series) -> pa.Array:
+    s = values
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, errors="coerce")
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            pass
+        else:
+            # Naive wall times are Europe/London; the earlier (BST) instant in the autumn hour,
+            # shifted forward in the spring gap (docs/architecture.md, "Time zone").
+            s = s.dt.tz_localize(
+                schemas.TIMEZONE,
+                ambiguous=np.ones(len(s), dtype=bool),
+                nonexistent="shift_forward",
+            )
+    s = s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    return pa.array(s, type=pa.timestamp("us", tz="UTC"), from_pandas=True)
+
+
+def _to_date(values: pd.Series) -> pa.Array:
+    s = values
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, errors="coerce")
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(schemas.TIMEZONE).dt.tz_localize(None)
+    days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    return pa.array(days, type=pa.date32(), mask=s.isna().to_numpy())
+
+
+def _to_arrow_column(values: pd.Series, sql_type: str) -> pa.Array:
+    if sql_type == "VARCHAR":
+        if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+            try:
+                return pa.array(values, type=pa.string(), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+        return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+    if sql_type == "DOUBLE":
+        return pa.array(
+            pd.to_numeric(values, errors="coerce").astype("float64"),
+            type=pa.float64(),
+            from_pandas=True,
+        )
+    if sql_type in ("BIGINT", "INTEGER"):
+        num = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+        arrow = pa.array(num, type=pa.int64(), from_pandas=True)
+        return arrow.cast(pa.int32()) if sql_type == "INTEGER" else arrow
+    if sql_type == _TS:
+        return _to_timestamptz(values)
+    if sql_type == "DATE":
+        return _to_date(values)
+    if sql_type == "BLOB":
+        return pa.array(values, type=pa.binary(), from_pandas=True)
+    raise ValueError(f"unsupported column type {sql_type}")
+
+
+def _arrow_type(sql_type: str) -> pa.DataType:
+    return {
+        "VARCHAR": pa.string(),
+        "DOUBLE": pa.float64(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        _TS: pa.timestamp("us", tz="UTC"),
+        "DATE": pa.date32(),
+        "BLOB": pa.binary(),
+    }[sql_type]
+
+
+def frame_to_arrow(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
+    """Coerce ``frame`` to exactly ``columns`` (name -> DuckDB type) as an Arrow table.
+
+    Missing columns become nulls, extra columns are dropped, naive timestamps are read as
+    Europe/London wall time and every timestamp is converted to UTC.
+
+    Parameters
+    ----------
+    frame
+        Canonical columns, any pandas dtypes.
+    columns
+        Target column names and DuckDB types, in order.
+
+    Returns
+    -------
+    pyarrow.Table
+
+    Examples
+    --------
+    >>> frame_to_arrow(pd.DataFrame({"case_id": ["C1"]}), {"case_id": "VARCHAR"}).num_rows
+    1
+    """
+    n = len(frame)
+    arrays = []
+    for name, sql_type in columns.items():
+        if name in frame.columns:
+            arrays.append(_to_arrow_column(frame[name].reset_index(drop=True), sql_type))
+        else:
+            arrays.append(pa.nulls(n, type=_arrow_type(sql_type)))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow → pandas: timestamps tz-aware Europe/London, DATE columns naive ``datetime64``.
+
+    Parameters
+    ----------
+    table
+        A result fetched from DuckDB with ``.to_arrow_table()``.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> arrow_to_frame(pa.table({"a": [1]})).shape
+    (1, 1)
+    """
+    frame = table.to_pandas(date_as_object=False)
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            frame[name] = frame[name].dt.tz_convert(schemas.TIMEZONE)
+    return frame
+
+
+def _create_sql(name: str, columns: dict[str, str]) -> str:
+    body = ", ".join(f"{_q(c)} {t}" for c, t in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {name} ({body})"
+
+
+def _join(left: str, right: str, keys: tuple[str, ...]) -> str:
+    return " AND ".join(f"{left}.{_q(k)} IS NOT DISTINCT FROM {right}.{_q(k)}" for k in keys)
+
+
+def _format_ingest_id(seq: int) -> str:
+    return f"ingest-{seq:06d}"
+
+
+def normalise_ingest_id(value: str) -> str:
+    """Accept ``ingest-000007``, ``000007`` or ``7`` and return ``ingest-000007``.
+
+    Parameters
+    ----------
+    value
+        What the analyst typed.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> normalise_ingest_id("7")
+    'ingest-000007'
+    """
+    text = value.strip()
+    if text.isdigit():
+        return _format_ingest_id(int(text))
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# the store
+
+
+class Store:
+    """One store folder (``store.duckdb`` + ``store.lock``).
+
+    Parameters
+    ----------
+    path
+        The folder. ``None`` → ``$NEIGHBOURHOOD_STORE`` or ``data/store/`` relative to the
+        working directory. Nothing is created until :meth:`initialise` (called by the first
+        accepted ingest).
+
+    Examples
+    --------
+    >>> Store("/tmp/nowhere-at-all").exists()
+    False
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        if path is None:
+            path = os.environ.get(ENV_STORE) or DEFAULT_STORE
+        self.path: Path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @property
+    def db_path(self) -> Path:
+        """``store.duckdb`` inside the folder."""
+        return self.path / DB_NAME
+
+    @property
+    def lock_path(self) -> Path:
+        """``store.lock`` inside the folder."""
+        return self.path / LOCK_NAME
+
+    # ---- life cycle -----------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Whether the store has been initialised (both files present).
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> Store("/tmp/nowhere-at-all").exists()
+        False
+        """
+        return self.db_path.is_file() and self.lock_path.is_file()
+
+    def initialise(self) -> None:
+        """Create the folder, the lock file and the schema (idempotent, safe in parallel).
+
+        Called only once a file has been accepted, so a refused first file creates nothing.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.exists()
+        True
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+        os.close(fd)
+        with _flock(self.lock_path, exclusive=True, timeout=None):
+            if self.db_path.is_file() and self._schema_ok():
+                return
+            con = self._connect(read_only=False)
+            try:
+                con.execute("BEGIN")
+                for name, cols in ALL_TABLES.items():
+                    con.execute(_create_sql(name, cols))
+                con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
+                con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+                con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+
+    def _schema_ok(self) -> bool:
+        con = self._connect(read_only=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            con.close()
+        return set(ALL_TABLES) | {"meta"} <= names
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.db_path), read_only=read_only)
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+    # ---- locks and connections ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the exclusive store lock (re-entrant within a thread) for a whole ingest.
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait for other readers/writers (default ``$NEIGHBOURHOOD_LOCK_TIMEOUT``
+            or 300); :class:`StoreBusy` after that.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> with s.writing():
+        ...     pass
+        """
+        if not self.exists():
+            raise StoreNotFound(f"no store at {self.path}")
+        with _flock(self.lock_path, exclusive=True, timeout=timeout):
+            yield
+
+    @contextlib.contextmanager
+    def read(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection under a shared lock, closed on exit.
+
+        Copy what you need into memory inside the block (``.to_arrow_table()``); the lock makes
+        sure no ingest is half-written while you read. The session time zone is UTC.
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait for a running ingest to finish.
+
+        Yields
+        ------
+        duckdb.DuckDBPyConnection
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> with s.read() as con:
+        ...     con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
+        0
+        """
+        if not self.exists():
+            raise StoreNotFound(
+                f"no store at {self.path}: run `python -m neighbourhood demo` or ingest ward "
+                "boundaries first"
+            )
+        with _flock(self.lock_path, exclusive=False, timeout=timeout):
+            con = self._connect(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run one read-only SQL query and return it as pandas (times in Europe/London).
+
+        Parameters
+        ----------
+        sql
+            A SELECT statement.
+        params
+            Positional ``?`` parameters.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> s.query("SELECT count(*) AS n FROM cases")["n"].iloc[0]
+        np.int64(0)
+        """
+        with self.read() as con:
+            return arrow_to_frame(con.sql(sql, params=params or None).to_arrow_table())
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A whole stored table as pandas, times tz-aware Europe/London.
+
+        Parameters
+        ----------
+        name
+            One of ``cases``, ``enforcement``, ``spend``, ``population``, ``wards``,
+            ``ingest_log``, ``rejects``, ``case_versions``.
+        columns
+            A subset of its columns (default all).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> list(s.table("spend").columns)[:2]
+        ['ward_code', 'period_start']
+        """
+        if name not in ALL_TABLES:
+            raise ValueError(f"unknown table {name!r}; expected one of {sorted(ALL_TABLES)}")
+        known = ALL_TABLES[name]
+        cols = list(known) if columns is None else list(columns)
+        unknown = [c for c in cols if c not in known]
+        if unknown:
+            raise ValueError(f"unknown columns for {name}: {unknown}")
+        select = ", ".join(_q(c) for c in cols)
+        return self.query(f"SELECT {select} FROM {name}")
+
+    def log(self) -> pd.DataFrame:
+        """The ingest log, newest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns as in ``LOG_COLUMNS``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); len(s.log())
+        0
+        """
+        cols = ", ".join(_q(c) for c in LOG_COLUMNS)
+        return self.query(f"SELECT {cols} FROM ingest_log ORDER BY seq DESC")
+
+    def rejects(self, ingest_id: str) -> pd.DataFrame:
+        """The rows one ingest rejected (or warned about), in file order.
+
+        Parameters
+        ----------
+        ingest_id
+            As in the log (``ingest-000007`` or ``7``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); len(s.rejects("1"))
+        0
+        """
+        cols = ", ".join(_q(c) for c in REJECT_COLUMNS)
+        return self.query(
+            f"SELECT {cols} FROM rejects WHERE ingest_id = ? ORDER BY source_line, {_q('column')}",
+            [normalise_ingest_id(ingest_id)],
+        )
+
+    def revision(self) -> str:
+        """An opaque id that changes whenever the stored data changes ("" for an empty store).
+
+        It is ``<newest committed ingest id>`` followed by ``+u<n>`` when ``n`` ingests have been
+        undone, so an undo also invalidates caches keyed on it.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.revision()
+        ''
+        """
+        if not self.exists():
+            return ""
+        with self.read() as con:
+            newest, undone = con.execute(
+                "SELECT max(ingest_id) FILTER (WHERE status = 'committed'), "
+                "count(*) FILTER (WHERE status = 'undone') FROM ingest_log"
+            ).fetchall()[0]
+        if newest is None and not undone:
+            return ""
+        return (newest or "") + (f"+u{undone}" if undone else "")
+
+    def active_boundary_set(self) -> str | None:
+        """Name of the active boundary set: that of the newest committed ``wards`` ingest.
+
+        Returns
+        -------
+        str or None
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.active_boundary_set() is None
+        True
+        """
+        with self.read() as con:
+            rows = con.execute(
+                "SELECT boundary_set FROM ingest_log WHERE kind = 'wards' AND status = 'committed' "
+                "ORDER BY seq DESC LIMIT 1"
+            ).fetchall()
+        return rows[0][0] if rows else None
+
+    def wards(self, boundary_set: str | None = None) -> gpd.GeoDataFrame:
+        """Ward polygons (EPSG:4326) of a boundary set, the active one by default.
+
+        Parameters
+        ----------
+        boundary_set
+            Name of a stored set; ``None`` → the active set (empty frame when there is none).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``ward_code``, ``ward_name``, ``area_m2``, ``boundary_set``, ``geometry``, sorted by
+            ``ward_code``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); len(s.wards())
+        0
+        """
+        import geopandas as gpd
+        import shapely
+
+        name = boundary_set if boundary_set is not None else self.active_boundary_set()
+        frame = self.query(
+            "SELECT ward_code, ward_name, area_m2, boundary_set, geometry_wkb FROM wards "
+            "WHERE boundary_set IS NOT DISTINCT FROM ? ORDER BY ward_code",
+            [name],
+        )
+        geometry = shapely.from_wkb(frame.pop("geometry_wkb").to_numpy(dtype=object))
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+    def find_duplicate(self, sha256: str, kind: str) -> dict[str, Any] | None:
+        """The committed ingest of the same bytes and kind, if any.
+
+        Parameters
+        ----------
+        sha256
+            Hex digest of the file.
+        kind
+            Dataset kind.
+
+        Returns
+        -------
+        dict or None
+            ``ingest_id``, ``file_name``, ``finished_at`` of the earlier ingest.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.find_duplicate("00", "wards") is None
+        True
+        """
+        if not self.exists():
+            return None
+        with self.read() as con:
+            return self._find_duplicate(con, sha256, kind)
+
+    @staticmethod
+    def _find_duplicate(
+        con: duckdb.DuckDBPyConnection, sha256: str, kind: str
+    ) -> dict[str, Any] | None:
+        rows = con.execute(
+            "SELECT ingest_id, file_name, strftime(finished_at, '%Y-%m-%d %H:%M:%S UTC') "
+            "FROM ingest_log WHERE file_sha256 = ? AND kind = ? AND status = 'committed' "
+            "ORDER BY seq LIMIT 1",
+            [sha256, kind],
+        ).fetchall()
+        if not rows:
+            return None
+        row = rows[0]
+        return {"ingest_id": row[0], "file_name": row[1], "finished_at": row[2]}
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    def apply_ingest(self, batch: IngestBatch) -> IngestOutcome:
+        """Write one ingest (data upsert + rejects + log row) in one transaction.
+
+        Takes the exclusive lock (re-entrant: callers that already hold :meth:`writing` keep
+        it). A file whose SHA-256 and kind match a committed ingest is logged as
+        ``duplicate_file`` and changes no data. Otherwise the newest version of each key wins:
+        by ``updated_at`` when both versions have one, else the incoming (newer) ingest; a row
+        identical to the stored one counts as unchanged and is not rewritten. Replaced rows are
+        copied to ``case_versions`` for :meth:`undo`. For ``wards`` the boundary set named
+        ``batch.boundary_set`` is replaced as a whole and becomes the active set.
+
+        Parameters
+        ----------
+        batch
+            The prepared, validated, ward-assigned rows.
+
+        Returns
+        -------
+        IngestOutcome
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> b = IngestBatch("population", "p.csv", "ab", 10,
+        ...     pd.DataFrame({"ward_code": ["E1"], "year": [2024], "population": [900]}))
+        >>> s.apply_ingest(b).rows_new
+        1
+        """
+        if batch.kind not in TABLE_FOR_KIND:
+            raise ValueError(f"unknown kind {batch.kind!r}")
+        if not self.exists():
+            self.initialise()
+        with self.writing():
+            con = self._connect(read_only=False)
+            try:
+                return self._apply(con, batch)
+            finally:
+                con.close()
+
+    def _next_seq(self, con: duckdb.DuckDBPyConnection) -> int:
+        return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchall()[0][0])
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, batch: IngestBatch) -> IngestOutcome:
+        started = batch.started_at or _utc_now()
+        con.execute("BEGIN")
+        try:
+            seq = self._next_seq(con)
+            ingest_id = _format_ingest_id(seq)
+            duplicate = self._find_duplicate(con, batch.sha256, batch.kind)
+            if duplicate is not None:
+                outcome = IngestOutcome(
+                    ingest_id=ingest_id,
+                    status="duplicate_file",
+                    rows_accepted=0,
+                    rows_new=0,
+                    rows_updated=0,
+                    rows_unchanged=0,
+                    message=(
+                        f"identical to {duplicate['ingest_id']} ({duplicate['file_name']}, "
+                        f"{duplicate['finished_at']}): nothing changed"
+                    ),
+                    duplicate_of=duplicate["ingest_id"],
+                )
+                rows_read, rows_rejected = batch.rows_read, 0
+            else:
+                if batch.frame is None:
+                    raise StoreError(
+                        "the earlier identical ingest was undone meanwhile; please ingest again"
+                    )
+                outcome = self._upsert(con, batch, ingest_id)
+                rows_read, rows_rejected = batch.rows_read, batch.rows_rejected
+                self._insert_rejects(con, batch, ingest_id)
+            self._insert_log(con, batch, seq, ingest_id, started, outcome, rows_read, rows_rejected)
+            self._test_pause(ingest_id)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
+        return outcome
+
+    @staticmethod
+    def _test_pause(ingest_id: str) -> None:
+        pause = os.environ.get(ENV_TEST_PAUSE)
+        if not pause:
+            return
+        marker = os.environ.get(ENV_TEST_PAUSE_MARKER)
+        if marker:
+            Path(marker).write_text(ingest_id)
+        time.sleep(float(pause))
+
+    def _prepare(self, batch: IngestBatch) -> pa.Table:
+        table = TABLE_FOR_KIND[batch.kind]
+        columns = {c: t for c, t in DATA_TABLES[table].items() if c != "ingest_id"}
+        frame = batch.frame
+        assert frame is not None
+        if table == "wards":
+            frame = _wards_frame(frame, batch.boundary_set or "default")
+        return frame_to_arrow(frame, columns)
+
+    @staticmethod
+    def _plan(
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        keys: tuple[str, ...],
+        data_cols: list[str],
+        source: str,
+    ) -> None:
+        """Temp table ``plan``: the incoming rows plus ``_action`` (new/stale/same/update)."""
+        stale = (
+            "s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
+            if "updated_at" in data_cols
+            else "FALSE"
+        )
+        same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in data_cols)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE plan AS SELECT s.*, CASE "
+            "WHEN t._present IS NULL THEN 'new' "
+            f"WHEN {stale} THEN 'stale' WHEN {same} THEN 'same' ELSE 'update' END AS _action "
+            f"FROM {source} s LEFT JOIN (SELECT *, TRUE AS _present FROM {table}) t "
+            f"ON {_join('s', 't', keys)}"
+        )
+
+    def _upsert(
+        self, con: duckdb.DuckDBPyConnection, batch: IngestBatch, ingest_id: str
+    ) -> IngestOutcome:
+        table = TABLE_FOR_KIND[batch.kind]
+        keys = KEYS[table]
+        data_cols = [c for c in DATA_TABLES[table] if c != "ingest_id"]
+        key_list = ", ".join(_q(k) for k in keys)
+        incoming = self._prepare(batch)
+        accepted = incoming.num_rows
+        con.register("incoming_batch", incoming)
+        try:
+            repeated = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM incoming_batch GROUP BY {key_list} "
+                "HAVING count(*) > 1)"
+            ).fetchall()[0][0]
+            source = "incoming_batch"
+            if repeated:
+                # A key repeated inside one file: the newest version (then the later row) wins.
+                # The loaders already reject such repeats; this is the store's own guarantee.
+                order = ["updated_at DESC NULLS LAST"] if "updated_at" in data_cols else []
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE stage AS SELECT * EXCLUDE (_row) FROM ("
+                    "SELECT *, row_number() OVER () AS _row FROM incoming_batch) "
+                    f"QUALIFY row_number() OVER (PARTITION BY {key_list} "
+                    f"ORDER BY {', '.join([*order, '_row DESC'])}) = 1"
+                )
+                source = "stage"
+            self._plan(con, table, keys, data_cols, source)
+        finally:
+            con.unregister("incoming_batch")
+        con.execute("DROP TABLE IF EXISTS stage")
+        counts = dict(con.execute("SELECT _action, count(*) FROM plan GROUP BY _action").fetchall())
+        replaced = f"(SELECT {key_list} FROM plan WHERE _action = 'update')"
+        if counts.get("update"):
+            con.execute(
+                f"INSERT INTO case_versions BY NAME SELECT '{table}' AS table_name, "
+                f"? AS replaced_by, t.* FROM {table} t SEMI JOIN {replaced} p ON "
+                f"{_join('t', 'p', keys)}",
+                [ingest_id],
+            )
+            con.execute(f"DELETE FROM {table} USING {replaced} p WHERE {_join(table, 'p', keys)}")
+        removed = 0
+        if table == "wards":
+            # The set is replaced as a whole: wards missing from the new file leave the set.
+            gone = (
+                "boundary_set = ? AND ward_code NOT IN (SELECT ward_code FROM plan "
+                "WHERE ward_code IS NOT NULL)"
+            )
+            set_name = batch.boundary_set or "default"
+            removed = int(
+                con.execute(f"SELECT count(*) FROM wards WHERE {gone}", [set_name]).fetchall()[0][0]
+            )
+            if removed:
+                con.execute(
+                    "INSERT INTO case_versions BY NAME SELECT 'wards' AS table_name, "
+                    f"? AS replaced_by, * FROM wards WHERE {gone}",
+                    [ingest_id, set_name],
+                )
+                con.execute(f"DELETE FROM wards WHERE {gone}", [set_name])
+        select = ", ".join(_q(c) for c in data_cols)
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT {select}, ? AS ingest_id FROM plan "
+            "WHERE _action IN ('new', 'update')",
+            [ingest_id],
+        )
+        con.execute("DROP TABLE plan")
+        new = int(counts.get("new", 0))
+        updated = int(counts.get("update", 0))
+        unchanged = accepted - new - updated
+        parts = [f"{new} new, {updated} updated, {unchanged} unchanged"]
+        if counts.get("stale"):
+            parts.append(f"{counts['stale']} older than the stored version (stored one kept)")
+        if repeated:
+            parts.append(f"{accepted - sum(counts.values())} repeated keys within the file")
+        if removed:
+            parts.append(f"{removed} wards no longer in boundary set {batch.boundary_set!r}")
+        return IngestOutcome(
+            ingest_id=ingest_id,
+            status="committed",
+            rows_accepted=accepted,
+            rows_new=new,
+            rows_updated=updated,
+            rows_unchanged=unchanged,
+            message="; ".join(parts),
+            rows_removed=removed,
+        )
+
+    def _insert_rejects(
+        self, con: duckdb.DuckDBPyConnection, batch: IngestBatch, ingest_id: str
+    ) -> None:
+        rejects = batch.rejects
+        if rejects is None or rejects.empty:
+            return
+        frame = rejects.copy()
+        frame["ingest_id"] = ingest_id
+        if "source_file" not in frame.columns:
+            frame["source_file"] = batch.file_name
+        if "value" in frame.columns:
+            frame["value"] = frame["value"].map(lambda v: None if _is_missing(v) else str(v))
+        for name in ("case_id", "column", "rule", "message", "severity"):
+            if name in frame.columns:
+                frame[name] = frame[name].map(lambda v: None if _is_missing(v) else str(v))
+        arrow = frame_to_arrow(frame, REJECT_COLUMNS)
+        con.register("incoming_rejects", arrow)
+        try:
+            con.execute("INSERT INTO rejects BY NAME SELECT * FROM incoming_rejects")
+        finally:
+            con.unregister("incoming_rejects")
+
+    def _insert_log(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: IngestBatch,
+        seq: int,
+        ingest_id: str,
+        started: datetime,
+        outcome: IngestOutcome,
+        rows_read: int,
+        rows_rejected: int,
+    ) -> None:
+        report = batch.report or {}
+        message = "; ".join(m for m in (batch.message, outcome.message) if m)
+        row = {
+            "seq": seq,
+            "ingest_id": ingest_id,
+            "started_at": started,
+            "finished_at": _utc_now(),
+            "actor": batch.actor,
+            "channel": batch.channel,
+            "kind": batch.kind,
+            "file_name": batch.file_name,
+            "file_sha256": batch.sha256,
+            "bytes": batch.n_bytes,
+            "encoding": _str_or_none(report.get("encoding")),
+            "delimiter": _str_or_none(report.get("delimiter")),
+            "rows_read": rows_read,
+            "rows_accepted": outcome.rows_accepted,
+            "rows_rejected": rows_rejected,
+            "rows_new": outcome.rows_new,
+            "rows_updated": outcome.rows_updated,
+            "rows_unchanged": outcome.rows_unchanged,
+            "status": outcome.status,
+            "message": message,
+            "details": json.dumps(report, default=str, sort_keys=True),
+            "boundary_set": batch.boundary_set,
+            "undone_at": None,
+            "undone_by": None,
+        }
+        frame = pd.DataFrame([row])
+        frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+        frame["finished_at"] = pd.to_datetime(frame["finished_at"], utc=True)
+        arrow = frame_to_arrow(frame, LOG_COLUMNS)
+        con.register("incoming_log", arrow)
+        try:
+            con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM incoming_log")
+        finally:
+            con.unregister("incoming_log")
+
+    def undo(self, ingest_id: str, actor: str = "cli") -> dict[str, Any]:
+        """Undo one committed ingest in one transaction, restoring what it replaced.
+
+        Rule: only the newest committed ingest *of its kind* can be undone (undo newer ones of
+        that kind first, newest first). Every row that ingest wrote is deleted and every row it
+        replaced is restored from ``case_versions``, so the table is exactly as it was before
+        the ingest. Its rejects stay for the audit trail; the log row becomes ``undone`` (with
+        ``undone_at``/``undone_by``). Undoing a ``wards`` ingest makes the previous boundary set
+        active again; cases keep the ward codes they were assigned.
+
+        Parameters
+        ----------
+        ingest_id
+            ``ingest-000007`` or ``7``.
+        actor
+            Who asked (recorded in the log).
+
+        Returns
+        -------
+        dict
+            ``ingest_id``, ``kind``, ``status`` (``"undone"``), ``rows_deleted``,
+            ``rows_restored``, ``message``.
+
+        Raises
+        ------
+        UndoRefused
+            Unknown id, not committed (duplicate, already undone), or a newer committed ingest
+            of the same kind exists.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise()
+        >>> b = IngestBatch("population", "p.csv", "ab", 10,
+        ...     pd.DataFrame({"ward_code": ["E1"], "year": [2024], "population": [900]}))
+        >>> s.undo(s.apply_ingest(b).ingest_id)["rows_deleted"]
+        1
+        """
+        wanted = normalise_ingest_id(ingest_id)
+        with self.writing():
+            con = self._connect(read_only=False)
+            try:
+                con.execute("BEGIN")
+                try:
+                    result = self._undo(con, wanted, actor)
+                    con.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    raise
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        return result
+
+    def _undo(self, con: duckdb.DuckDBPyConnection, ingest_id: str, actor: str) -> dict[str, Any]:
+        rows = con.execute(
+            "SELECT seq, kind, status FROM ingest_log WHERE ingest_id = ?", [ingest_id]
+        ).fetchall()
+        if not rows:
+            raise UndoRefused(f"no ingest {ingest_id} in the log")
+        seq, kind, status = rows[0]
+        if status != "committed":
+            raise UndoRefused(f"{ingest_id} is {status}: there is nothing to undo")
+        later = [
+            r[0]
+            for r in con.execute(
+                "SELECT ingest_id FROM ingest_log WHERE kind = ? AND status = 'committed' "
+                "AND seq > ? ORDER BY seq DESC",
+                [kind, seq],
+            ).fetchall()
+        ]
+        if later:
+            raise UndoRefused(
+                f"{ingest_id} is not the newest {kind} ingest; undo {', '.join(later)} first "
+                "(newest first), because a later file may have relied on its rows"
+            )
+        table = TABLE_FOR_KIND[kind]
+        cols = ", ".join(_q(c) for c in DATA_TABLES[table])
+        deleted = int(
+            con.execute(
+                f"SELECT count(*) FROM {table} WHERE ingest_id = ?", [ingest_id]
+            ).fetchall()[0][0]
+        )
+        con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [ingest_id])
+        restored = int(
+            con.execute(
+                "SELECT count(*) FROM case_versions WHERE table_name = ? AND replaced_by = ?",
+                [table, ingest_id],
+            ).fetchall()[0][0]
+        )
+        con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM case_versions "
+            "WHERE table_name = ? AND replaced_by = ?",
+            [table, ingest_id],
+        )
+        con.execute(
+            "DELETE FROM case_versions WHERE table_name = ? AND replaced_by = ?",
+            [table, ingest_id],
+        )
+        message = (
+            f"undone by {actor}: {deleted} rows removed, {restored} previous versions restored"
+        )
+        con.execute(
+            "UPDATE ingest_log SET status = 'undone', undone_at = now(), undone_by = ?, "
+            "message = concat_ws('; ', nullif(message, ''), ?) WHERE ingest_id = ?",
+            [actor, message, ingest_id],
+        )
+        return {
+            "ingest_id": ingest_id,
+            "kind": kind,
+            "status": "undone",
+            "rows_deleted": deleted,
+            "rows_restored": restored,
+            "message": message,
+        }
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if _is_missing(value) else str(value)
+
+
+def _wards_frame(frame: pd.DataFrame, boundary_set: str) -> pd.DataFrame:
+    """GeoDataFrame (ward_code, ward_name, geometry) → stored ward rows (WKB, area in m²)."""
+    import geopandas as gpd
+    import shapely
+
+    if "geometry_wkb" in frame.columns:
+        out = pd.DataFrame(frame).copy()
+    else:
+        gdf = frame if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoDataFrame(frame)
+        if gdf.crs is None:
+            gdf = gdf.set_crs("EPSG:4326")
+        elif gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs("EPSG:4326")
+        out = pd.DataFrame(
+            {
+                "ward_code": gdf["ward_code"].to_numpy(),
+                "ward_name": gdf["ward_name"].to_numpy() if "ward_name" in gdf.columns else None,
+                "geometry_wkb": shapely.to_wkb(gdf.geometry.to_numpy()),
+            }
+        )
+        if "area_m2" in gdf.columns:
+            out["area_m2"] = gdf["area_m2"].to_numpy()
+        else:
+            out["area_m2"] = gdf.geometry.to_crs("EPSG:27700").area.to_numpy()
+    out["boundary_set"] = boundary_set
+    return out
