@@ -1065,6 +1065,19 @@ def ward_period_table(
             inputs, cases=_to_london(inputs.cases.to_pandas(), ("reported_at", "closed_at"))
         )
 
+    if isinstance(inputs.cases, pd.DataFrame):
+        naive = [
+            c
+            for c in ("reported_at", "closed_at")
+            if c in inputs.cases and not isinstance(inputs.cases[c].dtype, pd.DatetimeTZDtype)
+        ]
+        if naive:  # naive or all-missing timestamps: read as London wall time
+            fixed = inputs.cases.copy()
+            for c in naive:
+                fixed[c] = pd.to_datetime(fixed[c]).dt.tz_localize(
+                    TIMEZONE, ambiguous="NaT", nonexistent="shift_forward"
+                )
+            inputs = replace(inputs, cases=fixed)
     inputs = _with_repeats(inputs, repeat_distance_m, repeat_window_days, cache_key)
     sla = inputs.sla if inputs.sla is not None else read_sla()
     cases = inputs.cases
@@ -1174,3 +1187,292 @@ def _filter(frame: Any, col: str, values: list[str]) -> Any:
     return frame.filter(
         pc.is_in(frame[col].cast(pa.string()), value_set=pa.array(values, pa.string()))
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Hotspots
+# --------------------------------------------------------------------------------------------
+
+
+def _counted(cases: pd.DataFrame) -> pd.DataFrame:
+    """Cases that count (not cancelled or duplicate) with both coordinates."""
+    ok = effective_status(cases).isin(("open", "closed")) if len(cases) else pd.Series(dtype=bool)
+    ok &= cases["latitude"].notna() & cases["longitude"].notna()
+    return cases[ok]
+
+
+def hex_density(cases: pd.DataFrame, resolution: int = 8) -> pd.DataFrame:
+    """Server-side H3 hexagon bins of case density (cancelled and duplicate cases left out).
+
+    Parameters
+    ----------
+    cases : pd.DataFrame
+        ``latitude``, ``longitude``, ``status`` (optional), ``closed_at``.
+    resolution : int
+        H3 resolution (8 ≈ 0.74 km² cells, 9 ≈ 0.11 km²).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``h3_cell`` (hex string), ``count``, ``lat``, ``lon`` (cell centre), most cases first.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"latitude": [53.4, 53.4], "longitude": [-2.98, -2.98],
+    ...                    "status": ["open", "cancelled"], "closed_at": [pd.NaT, pd.NaT]})
+    >>> hex_density(df)["count"].tolist()
+    [1]
+    """
+    import h3
+
+    cols = ["h3_cell", "count", "lat", "lon"]
+    c = _counted(cases)
+    if len(c) == 0:
+        return pd.DataFrame(columns=cols)
+    lat = c["latitude"].to_numpy(dtype=np.float64)
+    lon = c["longitude"].to_numpy(dtype=np.float64)
+    try:  # the geo module's vectorised binning when it exists
+        from neighbourhood.geo import hex_bins  # type: ignore[attr-defined]
+
+        cells = pd.Series(np.asarray(hex_bins(lat, lon, resolution)), dtype=object)
+    except (ImportError, AttributeError):
+        pts = pd.DataFrame({"lat": lat, "lon": lon})
+        uniq = pts.drop_duplicates()
+        ids = [
+            h3.latlng_to_cell(a, b, resolution)
+            for a, b in zip(uniq["lat"], uniq["lon"], strict=True)
+        ]
+        lookup = uniq.assign(h3_cell=ids)
+        cells = pts.merge(lookup, on=["lat", "lon"], how="left")["h3_cell"]
+    counts = cells.value_counts().rename_axis("h3_cell").reset_index(name="count")
+    centres = [h3.cell_to_latlng(str(x)) for x in counts["h3_cell"]]
+    counts["lat"] = [p[0] for p in centres]
+    counts["lon"] = [p[1] for p in centres]
+    counts = counts.sort_values(["count", "h3_cell"], ascending=[False, True], kind="stable")
+    return counts[cols].reset_index(drop=True)
+
+
+def top_repeat_locations(
+    cases: pd.DataFrame,
+    ward_code: str | None = None,
+    n: int = 10,
+    distance_m: float = 50.0,
+    window_days: float = 90.0,
+) -> pd.DataFrame:
+    """The locations with most repeat cases, per ward.
+
+    A *location* is a square of side ``distance_m`` on a local metric grid (the same
+    equirectangular projection as the repeat flag); each counted case with coordinates falls in
+    one square. Squares are ranked within each ward by repeat cases, then by cases.
+
+    Parameters
+    ----------
+    cases : pd.DataFrame
+        Canonical cases; ``is_repeat`` is computed with :func:`flag_repeats` when absent.
+    ward_code : str or None
+        One ward, or every ward.
+    n : int
+        Locations per ward.
+    distance_m, window_days : float
+        Repeat rule and square size.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``ward_code, rank, latitude, longitude`` (mean of the cases), ``cases``,
+        ``repeat_cases``, ``top_category``, ``first_reported``, ``last_reported`` (and
+        ``street``, the most frequent, when the column exists).
+
+    Examples
+    --------
+    >>> # top_repeat_locations(inputs.cases, "E05015283", n=5)
+    """
+    from neighbourhood.repeats import EARTH_RADIUS_M
+
+    base_cols = [
+        "ward_code",
+        "rank",
+        "latitude",
+        "longitude",
+        "cases",
+        "repeat_cases",
+        "top_category",
+        "first_reported",
+        "last_reported",
+    ]
+    if "is_repeat" not in cases.columns:
+        cases = cases.assign(is_repeat=flag_repeats(cases, distance_m, window_days))
+    c = _counted(cases)
+    c = c[c["ward_code"].notna()]
+    if ward_code is not None:
+        c = c[c["ward_code"] == ward_code]
+    if len(c) == 0:
+        return pd.DataFrame(columns=base_cols)
+    phi = np.radians(c["latitude"].to_numpy(dtype=np.float64))
+    lam = np.radians(c["longitude"].to_numpy(dtype=np.float64))
+    cos0 = np.cos(np.radians(53.4))  # fixed reference latitude: squares do not move with filters
+    c = c.assign(
+        _gx=np.floor(EARTH_RADIUS_M * lam * cos0 / distance_m).astype(np.int64),
+        _gy=np.floor(EARTH_RADIUS_M * phi / distance_m).astype(np.int64),
+        _rep=c["is_repeat"].astype("int64"),
+    )
+    aggs: dict[str, Any] = {
+        "latitude": ("latitude", "mean"),
+        "longitude": ("longitude", "mean"),
+        "cases": ("_rep", "size"),
+        "repeat_cases": ("_rep", "sum"),
+        "top_category": (
+            "category",
+            lambda s: s.value_counts().index[0] if s.notna().any() else None,
+        ),
+        "first_reported": ("reported_at", "min"),
+        "last_reported": ("reported_at", "max"),
+    }
+    if "street" in c.columns:
+        aggs["street"] = (
+            "street",
+            lambda s: s.value_counts().index[0] if s.notna().any() else None,
+        )
+    g = c.groupby(["ward_code", "_gx", "_gy"], sort=True).agg(**aggs).reset_index()
+    g = g[g["repeat_cases"] > 0]
+    g = g.sort_values(
+        ["ward_code", "repeat_cases", "cases", "_gx", "_gy"],
+        ascending=[True, False, False, True, True],
+        kind="stable",
+    )
+    g["rank"] = g.groupby("ward_code").cumcount() + 1
+    g = g[g["rank"] <= n]
+    cols = base_cols + (["street"] if "street" in g.columns else [])
+    return g[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Boundary changes
+# --------------------------------------------------------------------------------------------
+
+
+def case_crosswalk(old_codes: pd.Series, new_codes: pd.Series) -> pd.DataFrame:
+    """Crosswalk weighted by case location: the share of each old ward's cases in each new ward.
+
+    Parameters
+    ----------
+    old_codes, new_codes : pd.Series
+        For the same cases, the ward under the old and under the new boundary set (assign both
+        with ``geo.assign_wards``).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``old_code, new_code, weight``; weights of each old code sum to 1.
+
+    Examples
+    --------
+    >>> case_crosswalk(pd.Series(["A", "A", "A", "B"]), pd.Series(["X", "X", "Y", "Y"])).values.tolist()
+    [['A', 'X', 0.6666666666666666], ['A', 'Y', 0.3333333333333333], ['B', 'Y', 1.0]]
+    """
+    df = pd.DataFrame({"old_code": old_codes.to_numpy(), "new_code": new_codes.to_numpy()}).dropna()
+    cw = df.groupby(["old_code", "new_code"]).size().rename("n").reset_index()
+    cw["weight"] = cw["n"] / cw.groupby("old_code")["n"].transform("sum")
+    return cw[["old_code", "new_code", "weight"]].reset_index(drop=True)
+
+
+def remap_to_boundary_set(
+    frame: pd.DataFrame,
+    crosswalk: pd.DataFrame,
+    *,
+    new_wards: Any = None,
+    value_columns: Sequence[str] | None = None,
+    new_names: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Move cases or a ward table from an old boundary set onto a new one.
+
+    Two modes:
+
+    - **cases** (a frame with ``case_id``): a case with coordinates is re-assigned by
+      point-in-polygon to ``new_wards`` when given (``geo.assign_wards``); any other case moves
+      to the new ward holding the largest crosswalk weight of its old ward (ties → lowest code).
+      The result is a case frame on the new wards, ready for :func:`ward_period_table`.
+    - **table** (anything else, e.g. an old-boundary ward × period table): every additive column
+      (:data:`ADDITIVE_COLUMNS` present, or ``value_columns``) is split over the new wards by
+      weight and summed; other key columns (``period``, ``period_start``…) are kept; ratios and
+      medians are dropped because they cannot be re-weighted: recompute them from the counts.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        Cases or a table with ``ward_code`` of the old set.
+    crosswalk : pd.DataFrame
+        ``old_code, new_code, weight`` (``geo.crosswalk`` by area, or :func:`case_crosswalk`).
+    new_wards : GeoDataFrame or None
+        The new boundary set, for point-in-polygon re-assignment of cases.
+    value_columns : sequence of str or None
+        Table mode: columns to re-weight.
+    new_names : pd.DataFrame or None
+        ``ward_code, ward_name`` of the new set.
+
+    Returns
+    -------
+    pd.DataFrame
+
+    Examples
+    --------
+    >>> cw = pd.DataFrame({"old_code": ["A", "A"], "new_code": ["X", "Y"], "weight": [0.75, 0.25]})
+    >>> t = pd.DataFrame({"ward_code": ["A"], "period": ["2022-04"], "cases": [8]})
+    >>> remap_to_boundary_set(t, cw)[["ward_code", "cases"]].values.tolist()
+    [['X', 6.0], ['Y', 2.0]]
+    """
+    cw = crosswalk[["old_code", "new_code", "weight"]].copy()
+    names = (
+        None
+        if new_names is None
+        else dict(zip(new_names["ward_code"], new_names["ward_name"], strict=False))
+    )
+    if "case_id" in frame.columns:
+        out = frame.copy()
+        main = (
+            cw.sort_values(["old_code", "weight", "new_code"], ascending=[True, False, True])
+            .drop_duplicates("old_code")
+            .set_index("old_code")["new_code"]
+        )
+        new_code = out["ward_code"].map(main)
+        if new_wards is not None and {"latitude", "longitude"} <= set(out.columns):
+            has_xy = out["latitude"].notna() & out["longitude"].notna()
+            if has_xy.any():
+                from neighbourhood.geo import assign_wards  # type: ignore[attr-defined]
+
+                assigned, _rejects = assign_wards(out.loc[has_xy], new_wards)
+                got = assigned["ward_code"] if "ward_code" in assigned else None
+                if got is not None:
+                    new_code.loc[got.index] = got.to_numpy()
+        out["ward_code"] = new_code
+        if "ward_name" in out.columns:
+            out["ward_name"] = out["ward_code"].map(names) if names else out["ward_code"]
+        return out
+
+    values = (
+        list(value_columns)
+        if value_columns is not None
+        else [c for c in ADDITIVE_COLUMNS if c in frame.columns]
+    )
+    derived = (
+        set(TABLE_COLUMNS)
+        - set(ADDITIVE_COLUMNS)
+        - {"ward_code", "ward_name", "period", "period_start"}
+    )
+    keys = [
+        c
+        for c in frame.columns
+        if c not in values and c not in derived and c not in ("ward_code", "ward_name")
+    ]
+    m = frame.merge(cw, left_on="ward_code", right_on="old_code", how="inner")
+    for v in values:
+        m[v] = pd.to_numeric(m[v], errors="coerce").astype("float64") * m["weight"]
+    out = (
+        m.groupby(["new_code", *keys], sort=True, dropna=False)[values]
+        .sum(min_count=1)
+        .reset_index()
+    )
+    out = out.rename(columns={"new_code": "ward_code"})
+    if names:
+        out.insert(1, "ward_name", out["ward_code"].map(names))
+    return out

@@ -255,8 +255,8 @@ def sla_deadline(start: pd.Series | np.ndarray, sla_working_days: np.ndarray) ->
 
     Examples
     --------
-    >>> sla_deadline(np.array(["2024-05-02"], "datetime64[D]"), np.array([1])).astype(str).tolist()
-    ['2024-05-05']
+    >>> sla_deadline(np.array(["2024-05-09"], "datetime64[D]"), np.array([1])).astype(str).tolist()
+    ['2024-05-12']
     """
     s = np.asarray(start, dtype="datetime64[D]")
     sla = np.asarray(sla_working_days, dtype=np.float64)

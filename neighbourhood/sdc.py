@@ -147,8 +147,9 @@ def disclosure_view(
     Examples
     --------
     >>> t = pd.DataFrame({"fpn_paid": [3], "fpn_with_outcome": [12], "fpn_paid_rate": [0.25]})
-    >>> disclosure_view(t).iloc[0].tolist()
-    ['<5', 10, nan]
+    >>> v = disclosure_view(t)
+    >>> v["fpn_paid"].iat[0], v["fpn_with_outcome"].iat[0], bool(v["fpn_paid_rate"].isna().iat[0])
+    ('<5', 10, True)
     """
     out = table.copy()
     for rate, counts in ENFORCEMENT_RATE_COUNTS.items():
