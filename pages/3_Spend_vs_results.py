@@ -101,7 +101,8 @@ with st.container(border=True):
     with st.container(horizontal=True):
         st.metric("Spent in funded wards", spend.gbp_or_dash(ce.spend_gbp), border=True)
         st.metric("Per case closed", spend.gbp_or_dash(ce.spend_per_case_closed), border=True)
-        st.metric(f"Per {ce.unit_noun}", spend.gbp_or_dash(ce.cost_per_unit), border=True)
+        label = spend.per_unit_label(outcome, ce.unit_noun)
+        st.metric(label, spend.gbp_or_dash(ce.cost_per_unit), border=True)
     st.markdown(plain(view.cost_sentence, 2000))
     for note in ce.notes:
         st.caption(plain(note))

@@ -10,9 +10,11 @@ from neighbourhood.evaluation import Programme
 from ui.spend import (
     category_options,
     ci_text,
+    comparable,
     gbp_or_dash,
     merge_programmes,
     p_text,
+    per_unit_label,
     signed,
     subject_for,
 )
@@ -62,3 +64,20 @@ def test_configured_programmes_win_over_spend_inferred() -> None:
     merged = merge_programmes([a], [b, c])
     assert [p.name for p in merged] == ["Pride", "Other"]
     assert merged[0].description == "configured"
+
+
+def test_per_unit_label() -> None:
+    assert per_unit_label("cases_per_1k", "report") == "Per report avoided"
+    assert per_unit_label("actions_per_100_fly_tips", "enforcement action") == (
+        "Per extra enforcement action"
+    )
+    assert per_unit_label("median_days_to_close", "day off the median time to close") == (
+        "Per day off the median time to close"
+    )
+
+
+def test_comparable_drops_programmes_funding_every_ward_newest_first() -> None:
+    core = Programme("Core", pd.Timestamp("2023-10-01"), ("E1", "E2", "E3"))
+    old = Programme("Old", pd.Timestamp("2024-01-01"), ("E1",))
+    new = Programme("New", pd.Timestamp("2025-04-01"), ("E2",))
+    assert [p.name for p in comparable([core, old, new], {"E1", "E2", "E3"})] == ["New", "Old"]

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from neighbourhood import evaluation as ev
-from neighbourhood.schemas import CATEGORIES
+from neighbourhood.schemas import CATEGORIES, CITYWIDE
 from ui.format import category_label
 
 _LOG = logging.getLogger(__name__)
@@ -82,12 +82,28 @@ def subject_for(outcome: str, category: str | None) -> str | None:
     }[outcome]
 
 
+def per_unit_label(outcome: str, unit_noun: str) -> str:
+    """Label for the cost-per-unit metric: "Per report avoided", "Per extra enforcement action",
+    "Per day off the median time to close"."""
+    out = ev.OUTCOMES.get(outcome)
+    if out is not None and out.scale == "ratio":
+        return f"Per {unit_noun} avoided" if out.lower_is_better else f"Per extra {unit_noun}"
+    return f"Per {unit_noun}"
+
+
 def merge_programmes(
     configured: list[ev.Programme], from_spend: list[ev.Programme]
 ) -> list[ev.Programme]:
     """Programmes from ``data/programmes.csv`` first, then any others found in the spend table."""
     names = {p.name for p in configured}
     return [*configured, *(p for p in from_spend if p.name not in names)]
+
+
+def comparable(progs: list[ev.Programme], wards: set[str]) -> list[ev.Programme]:
+    """Programmes that leave some wards unfunded (so there is something to compare with),
+    newest first. Core budgets that reach every ward are left out."""
+    keep = [p for p in progs if wards - set(p.treated_wards)] if wards else list(progs)
+    return sorted(keep, key=lambda p: p.start, reverse=True)
 
 
 # --- the cached evaluation --------------------------------------------------------------------
@@ -126,8 +142,12 @@ def programmes(revision: str) -> list[ev.Programme]:
     except ValueError:
         _LOG.exception("data/programmes.csv could not be read")
         configured = []
-    spend = _store().table("spend") if revision else pd.DataFrame()
-    return merge_programmes(configured, ev.programmes_from_spend(spend))
+    if not revision:
+        return configured
+    store = _store()
+    found = merge_programmes(configured, ev.programmes_from_spend(store.table("spend")))
+    wards = set(store.wards()["ward_code"].astype(str))
+    return comparable(found, wards)
 
 
 def _panel(revision: str, outcome: str, category: str | None) -> pd.DataFrame:
@@ -135,7 +155,8 @@ def _panel(revision: str, outcome: str, category: str | None) -> pd.DataFrame:
     from neighbourhood import metrics
 
     cats = [category] if category and outcome in CATEGORY_OUTCOMES else None
-    return metrics.ward_period_table(_store(), period="month", categories=cats)
+    table = metrics.ward_period_table(_store(), period="month", categories=cats)
+    return table[table["ward_code"].astype(str) != CITYWIDE].reset_index(drop=True)
 
 
 @st.cache_data(max_entries=16, show_spinner="Working out the estimate…")
@@ -143,6 +164,9 @@ def evaluate(revision: str, programme_name: str, outcome: str, category: str | N
     """Run the evaluation for one programme, outcome and (for case outcomes) type of case."""
     progs = {p.name: p for p in programmes(revision)}
     programme = progs[programme_name]
+    # Wards funded by another programme are no fair comparison.
+    others = {w for p in progs.values() if p.name != programme_name for w in p.treated_wards}
+    exclude = sorted(others - set(programme.treated_wards))
     out = ev.OUTCOMES[outcome]
     category = category if outcome in CATEGORY_OUTCOMES else None
     label = out.label + (f" ({category_label(category)})" if category else "")
@@ -150,8 +174,8 @@ def evaluate(revision: str, programme_name: str, outcome: str, category: str | N
     subject = subject_for(outcome, category)
     try:
         panel = _panel(revision, outcome, category)
-        view.series = ev.treated_vs_comparison_series(panel, programme, outcome)
-        view.did = ev.did(panel, programme, outcome, subject=subject)
+        view.series = ev.treated_vs_comparison_series(panel, programme, outcome, exclude=exclude)
+        view.did = ev.did(panel, programme, outcome, exclude=exclude, subject=subject)
         view.sentence = ev.describe(view.did, subject=subject)
         view.caveats = ev.caveats(view.did)
         view.before_after = ev.before_after(panel, programme, outcome, subject=subject)

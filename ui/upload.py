@@ -218,9 +218,11 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
         if kind == "wards":
             from neighbourhood.geo import read_boundaries
 
-            wards = read_boundaries(sample, sample_name).wards
+            bounds = read_boundaries(sample, sample_name)
+            wards = bounds.wards
             head = pd.DataFrame(wards.drop(columns="geometry", errors="ignore")).head(PREVIEW_ROWS)
-            return Preview(ok=True, report={"format": "boundaries"}, head=head, rows=len(wards))
+            report = {**(bounds.report or {}), "format": "boundaries"}
+            return Preview(ok=True, report=report, head=head, rows=len(wards))
         from neighbourhood.loaders import read_extract
 
         extract = read_extract(sample, sample_name, kind, _read_options(options))
@@ -316,7 +318,16 @@ def _show_preview(preview: Preview) -> None:
         st.error(f"This file would be refused: {plain(preview.message)}")
         return
     report = preview.report
-    if report.get("format") != "boundaries":
+    if report.get("format") == "boundaries":
+        st.markdown(
+            f"Read **{preview.rows:,} wards** from {plain(report.get('driver') or 'the file')}; "
+            f"ward code from **{plain(report.get('code_field') or '–')}**, name from "
+            f"**{plain(report.get('name_field') or '–')}**, map projection "
+            f"{plain(report.get('source_crs') or '–')}."
+        )
+        for warning in report.get("warnings") or ():
+            st.caption(plain(warning))
+    else:
         st.markdown(_report_line(report))
         dates = report.get("date_formats") or {}
         if dates:
