@@ -1185,19 +1185,31 @@ def _metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
 # --------------------------------------------------------------------------------------------
 
 
-def simplify_for_map(wards: gpd.GeoDataFrame, tolerance_m: float = 5.0) -> gpd.GeoDataFrame:
+def simplify_for_map(
+    wards: gpd.GeoDataFrame, tolerance_m: float = 5.0, *, method: str = "coverage"
+) -> gpd.GeoDataFrame:
     """Simplify ward polygons for the browser and round coordinates to 5 decimal places.
 
-    Douglas-Peucker with ``preserve_topology=True`` in metres (EPSG:27700 in Great Britain, else
-    the local UTM zone), back to EPSG:4326, then ``shapely.set_precision(1e-5)`` (about 1 m),
-    which keeps every polygon valid. Other columns are kept.
+    Works in metres (EPSG:27700 in Great Britain, else the local UTM zone), then goes back to
+    EPSG:4326 and applies ``shapely.set_precision(1e-5)`` (about 1 m), which keeps every polygon
+    valid. Other columns are kept.
+
+    ``method="coverage"`` (default) uses ``shapely.coverage_simplify``, which simplifies each
+    shared edge once, so neighbouring wards still meet exactly (no slivers or hairline gaps on
+    the choropleth). ``method="douglas_peucker"`` is ``GeoSeries.simplify(tolerance,
+    preserve_topology=True)`` per polygon: about half the bytes, but neighbours' shared edges move
+    independently (on the 64 Liverpool wards: 73 kB, 39,000 m² of overlaps; coverage: 162 kB,
+    none added). See ``docs/geo.md``.
 
     Parameters
     ----------
     wards : geopandas.GeoDataFrame
         Ward polygons in any CRS.
     tolerance_m : float, default 5.0
-        Largest distance, in metres, a simplified edge may move.
+        Simplification tolerance in metres (for ``coverage``, roughly the square root of the area
+        of the triangles removed; measured Hausdorff distance ≤ 5 m at 5 m on Liverpool).
+    method : {"coverage", "douglas_peucker"}
+        See above.
 
     Returns
     -------
@@ -1210,11 +1222,17 @@ def simplify_for_map(wards: gpd.GeoDataFrame, tolerance_m: float = 5.0) -> gpd.G
     >>> len(small.to_json()) < len(wards.to_json())  # doctest: +SKIP
     True
     """
+    if method not in ("coverage", "douglas_peucker"):
+        raise ValueError(f"method must be 'coverage' or 'douglas_peucker', not {method!r}")
     metric = wards.to_crs(_metric_crs(wards))
-    simplified = metric.geometry.simplify(tolerance_m, preserve_topology=True)
-    out = metric.set_geometry(simplified).to_crs(WGS84)
-    geoms = shapely.set_precision(out.geometry.to_numpy(), 1e-5)
-    return out.set_geometry(geoms, crs=WGS84)
+    geoms = metric.geometry.to_numpy()
+    if method == "coverage":
+        simplified = shapely.coverage_simplify(geoms, tolerance_m)
+    else:
+        simplified = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    out = metric.set_geometry(simplified, crs=metric.crs).to_crs(WGS84)
+    rounded = shapely.set_precision(out.geometry.to_numpy(), 1e-5)
+    return out.set_geometry(rounded, crs=WGS84)
 
 
 def hex_bins(lat: Any, lon: Any, resolution: int = 8) -> pd.Series:
