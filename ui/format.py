@@ -16,7 +16,8 @@ from neighbourhood.schemas import CATEGORY_LABELS, CITYWIDE
 
 MISSING: Final[str] = "–"
 
-# Metric → (plain-English label, unit kind, higher is better). Kind drives formatting.
+# Metric → (plain-English label, unit kind, higher is better). Kind drives formatting:
+# "pct" is already 0–100 (pct_within_sla), "share" is 0–1 (repeat_location_share, fpn_paid_rate).
 METRICS: Final[dict[str, tuple[str, str, bool]]] = {
     "cases": ("Cases reported", "count", False),
     "cases_per_1k": ("Cases per 1,000 residents", "rate", False),
@@ -25,10 +26,11 @@ METRICS: Final[dict[str, tuple[str, str, bool]]] = {
     "p90_days_to_close": ("Days to close (slowest 10%)", "days", False),
     "pct_within_sla": ("Closed within target time", "pct", True),
     "open_at_end": ("Cases still open at period end", "count", False),
-    "repeat_location_share": ("Cases at repeat locations", "pct", False),
+    "repeat_location_share": ("Cases at repeat locations", "share", False),
     "enforcement_actions": ("Enforcement actions", "count", True),
     "fpn_issued": ("Fixed penalty notices issued", "count", True),
-    "fpn_paid_rate": ("Fixed penalty notices paid", "pct", True),
+    "fpn_paid_rate": ("Fixed penalty notices paid", "share", True),
+    "actions_per_100_fly_tips": ("Enforcement actions per 100 fly-tips", "rate", True),
     "prosecutions": ("Prosecutions", "count", True),
     "spend_gbp": ("Spend", "gbp", True),
     "cost_per_case_closed": ("Cost per case closed", "gbp", False),
@@ -174,11 +176,18 @@ def metric_value(metric: str, value: Any) -> str:
         return gbp(value)
     if kind == "pct":
         return percent(value)
+    if kind == "share":
+        return MISSING if is_missing(value) else percent(float(value) * 100)
     if kind == "days":
         return days(value)
     if kind == "rate":
-        return number(value, 1)
+        return MISSING if is_missing(value) else number(value, 2 if abs(float(value)) < 10 else 1)
     return number(value)
+
+
+def metric_kind(metric: str) -> str:
+    """``"count"``, ``"rate"``, ``"days"``, ``"pct"`` (0–100), ``"share"`` (0–1) or ``"gbp"``."""
+    return METRICS.get(metric, ("", "count", False))[1]
 
 
 def higher_is_better(metric: str) -> bool:

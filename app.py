@@ -1,0 +1,73 @@
+"""Overview: the city's street-cleansing and enforcement figures at a glance."""
+
+import streamlit as st
+
+from ui import charts, components, data, filters
+from ui.auth import current_visitor, sign_out_button
+from ui.format import metric_label
+
+st.set_page_config(page_title="Neighbourhood: overview", page_icon=":material/home:", layout="wide")
+current_visitor()
+sign_out_button()
+data.ensure_store()
+
+options = data.filter_options(data.revision())
+if options is None:
+    components.no_data()
+f = filters.sidebar(options)
+
+st.title("Street cleansing and enforcement: overview")
+compare = st.segmented_control(
+    "Compare with",
+    ["previous", "year"],
+    format_func={"previous": "The period before", "year": "Same period a year earlier"}.get,
+    default="previous",
+    required=True,
+    key="overview_compare",
+)
+view = data.overview(f, compare)
+st.caption(f"Figures for {view.scope}. {f.describe()}")
+
+st.subheader(f"Latest period: {view.period}")
+if view.compared_with:
+    st.caption(f"Changes are against {view.compared_with}.")
+components.kpi_row(view.kpis)
+
+with st.container(border=True):
+    fund = view.funding
+    st.plotly_chart(
+        charts.trend_figure(
+            view.city,
+            "cases_per_1k",
+            ci=("cases_per_1k_lo", "cases_per_1k_hi"),
+            funding_start=fund.start if fund else None,
+            funding_end=fund.end if fund else None,
+            funding_label=fund.label if fund else "",
+            period=f.period,
+            title=f"{metric_label('cases_per_1k')}, {view.scope}",
+        ),
+        key="overview_trend",
+    )
+    st.caption(
+        "Solid line: cases reported per 1,000 residents in each period. Shaded band: the range "
+        "the rate would be expected to fall in by chance (95%). "
+        + (f"Dashed line: {fund.label}; shading: the funded period." if fund else "")
+    )
+
+movers = {
+    "ward_name": st.column_config.TextColumn("Ward"),
+    "cases_per_1k": st.column_config.NumberColumn(metric_label("cases_per_1k"), format="%.2f"),
+    "cases": st.column_config.NumberColumn("Cases", format="localized"),
+    "change_pct": st.column_config.NumberColumn("Change", format="%+.1f%%"),
+}
+best, worst = st.columns(2)
+with best.container(border=True):
+    st.subheader("Most improved wards")
+    st.caption(f"Biggest falls in cases per 1,000 residents, {view.period}.")
+    components.table(view.best, movers, file_name="most_improved_wards.csv", key="best")
+with worst.container(border=True):
+    st.subheader("Wards getting worse")
+    st.caption(f"Biggest rises in cases per 1,000 residents, {view.period}.")
+    components.table(view.worst, movers, file_name="wards_getting_worse.csv", key="worst")
+
+components.freshness(view.fresh)

@@ -1,0 +1,93 @@
+"""Small Streamlit drawing helpers shared by the dashboard pages (KPI row, tables, freshness).
+
+Data strings are only ever drawn through ``st.metric`` labels we write ourselves,
+``st.dataframe`` cells, ``st.text`` or Plotly/pydeck text: never ``unsafe_allow_html`` and never
+Markdown built from data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from neighbourhood.export import to_csv_bytes
+from ui.data import Freshness, Kpi
+from ui.format import uk_date, uk_datetime
+
+
+def kpi_row(kpis: Sequence[Kpi]) -> None:
+    """KPI cards with deltas and a small trend line, in one horizontal row."""
+    with st.container(horizontal=True):
+        for k in kpis:
+            st.metric(
+                k.label,
+                k.text,
+                delta=k.delta,
+                delta_color=k.delta_color,
+                help=k.help,
+                border=True,
+                chart_data=list(k.spark) if len(k.spark) > 1 else None,
+                chart_type="line",
+            )
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, Any],
+    *,
+    file_name: str,
+    key: str,
+    height: int | str = "auto",
+) -> None:
+    """A sortable table (only ``columns``, in that order) with a formula-safe CSV download.
+
+    ``columns`` maps a frame column to its ``st.column_config`` entry (or a plain label).
+    """
+    shown = frame[[c for c in columns if c in frame.columns]]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=dict(columns),
+        height=height,
+        key=f"{key}_table",
+    )
+    labels = {c: _label(v, c) for c, v in columns.items() if c in shown.columns}
+    st.download_button(
+        "Download as CSV",
+        to_csv_bytes(shown.rename(columns=labels)),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def _label(config: Any, column: str) -> str:
+    if isinstance(config, str):
+        return config
+    if isinstance(config, Mapping) and config.get("label"):
+        return str(config["label"])
+    return column
+
+
+def freshness(fresh: Freshness) -> None:
+    """ "Latest case reported … · last data load …" as a caption (file name shown as text)."""
+    latest = uk_date(fresh.latest_case) if fresh.latest_case is not None else "no cases yet"
+    loaded = uk_datetime(fresh.last_ingest) if fresh.last_ingest is not None else "never"
+    st.caption(f"Latest case reported: {latest} · Last data load: {loaded}")
+    if fresh.last_file:
+        st.text(f"Last file loaded: {fresh.last_file}")
+
+
+def no_data() -> None:
+    """What a page shows when the store holds no cases yet."""
+    st.info(
+        "No street-cleansing cases have been loaded yet. An analyst can load an extract on the "
+        "Upload page.",
+        icon=":material/info:",
+    )
+    st.stop()

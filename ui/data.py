@@ -1,0 +1,682 @@
+"""Cached accessors over the store: the only place pages get data from.
+
+Every ``@st.cache_data`` function takes ``revision`` (``Store.revision()``, which changes with
+every ingest or undo) plus the filter values, so new data invalidates the cache by itself.
+``@st.cache_resource`` holds only the ward GeoDataFrame (never mutated by callers).
+
+Each page makes one call (``overview``, ``ward_map``, ``trends``, ``ward_profile``) and gets a
+small view object back with everything it draws, already in display order. The metric
+definitions live in ``neighbourhood.metrics``; this module only picks rows and columns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from neighbourhood import evaluation, metrics, periods
+from neighbourhood.geo import simplify_for_map
+from neighbourhood.repeats import flag_repeats
+from neighbourhood.schemas import CATEGORIES, CITYWIDE
+from neighbourhood.sdc import ENFORCEMENT_COUNT_COLUMNS, suppress_small_counts
+from neighbourhood.store import Store
+from ui.filters import FilterOptions, Filters
+from ui.format import (
+    category_label,
+    metric_kind,
+    metric_label,
+    metric_value,
+    period_label,
+    uk_date,
+)
+
+_BUILD_LOCK = threading.Lock()
+PROGRAMMES_CSV = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
+DISCLOSURE_THRESHOLD = 5
+KPI_METRICS = (
+    "cases",
+    "cases_per_1k",
+    "median_days_to_close",
+    "pct_within_sla",
+    "enforcement_actions",
+    "spend_gbp",
+)
+MAP_METRICS = (
+    "cases_per_1k",
+    "cases",
+    "median_days_to_close",
+    "pct_within_sla",
+    "repeat_location_share",
+    "open_at_end",
+    "spend_gbp",
+)
+TREND_METRICS = ("cases_per_1k", "cases", "median_days_to_close", "pct_within_sla", "spend_gbp")
+HEX_RESOLUTION = 9
+POINT_CAP = 100_000
+FUNNEL = (
+    ("investigation", "Investigations"),
+    ("warning_letter", "Warning letters"),
+    ("fixed_penalty_notice", "Fixed penalty notices issued"),
+    ("fpn_paid", "Fixed penalty notices paid"),
+    ("prosecution", "Prosecutions"),
+)
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+def store() -> Store:
+    """The store named by ``NEIGHBOURHOOD_STORE`` (default ``data/store``)."""
+    return Store()
+
+
+def ensure_store() -> None:
+    """Build the bundled demo data set on first start, when there is no store yet.
+
+    Safe when several sessions (threads) or a CLI process start at once: the build runs under a
+    thread lock and an exclusive file lock beside the store folder, the check is repeated once
+    the lock is held, and a session arriving mid-build waits for it to finish.
+    """
+    s = store()
+    lock_path = Path(str(s.path) + ".build.lock")
+    if s.exists() and not lock_path.exists():
+        return
+    with _BUILD_LOCK:
+        s.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if not s.exists():
+                    from neighbourhood.demo import build_demo
+
+                    with st.spinner(
+                        "First start: building the demo data set (a synthetic city). "
+                        "This takes a minute or two and happens once…"
+                    ):
+                        build_demo(s)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        lock_path.unlink(missing_ok=True)
+
+
+def revision() -> str:
+    """The store revision that keys every cache."""
+    return store().revision()
+
+
+# --- reference data ----------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=4)
+def map_wards(revision: str) -> Any:
+    """The active ward boundaries, simplified for the browser (about 5 m, 5 dp). Read-only."""
+    wards = store().wards()
+    if wards.empty:
+        return wards
+    return simplify_for_map(wards)[["ward_code", "ward_name", "geometry"]]
+
+
+@st.cache_data(max_entries=4)
+def filter_options(revision: str) -> FilterOptions | None:
+    """Date bounds, categories and wards for the sidebar; ``None`` when no cases are stored."""
+    row = (
+        store()
+        .query(
+            "SELECT min(reported_at) AS first, max(reported_at) AS last, count(*) AS n FROM cases"
+        )
+        .iloc[0]
+    )
+    if not row["n"]:
+        return None
+    cats = set(store().query("SELECT DISTINCT category FROM cases")["category"].dropna())
+    ordered = [c for c in CATEGORIES if c in cats] + sorted(cats - set(CATEGORIES))
+    wards = store().query(
+        "SELECT ward_code, any_value(ward_name) AS ward_name FROM cases "
+        "WHERE ward_code IS NOT NULL GROUP BY ward_code"
+    )
+    known = map_wards(revision)
+    names = dict(zip(known["ward_code"], known["ward_name"], strict=True)) if len(known) else {}
+    for code, name in zip(wards["ward_code"], wards["ward_name"], strict=True):
+        names.setdefault(code, name if isinstance(name, str) else code)
+    ordered_wards = dict(sorted(names.items(), key=lambda kv: str(kv[1]).lower()))
+    return FilterOptions(
+        min_date=row["first"].date(),
+        max_date=row["last"].date(),
+        categories=tuple(ordered),
+        wards=ordered_wards,
+    )
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The funding programme the charts mark (from ``data/programmes.csv`` or the spend table)."""
+
+    name: str
+    start: pd.Timestamp
+    end: pd.Timestamp | None
+    wards: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} starts ({uk_date(self.start)})"
+
+
+@st.cache_data(max_entries=4)
+def funding(revision: str) -> Funding | None:
+    """The ward-level programme to mark on charts: configured first, else inferred from spend."""
+    try:
+        found = evaluation.programmes_from_config(PROGRAMMES_CSV)
+    except ValueError:
+        found = []
+    if not found:
+        found = evaluation.programmes_from_spend(store().table("spend"))
+    n_wards = len(filter_options(revision).wards) if filter_options(revision) else 0
+    partial = [p for p in found if 0 < len(p.treated_wards) < max(n_wards, 1)]
+    if not partial:
+        return None
+    p = partial[0]
+    return Funding(p.name, p.start, p.end, p.treated_wards, p.description)
+
+
+# --- the ward × period table ------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner="Working out the figures…")
+def ward_period(
+    revision: str,
+    period: str,
+    start: Any,
+    end: Any,
+    categories: tuple[str, ...] | None,
+    wards: tuple[str, ...] | None,
+) -> pd.DataFrame:
+    """``metrics.ward_period_table`` for the filters (``None`` = no filter)."""
+    return metrics.ward_period_table(
+        store(),
+        period=period,
+        start=start,
+        end=end,
+        categories=list(categories) if categories is not None else None,
+        wards=list(wards) if wards is not None else None,
+    )
+
+
+def _table(revision: str, f: Filters, *, own_wards: bool = False) -> pd.DataFrame:
+    cats = None if f.all_categories else tuple(sorted(f.categories))
+    wards = tuple(sorted(f.wards)) if own_wards and not f.all_wards else None
+    return ward_period(revision, f.period, f.start, f.end, cats, wards)
+
+
+def public_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Ward-level table with enforcement counts of 1–4 shown as "<5" (disclosure control)."""
+    cols = [c for c in ENFORCEMENT_COUNT_COLUMNS if c in table.columns]
+    return suppress_small_counts(table, cols, threshold=DISCLOSURE_THRESHOLD)
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI card."""
+
+    metric: str
+    label: str
+    value: float | None
+    text: str
+    delta: str | None
+    delta_color: str
+    help: str
+    spark: tuple[float, ...] = ()
+
+
+def _delta(metric: str, now: Any, before: Any) -> str | None:
+    if now is None or before is None or pd.isna(now) or pd.isna(before):
+        return None
+    kind = metric_kind(metric)
+    if kind == "days":
+        return f"{now - before:+.1f} days"
+    if kind == "pct":
+        return f"{now - before:+.1f} points"
+    if kind == "share":
+        return f"{(now - before) * 100:+.1f} points"
+    if before == 0:
+        return None
+    return f"{(now - before) / before * 100:+.1f}%"
+
+
+_DELTA_COLOURS = {
+    "cases": "inverse",
+    "cases_per_1k": "inverse",
+    "median_days_to_close": "inverse",
+    "pct_within_sla": "normal",
+    "enforcement_actions": "off",
+    "spend_gbp": "off",
+}
+
+
+def kpis(
+    city: pd.DataFrame, compare: str = "previous", period: str = "month"
+) -> tuple[list[Kpi], str, str]:
+    """KPI cards for the latest period of the city rows, with deltas against an earlier period.
+
+    ``compare`` is ``"previous"`` (the period before) or ``"year"`` (the same period a year
+    earlier). Returns the cards, the latest period's label and the comparison period's label.
+    """
+    rows = city.sort_values("period_start").reset_index(drop=True)
+    if rows.empty:
+        return [], "", ""
+    latest = rows.iloc[-1]
+    lag = {"previous": 1, "year": _lag(rows)}[compare]
+    base = rows.iloc[-1 - lag] if len(rows) > lag else None
+    cards = []
+    for m in KPI_METRICS:
+        now = latest[m]
+        before = None if base is None else base[m]
+        cards.append(
+            Kpi(
+                metric=m,
+                label=metric_label(m),
+                value=None if pd.isna(now) else float(now),
+                text=metric_value(m, now),
+                delta=_delta(m, now, before),
+                delta_color=_DELTA_COLOURS[m],
+                help=f"{latest['period']}"
+                + ("" if base is None else f", compared with {base['period']}"),
+                spark=tuple(float(v) for v in rows[m].fillna(0).tail(24)),
+            )
+        )
+    return cards, _label(latest, period), "" if base is None else _label(base, period)
+
+
+def _label(row: pd.Series, period: str) -> str:
+    return period_label(row["period_start"], period)
+
+
+def _lag(rows: pd.DataFrame) -> int:
+    if len(rows) < 2:
+        return 1
+    gap = (rows["period_start"].iloc[-1] - rows["period_start"].iloc[-2]).days
+    return 12 if gap < 40 else 4 if gap < 120 else 1
+
+
+def movers(table: pd.DataFrame, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best- and worst-moving wards in the latest period (change in cases per 1,000 residents).
+
+    Uses the change on the same period a year earlier when there is one, else on the previous
+    period. Only ranked wards (enough cases to be stable) take part.
+    """
+    wards = table[table["ward_code"] != CITYWIDE]
+    if wards.empty:
+        empty = pd.DataFrame(columns=["ward_code", "ward_name", "cases_per_1k", "change_pct"])
+        return empty, empty
+    latest = wards[wards["period_start"] == wards["period_start"].max()]
+    change = latest["cases_per_1k_change_yoy_pct"]
+    if change.isna().all():
+        change = latest["cases_per_1k_change_prev_pct"]
+    frame = latest.assign(change_pct=change)
+    frame = frame[frame["rank_cases_per_1k"].notna() & frame["change_pct"].notna()]
+    frame = frame[["ward_code", "ward_name", "cases_per_1k", "cases", "change_pct"]]
+    best = frame.nsmallest(n, "change_pct").reset_index(drop=True)
+    worst = frame.nlargest(n, "change_pct").reset_index(drop=True)
+    return best, worst
+
+
+@dataclass(frozen=True)
+class Freshness:
+    latest_case: pd.Timestamp | None
+    last_ingest: pd.Timestamp | None
+    last_file: str
+
+
+@st.cache_data(max_entries=4)
+def freshness(revision: str) -> Freshness:
+    """Latest case reported, and the newest committed load."""
+    last = store().query("SELECT max(reported_at) AS last FROM cases")["last"].iloc[0]
+    log = store().log()
+    log = log[log["status"] == "committed"] if "status" in log.columns else log
+    if log.empty:
+        return Freshness(None if pd.isna(last) else last, None, "")
+    newest = log.iloc[0]
+    return Freshness(
+        None if pd.isna(last) else last, newest["finished_at"], str(newest["file_name"])
+    )
+
+
+@dataclass
+class OverviewView:
+    kpis: list[Kpi]
+    period: str
+    compared_with: str
+    city: pd.DataFrame
+    best: pd.DataFrame
+    worst: pd.DataFrame
+    fresh: Freshness
+    funding: Funding | None
+    scope: str
+
+
+def overview(f: Filters, compare: str = "previous") -> OverviewView:
+    """Everything the overview page draws."""
+    rev = revision()
+    own = ward_period(
+        rev,
+        f.period,
+        f.start,
+        f.end,
+        None if f.all_categories else tuple(sorted(f.categories)),
+        None if f.all_wards else tuple(sorted(f.wards)),
+    )
+    city = own[own["ward_code"] == CITYWIDE].reset_index(drop=True)
+    cards, latest, base = kpis(city, compare, f.period)
+    best, worst = movers(_table(rev, f))
+    return OverviewView(
+        kpis=cards,
+        period=latest,
+        compared_with=base,
+        city=city,
+        best=best,
+        worst=worst,
+        fresh=freshness(rev),
+        funding=funding(rev),
+        scope="the whole city" if f.all_wards else f"the {len(f.wards)} chosen wards",
+    )
+
+
+# --- ward map ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MapView:
+    periods: list[str]
+    period: str
+    table: pd.DataFrame  # one row per ward for the chosen period
+    wards: Any  # simplified GeoDataFrame
+    hexes: pd.DataFrame | None
+    points: pd.DataFrame | None
+    points_total: int
+    funding: Funding | None
+
+
+def ward_map(
+    f: Filters, period: str | None, *, hexes: bool = False, points: bool = False
+) -> MapView:
+    """Ward values for one period (latest by default), plus optional hotspots and case points."""
+    rev = revision()
+    table = _table(rev, f)
+    labels = list(dict.fromkeys(table["period"]))
+    chosen = period if period in labels else (labels[-1] if labels else "")
+    rows = table[(table["period"] == chosen) & (table["ward_code"] != CITYWIDE)]
+    if not f.all_wards:
+        rows = rows[rows["ward_code"].isin(f.wards)]
+    hex_frame = hotspots(rev, f.start, f.end, _cats(f), _wards(f)) if hexes else None
+    pts, total = (None, 0)
+    if points:
+        pts, total = case_points(rev, f.start, f.end, _cats(f), _wards(f))
+    return MapView(
+        periods=labels,
+        period=chosen,
+        table=public_view(rows.reset_index(drop=True)),
+        wards=map_wards(rev),
+        hexes=hex_frame,
+        points=pts,
+        points_total=total,
+        funding=funding(rev),
+    )
+
+
+def _cats(f: Filters) -> tuple[str, ...] | None:
+    return None if f.all_categories else tuple(sorted(f.categories))
+
+
+def _wards(f: Filters) -> tuple[str, ...] | None:
+    return None if f.all_wards else tuple(sorted(f.wards))
+
+
+def _where(start: Any, end: Any, cats: tuple[str, ...] | None, wards: tuple[str, ...] | None):
+    """SQL conditions on ``cases`` for the filters (London-local dates, inclusive)."""
+    sql = [
+        "status NOT IN ('cancelled', 'duplicate')",
+        "CAST(reported_at AT TIME ZONE 'Europe/London' AS DATE) BETWEEN ? AND ?",
+    ]
+    params: list[Any] = [pd.Timestamp(start).date(), pd.Timestamp(end).date()]
+    if cats is not None:
+        sql.append(f"category IN ({', '.join('?' * len(cats))})")
+        params += list(cats)
+    if wards is not None:
+        sql.append(f"ward_code IN ({', '.join('?' * len(wards))})")
+        params += list(wards)
+    return " AND ".join(sql), params
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding hotspots…")
+def hotspots(
+    revision: str,
+    start: Any,
+    end: Any,
+    cats: tuple[str, ...] | None,
+    wards: tuple[str, ...] | None,
+) -> pd.DataFrame:
+    """Cleansing cases counted in H3 hexagons (server-side bins; no points leave the server).
+
+    Returns ``hex`` (H3 cell id) and ``cases``, most cases first.
+    """
+    where, params = _where(start, end, cats, wards)
+    pts = store().query(
+        f"SELECT latitude, longitude, status, closed_at FROM cases WHERE {where}", params
+    )
+    bins = metrics.hex_density(pts, resolution=HEX_RESOLUTION)
+    return pd.DataFrame(
+        {"hex": bins["h3_cell"].astype(str), "cases": bins["count"].astype("int64")}
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding repeat locations…")
+def repeat_locations(
+    revision: str, start: Any, end: Any, cats: tuple[str, ...] | None, ward: str, n: int = 10
+) -> pd.DataFrame:
+    """A ward's locations with most repeat cases (``metrics.top_repeat_locations``).
+
+    Cases from 90 days before ``start`` are read too, so a case early in the range can still be
+    a repeat of an earlier one; only cases inside the range are counted.
+    """
+    look_back = pd.Timestamp(start) - pd.Timedelta(days=90)
+    where, params = _where(look_back, end, cats, (ward,))
+    cases = store().query(
+        "SELECT case_id, category, reported_at, closed_at, status, latitude, longitude, "
+        f"ward_code, street FROM cases WHERE {where}",
+        params,
+    )
+    if cases.empty:
+        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
+    cases["is_repeat"] = flag_repeats(cases).to_numpy()
+    local = cases["reported_at"].dt.tz_convert("Europe/London").dt.date
+    cases = cases[local >= pd.Timestamp(start).date()]
+    top = metrics.top_repeat_locations(cases, ward, n=n)
+    if top.empty:
+        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
+    top["top_category"] = [category_label(c) for c in top["top_category"]]
+    top["last_reported"] = [uk_date(t) for t in top["last_reported"]]
+    cols = ["street", "top_category", "cases", "repeat_cases", "last_reported"]
+    return top[[c for c in cols if c in top.columns]].reset_index(drop=True)
+
+
+@st.cache_data(max_entries=4, show_spinner="Fetching cases…")
+def case_points(
+    revision: str,
+    start: Any,
+    end: Any,
+    cats: tuple[str, ...] | None,
+    wards: tuple[str, ...] | None,
+    cap: int = POINT_CAP,
+) -> tuple[pd.DataFrame, int]:
+    """Individual *cleansing* cases (never enforcement), at most ``cap``, and the total."""
+    where, params = _where(start, end, cats, wards)
+    total = int(
+        store().query(f"SELECT count(*) AS n FROM cases WHERE {where}", params)["n"].iloc[0]
+    )
+    rows = store().query(
+        f"SELECT latitude, longitude, category, reported_at FROM cases "
+        f"WHERE {where} AND latitude IS NOT NULL ORDER BY hash(case_id) LIMIT {int(cap)}",
+        params,
+    )
+    rows["tooltip_title"] = [category_label(c) for c in rows["category"]]
+    rows["tooltip_detail"] = [f"Reported {uk_date(t)}" for t in rows["reported_at"]]
+    return rows[["latitude", "longitude", "tooltip_title", "tooltip_detail"]], total
+
+
+# --- trends ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrendsView:
+    table: pd.DataFrame  # all wards + city, every period in range
+    wards: list[str]
+    comparison: list[str]
+    categories: pd.DataFrame  # category × period counts for the chosen wards (or city)
+    funding: Funding | None
+
+
+def trends(f: Filters, comparison: list[str]) -> TrendsView:
+    """Ward × period table for the chart, plus cases by category over time."""
+    rev = revision()
+    return TrendsView(
+        table=_table(rev, f),
+        wards=[] if f.all_wards else list(f.wards),
+        comparison=[c for c in comparison if f.all_wards or c not in f.wards],
+        categories=category_periods(rev, f.period, f.start, f.end, _cats(f), _wards(f)),
+        funding=funding(rev),
+    )
+
+
+@st.cache_data(max_entries=16)
+def category_periods(
+    revision: str,
+    period: str,
+    start: Any,
+    end: Any,
+    cats: tuple[str, ...] | None,
+    wards: tuple[str, ...] | None,
+) -> pd.DataFrame:
+    """Cases per category and period (months grouped into financial quarters or years)."""
+    where, params = _where(start, end, cats, wards)
+    monthly = store().query(
+        "SELECT category, year(local) AS y, month(local) AS m, count(*) AS cases FROM ("
+        "SELECT category, reported_at AT TIME ZONE 'Europe/London' AS local FROM cases "
+        f"WHERE {where}) GROUP BY ALL",
+        params,
+    )
+    if monthly.empty:
+        return pd.DataFrame(columns=["category", "period_start", "period", "cases"])
+    keys = periods.period_keys_from_parts(
+        monthly["y"].to_numpy(np.int64), monthly["m"].to_numpy(np.int64), period
+    )
+    monthly["key"] = keys
+    out = monthly.groupby(["category", "key"], as_index=False)["cases"].sum()
+    out["period_start"] = [periods.period_start(int(k), period) for k in out["key"]]
+    out["period"] = [period_label(s, period) for s in out["period_start"]]
+    return out[["category", "period_start", "period", "cases"]]
+
+
+# --- ward profile -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileView:
+    ward_code: str
+    ward_name: str
+    rows: pd.DataFrame  # the ward's rows, every period
+    city: pd.DataFrame  # city rows, every period
+    latest: pd.DataFrame  # every ward, latest period (for the rank)
+    period: str
+    rank: int | None
+    n_ranked: int
+    kpis: list[Kpi]
+    categories: pd.DataFrame
+    hexes: pd.DataFrame
+    streets: pd.DataFrame
+    funnel: pd.DataFrame
+    spend: pd.DataFrame
+    funded: bool
+    funding: Funding | None
+    bounds: tuple[float, float, float, float] | None = None
+    wards_geo: Any = field(default=None)
+
+
+def ward_profile(f: Filters, ward: str) -> ProfileView:
+    """One ward on one page: its figures, trend, categories, hotspots, enforcement and spend."""
+    rev = revision()
+    table = _table(rev, f)
+    rows = table[table["ward_code"] == ward].reset_index(drop=True)
+    city = table[table["ward_code"] == CITYWIDE].reset_index(drop=True)
+    last = table["period_start"].max()
+    latest = table[(table["period_start"] == last) & (table["ward_code"] != CITYWIDE)]
+    rank = rows.loc[rows["period_start"] == last, "rank_cases_per_1k"]
+    rank_value = None if rank.empty or pd.isna(rank.iloc[0]) else int(rank.iloc[0])
+    cards, period, _ = kpis(rows, "previous", f.period)
+    cats = category_periods(rev, f.period, f.start, f.end, _cats(f), (ward,))
+    by_cat = cats.groupby("category", as_index=False)["cases"].sum()
+    geo = map_wards(rev)
+    shape = geo[geo["ward_code"] == ward]
+    fund = funding(rev)
+    return ProfileView(
+        ward_code=ward,
+        ward_name=str(rows["ward_name"].iloc[0]) if len(rows) else ward,
+        rows=rows,
+        city=city,
+        latest=latest.reset_index(drop=True),
+        period=period,
+        rank=rank_value,
+        n_ranked=int(latest["rank_cases_per_1k"].notna().sum()),
+        kpis=cards,
+        categories=by_cat,
+        hexes=hotspots(rev, f.start, f.end, _cats(f), (ward,)),
+        streets=repeat_locations(rev, f.start, f.end, _cats(f), ward),
+        funnel=enforcement_funnel(rev, f.start, f.end, ward),
+        spend=rows[["period_start", "period", "spend_gbp", "cost_per_case_closed"]],
+        funded=fund is not None and ward in fund.wards,
+        funding=fund,
+        bounds=tuple(shape.total_bounds) if len(shape) else None,
+        wards_geo=shape,
+    )
+
+
+@st.cache_data(max_entries=16)
+def enforcement_funnel(revision: str, start: Any, end: Any, ward: str) -> pd.DataFrame:
+    """Enforcement stages in a ward, with counts of 1–4 hidden ("<5") to protect individuals."""
+    counts = store().query(
+        "SELECT action, count(*) AS n, count(*) FILTER (WHERE outcome = 'paid') AS paid "
+        "FROM enforcement WHERE ward_code = ? AND "
+        "CAST(issued_at AT TIME ZONE 'Europe/London' AS DATE) BETWEEN ? AND ? GROUP BY action",
+        [ward, pd.Timestamp(start).date(), pd.Timestamp(end).date()],
+    )
+    by = dict(zip(counts["action"], counts["n"], strict=True))
+    paid = counts.loc[counts["action"] == "fixed_penalty_notice", "paid"]
+    by["fpn_paid"] = int(paid.iloc[0]) if len(paid) else 0
+    frame = pd.DataFrame(
+        {"stage": [label for _, label in FUNNEL], "count": [int(by.get(k, 0)) for k, _ in FUNNEL]}
+    )
+    shown = suppress_small_counts(frame, ["count"], threshold=DISCLOSURE_THRESHOLD)
+    frame["shown"] = [str(v) for v in shown["count"]]
+    frame["suppressed"] = (frame["count"] > 0) & (frame["count"] < DISCLOSURE_THRESHOLD)
+    return frame
+
+
+def funnel_text(frame: pd.DataFrame) -> str:
+    """A caption for the funnel in plain words."""
+    parts = [f"{row.stage.lower()}: {row.shown}" for row in frame.itertuples()]
+    return "; ".join(parts).capitalize()
+
+
+def ordinal(n: int) -> str:
+    """1 → "1st", 22 → "22nd"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
