@@ -168,6 +168,13 @@ ALL_TABLES: dict[str, dict[str, str]] = {
     "case_versions": VERSION_COLUMNS,
 }
 STATUSES = ("committed", "duplicate_file", "refused", "undone")
+# Readers that want the active boundary set in SQL use this view (same rule as
+# Store.active_boundary_set: the set of the newest committed wards ingest).
+ACTIVE_WARDS_VIEW = (
+    "CREATE OR REPLACE VIEW active_wards AS SELECT * FROM wards WHERE boundary_set = ("
+    "SELECT boundary_set FROM ingest_log WHERE kind = 'wards' AND status = 'committed' "
+    "ORDER BY seq DESC LIMIT 1)"
+)
 
 
 class StoreError(RuntimeError):
@@ -546,6 +553,7 @@ class Store:
                 con.execute("BEGIN")
                 for name, cols in ALL_TABLES.items():
                     con.execute(_create_sql(name, cols))
+                con.execute(ACTIVE_WARDS_VIEW)
                 con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
                 con.execute("DELETE FROM meta WHERE key = 'schema_version'")
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -558,9 +566,10 @@ class Store:
         con = self._connect(read_only=True)
         try:
             names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            names |= {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
         finally:
             con.close()
-        return set(ALL_TABLES) | {"meta"} <= names
+        return set(ALL_TABLES) | {"meta", "active_wards"} <= names
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(self.db_path), read_only=read_only)

@@ -371,6 +371,8 @@ def test_boundary_sets_active_replacement_and_undo(store: Store) -> None:
     assert wards.geometry.iloc[0].equals(square(-3.0, 53.4))
     assert 600_000 < wards["area_m2"].iloc[0] < 900_000  # ~0.01° square at 53.4°N
     assert store.wards("old")["ward_code"].tolist() == ["E1", "E2"]
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM active_wards").fetchall() == [(3,)]
 
     # Re-ingesting "new" with one ward renamed and one gone replaces the set as a whole.
     c = store.apply_ingest(

@@ -1,0 +1,429 @@
+"""One ingest end to end: read the file, assign wards, write the store in one transaction.
+
+Flow (docs/architecture.md, "Ingest API"):
+
+1. SHA-256 of the bytes. A file already committed with the same digest and kind is logged as
+   ``duplicate_file`` without being parsed and changes nothing.
+2. Parse and validate with :func:`neighbourhood.loaders.read_extract` (or
+   :func:`neighbourhood.geo.read_boundaries` for ``kind="wards"``). This touches no store file, so
+   a refused file (:class:`~neighbourhood.loaders.FileRefused`) leaves the store byte-identical.
+3. Under the store's exclusive lock: look up the active ward boundaries, assign every case a ward
+   (:func:`neighbourhood.geo.assign_wards`) or map ward names to codes (spend, population), then
+   :meth:`neighbourhood.store.Store.apply_ingest` writes rows, rejects and the log row in one
+   transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neighbourhood import geo, loaders, schemas
+from neighbourhood.loaders import FileRefused, ReadOptions
+from neighbourhood.store import IngestBatch, Store
+
+__all__ = [
+    "NO_WARDS_MESSAGE",
+    "FileRefused",
+    "IngestResult",
+    "ReadOptions",
+    "ingest_bytes",
+    "ingest_path",
+]
+
+NO_WARDS_MESSAGE = "load ward boundaries first: python -m neighbourhood ingest FILE --kind wards"
+NO_WARDS_CODE = "F_NO_WARDS"
+REJECT_COLUMNS: tuple[str, ...] = (
+    "source_file",
+    "source_line",
+    "case_id",
+    "column",
+    "value",
+    "rule",
+    "message",
+    "severity",
+)
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did.
+
+    ``status`` is ``committed`` or ``duplicate_file`` (a refused file raises instead).
+    ``rejects`` lists every rejected row and every warning (``severity``), ``report`` is what the
+    reader detected.
+    """
+
+    ingest_id: str
+    kind: str
+    file_name: str
+    sha256: str
+    status: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_new: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rejects: pd.DataFrame = field(default_factory=lambda: _empty_rejects())
+    report: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    boundary_set: str | None = None
+    store: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """The one-line JSON summary (plain types only).
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> IngestResult("ingest-000001", "spend", "s.csv", "ab", "committed").summary()["status"]
+        'committed'
+        """
+        return {
+            "ingest_id": self.ingest_id,
+            "kind": self.kind,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "status": self.status,
+            "rows_read": int(self.rows_read),
+            "rows_accepted": int(self.rows_accepted),
+            "rows_rejected": int(self.rows_rejected),
+            "rows_new": int(self.rows_new),
+            "rows_updated": int(self.rows_updated),
+            "rows_unchanged": int(self.rows_unchanged),
+            "warnings": int((self.rejects["severity"] == "warning").sum())
+            if "severity" in self.rejects
+            else 0,
+            "boundary_set": self.boundary_set,
+            "message": self.message,
+            "store": self.store,
+        }
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECT_COLUMNS})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def refused_summary(exc: FileRefused, file_name: str, kind: str, store: Store) -> dict[str, Any]:
+    """The JSON summary for a refused file (the store is not written; the CLI prints this).
+
+    Parameters
+    ----------
+    exc
+        The refusal.
+    file_name, kind
+        What was being ingested.
+    store
+        The target store.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> refused_summary(FileRefused("F_EMPTY", "x is empty."), "x.csv", "spend", Store("s"))["code"]
+    'F_EMPTY'
+    """
+    return {
+        "ingest_id": None,
+        "kind": kind,
+        "file_name": file_name,
+        "status": "refused",
+        "code": exc.code,
+        "message": exc.message,
+        "rows_new": 0,
+        "rows_updated": 0,
+        "store": str(store.path),
+    }
+
+
+def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any) -> IngestResult:
+    """Ingest a file from disk (see :func:`ingest_bytes`).
+
+    Parameters
+    ----------
+    store
+        The target store.
+    path
+        The file; its base name is what the log records.
+    kind
+        ``cleansing``, ``enforcement``, ``spend``, ``population`` or ``wards``.
+    **kw
+        Passed to :func:`ingest_bytes` (``options``, ``actor``, ``channel``, ``boundary_set``).
+
+    Returns
+    -------
+    IngestResult
+
+    Examples
+    --------
+    >>> ingest_path(Store("data/store"), "wards.geojson", "wards")  # doctest: +SKIP
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FileRefused("F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}") from exc
+    return ingest_bytes(store, data, p.name, kind, **kw)
+
+
+def ingest_bytes(
+    store: Store,
+    data: bytes,
+    name: str,
+    kind: str,
+    *,
+    options: ReadOptions | None = None,
+    actor: str = "cli",
+    channel: str = "cli",
+    boundary_set: str | None = None,
+) -> IngestResult:
+    """Read, validate, assign wards and store one file in one transaction.
+
+    Parameters
+    ----------
+    store
+        The target store (created by the first accepted ``wards`` file).
+    data
+        The file's bytes.
+    name
+        Its file name (display and format hint only).
+    kind
+        ``cleansing``, ``enforcement``, ``spend``, ``population`` or ``wards``.
+    options
+        Reader overrides (encoding, delimiter, date format, column map).
+    actor, channel
+        Who and through what (``cli`` / ``upload``), for the log.
+    boundary_set
+        ``wards`` only: the boundary set's name (default: the file name without extension).
+        It replaces a stored set of that name and becomes the active set.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    FileRefused
+        The whole file is refused (unreadable, missing required columns, not a boundary file,
+        or no ward boundaries stored yet for a kind that needs them). The store is untouched.
+
+    Examples
+    --------
+    >>> res = ingest_bytes(Store(), open("cases.csv", "rb").read(), "cases.csv", "cleansing")  # doctest: +SKIP
+    >>> res.summary()["rows_new"]  # doctest: +SKIP
+    1200
+    """
+    if kind not in schemas.KINDS:
+        raise ValueError(f"kind must be one of {schemas.KINDS}")
+    started = _utc_now()
+    data = bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    base = IngestBatch(
+        kind=kind,
+        file_name=name,
+        sha256=sha,
+        n_bytes=len(data),
+        frame=None,
+        actor=actor,
+        channel=channel,
+        started_at=started,
+    )
+
+    if store.exists() and store.find_duplicate(sha, kind) is not None:
+        outcome = store.apply_ingest(base)
+        if outcome.status == "duplicate_file":
+            return _result(store, base, outcome, _empty_rejects(), {})
+
+    if kind == "wards":
+        return _ingest_wards(store, base, data, name, boundary_set)
+
+    if not store.exists():
+        raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
+    extract = loaders.read_extract(data, name, kind, options)
+    with store.writing():
+        wards = store.wards()
+        if wards.empty:
+            raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
+        active = store.active_boundary_set()
+        if kind in ("cleansing", "enforcement"):
+            assigned, ward_rejects = geo.assign_wards(extract.frame, wards)
+        else:
+            assigned, ward_rejects = map_ward_names(extract.frame, wards, kind)
+        rejects = _combine_rejects(name, extract.rejects, ward_rejects)
+        base.frame = assigned
+        base.rejects = rejects
+        base.report = extract.report
+        base.rows_read = int(extract.report.get("rows_read", len(extract.frame)))
+        base.rows_rejected = base.rows_read - len(assigned)
+        base.boundary_set = active
+        outcome = store.apply_ingest(base)
+    return _result(store, base, outcome, rejects, extract.report)
+
+
+def _ingest_wards(
+    store: Store, base: IngestBatch, data: bytes, name: str, boundary_set: str | None
+) -> IngestResult:
+    try:
+        boundaries = geo.read_boundaries(data, name)
+    except geo.BoundaryRefused as exc:
+        raise FileRefused(f"F_BOUNDARY_{exc.code.upper()}", exc.message) from exc
+    wards = boundaries.wards
+    report = dict(boundaries.report)
+    base.frame = wards
+    base.rejects = _empty_rejects()
+    base.report = report
+    base.rows_read = int(report.get("features_read", len(wards)))
+    base.rows_rejected = 0
+    base.boundary_set = boundary_set or Path(name).stem or "wards"
+    warnings = report.get("warnings") or []
+    base.message = f"boundary set {base.boundary_set!r} is now active" + (
+        f" ({len(warnings)} warnings in the report)" if warnings else ""
+    )
+    store.initialise()  # the file is accepted: only now may the store folder be created
+    outcome = store.apply_ingest(base)
+    return _result(store, base, outcome, base.rejects, report)
+
+
+def _result(
+    store: Store,
+    batch: IngestBatch,
+    outcome: Any,
+    rejects: pd.DataFrame,
+    report: dict[str, Any],
+) -> IngestResult:
+    duplicate = outcome.status == "duplicate_file"
+    errors = 0 if duplicate else int(batch.rows_rejected)
+    return IngestResult(
+        ingest_id=outcome.ingest_id,
+        kind=batch.kind,
+        file_name=batch.file_name,
+        sha256=batch.sha256,
+        status=outcome.status,
+        rows_read=int(batch.rows_read),
+        rows_accepted=int(outcome.rows_accepted),
+        rows_rejected=errors,
+        rows_new=int(outcome.rows_new),
+        rows_updated=int(outcome.rows_updated),
+        rows_unchanged=int(outcome.rows_unchanged),
+        rejects=rejects if not duplicate else _empty_rejects(),
+        report=report,
+        message="; ".join(m for m in (batch.message, outcome.message) if m),
+        boundary_set=batch.boundary_set,
+        store=str(store.path),
+    )
+
+
+def _combine_rejects(name: str, *parts: pd.DataFrame | None) -> pd.DataFrame:
+    frames = [p for p in parts if p is not None and len(p)]
+    if not frames:
+        return _empty_rejects()
+    out = pd.concat(frames, ignore_index=True)
+    out["source_file"] = name
+    for col in REJECT_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    out = out.sort_values("source_line", kind="stable").reset_index(drop=True)
+    return out[list(REJECT_COLUMNS)]
+
+
+def map_ward_names(
+    frame: pd.DataFrame, wards: pd.DataFrame, kind: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map the ward column of a spend or population frame onto the active ward codes.
+
+    The ``ward_code`` value, then the ``ward_name`` value, is matched to a ward by code (trimmed,
+    case-insensitive), else by name after :func:`neighbourhood.geo.normalise_ward_name` (exact,
+    never fuzzy). For spend ``citywide`` is kept as is. Rows that match no
+    ward are rejected with ``E_UNKNOWN_WARD``.
+
+    Parameters
+    ----------
+    frame
+        ``loaders`` output for ``spend`` or ``population`` (with ``source_line``).
+    wards
+        The active wards (``ward_code``, ``ward_name``).
+    kind
+        ``spend`` or ``population``.
+
+    Returns
+    -------
+    assigned, rejects
+        The kept rows with canonical ``ward_code`` (and ``ward_name`` for population), and one
+        reject row per unmatched row.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"ward_code": ["E05000001"], "ward_name": ["Anfield"]})
+    >>> f = pd.DataFrame({"ward_code": ["anfield", "citywide"], "source_line": [2, 3]})
+    >>> map_ward_names(f, w, "spend")[0]["ward_code"].tolist()
+    ['E05000001', 'citywide']
+    """
+    by_code = {str(c).strip().upper(): str(c) for c in wards["ward_code"]}
+    by_name: dict[str, str] = {}
+    for code, ward_name in zip(wards["ward_code"], wards["ward_name"], strict=True):
+        key = geo.normalise_ward_name(ward_name)
+        if key is not None:
+            by_name.setdefault(key, str(code))
+    names_by_code = dict(zip(wards["ward_code"].astype(str), wards["ward_name"], strict=True))
+
+    n = len(frame)
+    raw_code = frame["ward_code"] if "ward_code" in frame else pd.Series([None] * n)
+    raw_name = frame["ward_name"] if "ward_name" in frame else pd.Series([None] * n)
+    raw_code = raw_code.reset_index(drop=True)
+    raw_name = raw_name.reset_index(drop=True)
+
+    def _match(code: Any, name: Any) -> str | None:
+        for value in (code, name):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            text = value.strip()
+            if kind == "spend" and text.lower() == schemas.CITYWIDE:
+                return schemas.CITYWIDE
+            hit = by_code.get(text.upper()) or by_name.get(geo.normalise_ward_name(text) or "")
+            if hit is not None:
+                return hit
+        return None
+
+    matched = np.array(
+        [_match(c, m) for c, m in zip(raw_code.tolist(), raw_name.tolist(), strict=True)],
+        dtype=object,
+    )
+    ok = pd.notna(pd.Series(matched)).to_numpy(bool)
+    out = frame.reset_index(drop=True).copy()
+    out["ward_code"] = matched
+    if kind == "population":
+        out["ward_name"] = [names_by_code.get(c) if c is not None else None for c in matched]
+    lines = (
+        out["source_line"] if "source_line" in out else pd.Series(np.arange(n) + 2, dtype="int64")
+    )
+    shown = raw_code.where(raw_code.notna(), raw_name)
+    rejects = pd.DataFrame(
+        {
+            "source_line": lines[~ok].to_numpy(),
+            "case_id": "",
+            "column": "ward_code",
+            "value": shown[~ok].astype("object").to_numpy(),
+            "rule": geo.RULE_UNKNOWN_WARD,
+            "message": "Not a ward of the active boundary set (by code or by name)"
+            + (" and not 'citywide'." if kind == "spend" else "."),
+            "severity": "error",
+        }
+    )
+    return out[ok].reset_index(drop=True), rejects
