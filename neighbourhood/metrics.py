@@ -749,9 +749,18 @@ def allocate_spend(spend: pd.DataFrame | None, period: P.Period) -> pd.DataFrame
     days = st_d[rows] + offs.astype("timedelta64[D]")
     d = pd.DatetimeIndex(days)
     key = P.period_keys_from_parts(d.year.to_numpy(), d.month.to_numpy(), period)
-    per_day = (amount[ok] / n_days)[rows]
-    wc = spend["ward_code"].astype(object).to_numpy()[ok][rows]
-    daily = pd.DataFrame({"ward_code": wc, "key": key, "spend_gbp": per_day})
+    # days of each row in each period, then amount × days / row days (exact for whole periods)
+    per_row = (
+        pd.DataFrame({"row": rows, "key": key})
+        .groupby(["row", "key"])
+        .size()
+        .rename("d")
+        .reset_index()
+    )
+    r = per_row["row"].to_numpy()
+    share = amount[ok][r] * per_row["d"].to_numpy() / n_days[r]
+    wc = spend["ward_code"].astype(object).to_numpy()[ok][r]
+    daily = pd.DataFrame({"ward_code": wc, "key": per_row["key"].to_numpy(), "spend_gbp": share})
     ward = daily.groupby(["ward_code", "key"], sort=True)["spend_gbp"].sum().reset_index()
     ward = ward[ward["ward_code"] != CITYWIDE]
     city = daily.groupby("key", sort=True)["spend_gbp"].sum().reset_index()
@@ -866,12 +875,12 @@ def _finish(
         notes[i].append(f"population missing for {t['pop_year'].iat[i]}")
     for i in np.flatnonzero((pop == 0).to_numpy()):
         notes[i].append("population is 0")
-    per_1k = (1000.0 / pop).where(pop > 0)
-    t["cases_per_1k"] = t["cases"] * per_1k
+    good_pop = pop.where(pop > 0)
+    t["cases_per_1k"] = t["cases"] * 1000.0 / good_pop
     lo_c, hi_c = poisson_ci(t["cases"].to_numpy())
     t["cases_lo"], t["cases_hi"] = lo_c, hi_c
-    t["cases_per_1k_lo"] = t["cases_lo"] * per_1k
-    t["cases_per_1k_hi"] = t["cases_hi"] * per_1k
+    t["cases_per_1k_lo"] = t["cases_lo"] * 1000.0 / good_pop
+    t["cases_per_1k_hi"] = t["cases_hi"] * 1000.0 / good_pop
 
     def ratio(num: str, den: str, scale: float = 1.0) -> pd.Series:
         d = t[den].astype("float64")
