@@ -57,6 +57,10 @@ MAP_METRICS = (
     "open_at_end",
     "spend_gbp",
 )
+CI_COLUMNS = {
+    "cases": ("cases_lo", "cases_hi"),
+    "cases_per_1k": ("cases_per_1k_lo", "cases_per_1k_hi"),
+}
 TREND_METRICS = ("cases_per_1k", "cases", "median_days_to_close", "pct_within_sla", "spend_gbp")
 HEX_RESOLUTION = 9
 POINT_CAP = 100_000
@@ -396,7 +400,6 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
 
 @dataclass
 class MapView:
-    periods: list[str]
     period: str
     table: pd.DataFrame  # one row per ward for the chosen period
     wards: Any  # simplified GeoDataFrame
@@ -406,15 +409,21 @@ class MapView:
     funding: Funding | None
 
 
+def period_choices(f: Filters) -> dict[pd.Timestamp, str]:
+    """The periods in view (start → display label), oldest first."""
+    starts = _table(revision(), f)["period_start"].drop_duplicates().sort_values()
+    return {s: period_label(s, f.period) for s in starts}
+
+
 def ward_map(
-    f: Filters, period: str | None, *, hexes: bool = False, points: bool = False
+    f: Filters, period: pd.Timestamp | None, *, hexes: bool = False, points: bool = False
 ) -> MapView:
     """Ward values for one period (latest by default), plus optional hotspots and case points."""
     rev = revision()
     table = _table(rev, f)
-    labels = list(dict.fromkeys(table["period"]))
-    chosen = period if period in labels else (labels[-1] if labels else "")
-    rows = table[(table["period"] == chosen) & (table["ward_code"] != CITYWIDE)]
+    starts = list(table["period_start"].drop_duplicates().sort_values())
+    chosen = period if period in starts else (starts[-1] if starts else None)
+    rows = table[(table["period_start"] == chosen) & (table["ward_code"] != CITYWIDE)]
     if not f.all_wards:
         rows = rows[rows["ward_code"].isin(f.wards)]
     hex_frame = hotspots(rev, f.start, f.end, _cats(f), _wards(f)) if hexes else None
@@ -422,8 +431,7 @@ def ward_map(
     if points:
         pts, total = case_points(rev, f.start, f.end, _cats(f), _wards(f))
     return MapView(
-        periods=labels,
-        period=chosen,
+        period="" if chosen is None else period_label(chosen, f.period),
         table=public_view(rows.reset_index(drop=True)),
         wards=map_wards(rev),
         hexes=hex_frame,
@@ -543,18 +551,31 @@ class TrendsView:
     comparison: list[str]
     categories: pd.DataFrame  # category × period counts for the chosen wards (or city)
     funding: Funding | None
+    scope: str
+    period: str
 
 
 def trends(f: Filters, comparison: list[str]) -> TrendsView:
     """Ward × period table for the chart, plus cases by category over time."""
     rev = revision()
+    cats = category_periods(rev, f.period, f.start, f.end, _cats(f), _wards(f))
     return TrendsView(
         table=_table(rev, f),
         wards=[] if f.all_wards else list(f.wards),
         comparison=[c for c in comparison if f.all_wards or c not in f.wards],
-        categories=category_periods(rev, f.period, f.start, f.end, _cats(f), _wards(f)),
+        categories=cats.assign(category_label=[category_label(c) for c in cats["category"]]),
         funding=funding(rev),
+        scope="the whole city" if f.all_wards else f"the {len(f.wards)} chosen wards",
+        period=f.period,
     )
+
+
+def trend_rows(view: TrendsView, metric: str) -> pd.DataFrame:
+    """The rows behind the ward trend chart (city, chosen and comparison wards) for the table."""
+    codes = [CITYWIDE, *view.wards, *view.comparison]
+    rows = view.table[view.table["ward_code"].isin(codes)]
+    rows = rows.assign(period=[period_label(s, view.period) for s in rows["period_start"]])
+    return rows[["ward_name", "period", metric]].reset_index(drop=True)
 
 
 @st.cache_data(max_entries=16)
@@ -641,12 +662,28 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
         hexes=hotspots(rev, f.start, f.end, _cats(f), (ward,)),
         streets=repeat_locations(rev, f.start, f.end, _cats(f), ward),
         funnel=enforcement_funnel(rev, f.start, f.end, ward),
-        spend=rows[["period_start", "period", "spend_gbp", "cost_per_case_closed"]],
+        spend=rows[["period_start", "spend_gbp", "cost_per_case_closed"]].assign(
+            period=[period_label(p, f.period) for p in rows["period_start"]]
+        ),
         funded=fund is not None and ward in fund.wards,
         funding=fund,
         bounds=tuple(shape.total_bounds) if len(shape) else None,
         wards_geo=shape,
     )
+
+
+def ward_and_city(view: ProfileView) -> pd.DataFrame:
+    """The ward's rows and the city rows together, for the profile trend chart."""
+    return pd.concat([view.city, view.rows], ignore_index=True)
+
+
+def outline(view: ProfileView) -> Any:
+    """The ward's boundary as a see-through map layer, with tooltip fields."""
+    shape = view.wards_geo[["ward_code", "ward_name", "geometry"]].copy()
+    shape["fill_color"] = [[0, 0, 0, 0]] * len(shape)
+    shape["tooltip_title"] = shape["ward_name"].astype(str)
+    shape["tooltip_detail"] = ""
+    return shape
 
 
 @st.cache_data(max_entries=16)

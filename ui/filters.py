@@ -252,6 +252,21 @@ def _complete_range(dates: Any, options: FilterOptions) -> tuple[dt.date, dt.dat
     return dates[0], dates[-1] if len(dates) > 1 else options.max_date
 
 
+def keep_valid(key: str, options: Sequence[Any], default: Any) -> None:
+    """Before drawing a page widget: reset its remembered value if it is no longer an option."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def select_ward_from_map(deck_key: str) -> None:
+    """``on_select`` callback for the ward map: the clicked ward becomes the chosen ward."""
+    from ui.maps import selected_ward_codes
+
+    codes = selected_ward_codes(st.session_state.get(deck_key))
+    if codes:
+        st.session_state[K_WARD] = codes[0]
+
+
 def ward_picker(
     wards: Mapping[str, str], label: str = "Ward", *, where: Any = None, default: str | None = None
 ) -> str | None:

@@ -28,6 +28,7 @@ from ui.format import metric_label, metric_value, number
 WARD_LAYER: Final[str] = "wards"
 HEX_LAYER: Final[str] = "hotspots"
 POINT_LAYER: Final[str] = "cases"
+SELECTED_LAYER: Final[str] = "selected_ward"
 POINT_CAP: Final[int] = 100_000
 NO_DATA_RGBA: Final[list[int]] = [200, 200, 200, 110]
 TOOLTIP: Final[dict[str, Any]] = {
@@ -108,6 +109,20 @@ def ward_layer(data: Any) -> pdk.Layer:
         line_width_min_pixels=1,
         auto_highlight=True,
         highlight_color=[255, 120, 0, 160],
+    )
+
+
+def highlight_layer(data: Any) -> pdk.Layer:
+    """A thick outline around the chosen ward(s), so the map mirrors the select box."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data,
+        id=SELECTED_LAYER,
+        pickable=False,
+        stroked=True,
+        filled=False,
+        get_line_color=[230, 90, 30, 255],
+        line_width_min_pixels=4,
     )
 
 

@@ -1,0 +1,92 @@
+"""Trends: chosen wards against the city and comparison wards, and cases by category."""
+
+import streamlit as st
+
+from ui import charts, components, data, filters
+from ui.auth import current_visitor
+from ui.format import metric_label
+
+st.set_page_config(page_title="Trends", page_icon=":material/show_chart:", layout="wide")
+current_visitor()
+data.ensure_store()
+options = data.filter_options(data.revision())
+if options is None:
+    components.no_data()
+f = filters.sidebar(options)
+
+st.title("Trends")
+pick, compare, city = st.columns([2, 3, 1], vertical_alignment="bottom")
+metric = pick.selectbox("Measure", data.TREND_METRICS, format_func=metric_label, key="trend_metric")
+comparison = compare.multiselect(
+    "Comparison wards (grey lines)",
+    list(options.wards),
+    format_func=options.wards.get,
+    key="trend_comparison",
+    placeholder="None",
+)
+show_city = city.toggle("Whole city", value=True, key="trend_city")
+view = data.trends(f, comparison)
+fund = view.funding
+
+with st.container(border=True):
+    st.plotly_chart(
+        charts.trend_figure(
+            view.table,
+            metric,
+            wards=view.wards,
+            comparison=view.comparison,
+            show_city=show_city,
+            ci=data.CI_COLUMNS.get(metric),
+            funding_start=fund.start if fund else None,
+            funding_end=fund.end if fund else None,
+            funding_label=fund.label if fund else "",
+            period=f.period,
+        ),
+        key="trend_wards",
+    )
+    st.caption(
+        ("" if view.wards else "Choose wards in the sidebar to draw them in colour. ")
+        + "Dotted line: the whole city. Grey lines: comparison wards. "
+        + (
+            "Shaded bands: the range expected by chance (95%). "
+            if metric in data.CI_COLUMNS
+            else ""
+        )
+        + (f"Dashed line: {fund.label}; the funded period is shaded." if fund else "")
+    )
+    components.table(
+        data.trend_rows(view, metric),
+        {
+            "ward_name": st.column_config.TextColumn("Ward"),
+            "period": st.column_config.TextColumn("Period"),
+            metric: st.column_config.NumberColumn(metric_label(metric), format="%.2f"),
+        },
+        file_name=f"trend_{metric}.csv",
+        key="trend_table",
+        height=250,
+    )
+
+with st.container(border=True):
+    st.plotly_chart(
+        charts.category_trend_figure(
+            view.categories,
+            funding_start=fund.start if fund else None,
+            funding_label=fund.label if fund else "",
+            title=f"Cases by category, {view.scope}",
+        ),
+        key="trend_categories",
+    )
+    st.caption(
+        "Cases reported in each period, one line per category (cancelled and duplicate cases left out)."
+    )
+    components.table(
+        view.categories,
+        {
+            "category_label": st.column_config.TextColumn("Category"),
+            "period": st.column_config.TextColumn("Period"),
+            "cases": st.column_config.NumberColumn("Cases", format="localized"),
+        },
+        file_name="cases_by_category.csv",
+        key="trend_category_table",
+        height=250,
+    )

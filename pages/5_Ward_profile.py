@@ -1,0 +1,132 @@
+"""Ward profile: one ward on one page, for its councillors."""
+
+import streamlit as st
+
+from ui import charts, components, data, filters, maps
+from ui.auth import current_visitor
+from ui.format import gbp, metric_label, uk_date
+
+st.set_page_config(page_title="Ward profile", page_icon=":material/location_city:", layout="wide")
+current_visitor()
+data.ensure_store()
+options = data.filter_options(data.revision())
+if options is None:
+    components.no_data()
+f = filters.sidebar(options)
+
+st.title("Ward profile")
+ward = filters.ward_picker(options.wards, "Ward", default=next(iter(options.wards)))
+view = data.ward_profile(f, ward)
+fund = view.funding
+
+st.header(view.ward_name)
+st.caption(
+    f"{f.describe()}. "
+    + (
+        f"Ranked {data.ordinal(view.rank)} of {view.n_ranked} wards for cases per 1,000 residents "
+        f"in {view.period} (1st = most)."
+        if view.rank
+        else "Not ranked in the latest period."
+    )
+    + (f" Funded by the {fund.name} from {uk_date(fund.start)}." if view.funded else "")
+)
+components.kpi_row(view.kpis)
+
+trend, cats = st.columns([3, 2])
+with trend.container(border=True):
+    st.plotly_chart(
+        charts.trend_figure(
+            data.ward_and_city(view),
+            "cases_per_1k",
+            wards=[view.ward_code],
+            ci=data.CI_COLUMNS["cases_per_1k"],
+            funding_start=fund.start if view.funded else None,
+            funding_end=fund.end if view.funded else None,
+            funding_label=fund.label if view.funded else "",
+            period=f.period,
+            title="Cases per 1,000 residents: this ward and the whole city",
+        ),
+        key="profile_trend",
+    )
+    st.caption("Shaded bands: the range expected by chance (95%). Dotted line: the whole city.")
+with cats.container(border=True):
+    st.plotly_chart(charts.category_figure(view.categories), key="profile_categories")
+    st.caption("Cases reported in the chosen dates, by category.")
+
+hot, streets = st.columns([2, 3])
+with hot.container(border=True):
+    st.subheader("Hotspots")
+    layers = [maps.ward_layer(data.outline(view)), maps.hex_layer(maps.hex_data(view.hexes))]
+    st.pydeck_chart(
+        maps.ward_deck(layers, view.bounds or (-3.0, 53.4, -2.9, 53.5)),
+        height=360,
+        key="profile_map",
+        alt=f"Map of case hotspots in {view.ward_name}.",
+    )
+    st.caption("Cases counted in small hexagons: lighter means more cases.")
+with streets.container(border=True):
+    st.subheader("Places with repeat problems")
+    components.table(
+        view.streets,
+        {
+            "street": st.column_config.TextColumn("Street"),
+            "top_category": st.column_config.TextColumn("Main problem"),
+            "cases": st.column_config.NumberColumn("Cases", format="localized"),
+            "repeat_cases": st.column_config.NumberColumn("Repeats", format="localized"),
+            "last_reported": st.column_config.TextColumn("Last reported"),
+        },
+        file_name="repeat_locations.csv",
+        key="profile_streets",
+        height=300,
+    )
+
+funnel, rank = st.columns(2)
+with funnel.container(border=True):
+    st.subheader("Enforcement")
+    if view.funnel["suppressed"].any() or not view.funnel["count"].any():
+        st.caption(
+            "Numbers from 1 to 4 are hidden (“<5”) to protect individuals, so no chart is drawn."
+        )
+    else:
+        st.plotly_chart(charts.funnel_figure(view.funnel[["stage", "count"]]), key="profile_funnel")
+    components.table(
+        view.funnel,
+        {
+            "stage": st.column_config.TextColumn("Stage"),
+            "shown": st.column_config.TextColumn("Number"),
+        },
+        file_name="enforcement.csv",
+        key="profile_enforcement",
+    )
+with rank.container(border=True):
+    st.plotly_chart(
+        charts.rank_figure(view.latest, "cases_per_1k", view.ward_code), key="profile_rank"
+    )
+    st.caption(f"Every ward's cases per 1,000 residents in {view.period}; this ward in dark blue.")
+
+with st.container(border=True):
+    st.subheader("Spend")
+    st.caption(f"Total spend in the chosen dates: {gbp(view.spend['spend_gbp'].sum())}.")
+    st.plotly_chart(
+        charts.bar_over_time(
+            view.spend,
+            "spend_gbp",
+            period=f.period,
+            funding_start=fund.start if view.funded else None,
+            funding_label=fund.label if view.funded else "",
+        ),
+        key="profile_spend",
+    )
+    components.table(
+        view.spend,
+        {
+            "period": st.column_config.TextColumn("Period"),
+            "spend_gbp": st.column_config.NumberColumn("Spend", format="£%.0f"),
+            "cost_per_case_closed": st.column_config.NumberColumn(
+                metric_label("cost_per_case_closed"), format="£%.2f"
+            ),
+        },
+        file_name="ward_spend.csv",
+        key="profile_spend_table",
+        height=250,
+    )
