@@ -35,6 +35,9 @@ AUTH_SECRETS: dict[str, Any] = {
     "roles": {"analysts": [ANALYST]},
 }
 
+#: Secrets without an [auth] section: local mode.
+LOCAL_SECRETS: dict[str, Any] = {"roles": {"analysts": []}}
+
 _TEMPLATE: dict[str, Path] = {}
 
 
@@ -70,7 +73,8 @@ def page(
 ) -> AppTest:
     """An AppTest for ``pages/<name>`` with explicit secrets and user (local mode by default)."""
     at = AppTest.from_file(str(REPO / "pages" / name), default_timeout=120)
-    at.secrets = dict(secrets or {})
+    # Never empty: AppTest would then fall back to a developer's real .streamlit/secrets.toml.
+    at.secrets = dict(secrets or LOCAL_SECRETS)
     at.user = dict(user if user is not None else {})
     return at
 

@@ -1,0 +1,104 @@
+"""AppTest: the Ingest log page (pages/6_Ingest_log.py): the log, its download, and undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from page_support import analyst, copy_store, demo_store, page, texts, viewer
+
+from neighbourhood.ingest import ingest_bytes
+from neighbourhood.store import Store
+
+PAGE = "6_Ingest_log.py"
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_store(tmp_path_factory.mktemp("ingest-log"))
+
+
+@pytest.fixture
+def store(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = copy_store(template, tmp_path / "store")
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(path))
+    return path
+
+
+def _extra_load(store: Path) -> str:
+    s = Store(store)
+    name = s.wards()["ward_name"].iloc[0]
+    data = (
+        "Case Ref,Date Received,Request Type,Ward Name,Status\n"
+        f"UNDO-1,05/03/2025 14:22,Litter,{name},Open\n"
+        f"UNDO-2,06/03/2025 09:00,Litter,{name},Open\n"
+    ).encode()
+    return ingest_bytes(s, data, "extra.csv", "cleansing", actor="t@council.gov.uk").ingest_id
+
+
+def test_log_is_shown_with_download(store: Path) -> None:
+    at = page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Ingest log"
+    shown = at.dataframe[0].value
+    assert len(shown) == len(Store(store).log())
+    assert {"started_at", "actor", "file_name", "sha256_short", "status"} <= set(shown.columns)
+    assert set(shown["sha256_short"].str.len()) == {12}
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the log as CSV" in labels
+
+
+def test_undo_as_analyst_restores_the_store(store: Path) -> None:
+    before = Store(store).table("cases")
+    ingest_id = _extra_load(store)
+    assert len(Store(store).table("cases")) == len(before) + 2
+
+    at = analyst(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="undo_choice").value == ingest_id
+    assert at.button(key="undo_button").disabled  # not until confirmed
+    at.checkbox(key="undo_confirm").check()
+    at.run()
+    at.button(key="undo_button").click()
+    at.run()
+    assert not at.exception
+    assert at.success and "was undone" in at.success[0].value
+
+    after = Store(store).table("cases")
+    pd.testing.assert_series_equal(
+        after["case_id"].sort_values().reset_index(drop=True),
+        before["case_id"].sort_values().reset_index(drop=True),
+    )
+    log = Store(store).log().set_index("ingest_id")
+    assert log.loc[ingest_id, "status"] == "undone"
+    assert "Undone" in set(at.dataframe[0].value["status"])
+
+
+def test_viewer_sees_log_but_cannot_undo(store: Path) -> None:
+    at = viewer(PAGE)
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe) == 1
+    assert len(at.get("checkbox")) == 0
+    assert not [b for b in at.button if b.key == "undo_button"]
+    assert "Only analysts can undo a load" in texts(at)
+
+
+def test_local_mode_says_so_next_to_undo(store: Path) -> None:
+    at = page(PAGE)
+    at.run()
+    assert "Local mode: anyone who can open this app can load data." in texts(at)
+    assert at.button(key="undo_button") is not None
