@@ -64,6 +64,7 @@ __all__ = [
     "PROGRAMME_START",
     "DemoFiles",
     "build_demo",
+    "change_extract",
     "generate_cleansing_extract",
     "generate_demo",
     "programmes_frame",
@@ -340,7 +341,7 @@ CLEANSING_HEADERS: Final[tuple[str, ...]] = (
     "Last Updated",
 )
 ENFORCEMENT_HEADERS: Final[tuple[str, ...]] = (
-    "Enforcement Ref",
+    "Enforcement ID",
     "Offence",
     "Action Taken",
     "Date Issued",
@@ -348,7 +349,7 @@ ENFORCEMENT_HEADERS: Final[tuple[str, ...]] = (
     "Outcome Date",
     "Amount (£)",
     "Ward",
-    "Linked Case Ref",
+    "Linked Case",
     "Last Updated",
 )
 SPEND_HEADERS: Final[tuple[str, ...]] = (
@@ -1069,7 +1070,7 @@ def _enforcement_table(world: _World, enf: pd.DataFrame, case_refs: np.ndarray) 
     )
     amount = enf["amount"].to_numpy()
     columns = {
-        "Enforcement Ref": pa.array(refs),
+        "Enforcement ID": pa.array(refs),
         "Offence": pa.array([OFFENCE_LABELS[o] for o in enf["offence"].tolist()]),
         "Action Taken": pa.array([ACTION_LABELS[a] for a in enf["action"].tolist()]),
         "Date Issued": _fmt_times(day, "date"),
@@ -1079,7 +1080,7 @@ def _enforcement_table(world: _World, enf: pd.DataFrame, case_refs: np.ndarray) 
         "Ward": pc.take(
             pa.array(world.wards["ward_name"].tolist()), pa.array(enf["ward"].to_numpy())
         ),
-        "Linked Case Ref": linked_ref,
+        "Linked Case": linked_ref,
         "Last Updated": _fmt_times(enf["updated_at"].to_numpy(), "datetime"),
     }
     assert tuple(columns) == ENFORCEMENT_HEADERS
@@ -1302,6 +1303,83 @@ def generate_cleansing_extract(
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, _csv_bytes(table), "cp1252", crlf=True)
     return path
+
+
+def change_extract(src: Path, dst: Path, *, fraction: float = 0.1, seed: int = DEFAULT_SEED) -> int:
+    """Write a later version of a cleansing extract in which ``fraction`` of the cases changed.
+
+    For re-ingest benchmarks: the chosen open cases are closed after the original extract date,
+    the others get a corrected street (and a revised cost where they had one); every changed row
+    gets a ``Last Updated`` after the newest one in ``src``. Unchanged rows are byte-identical.
+
+    Parameters
+    ----------
+    src
+        A cleansing extract written by :func:`generate_demo` or
+        :func:`generate_cleansing_extract` (Windows-1252, council headers).
+    dst
+        Where to write the changed extract (same format).
+    fraction
+        Share of rows to change (0 … 1).
+    seed
+        Seed for the choice of rows and the new values.
+
+    Returns
+    -------
+    int
+        The number of rows changed.
+
+    Examples
+    --------
+    >>> change_extract(Path("cases.csv"), Path("cases_v2.csv"), fraction=0.1)  # doctest: +SKIP
+    100000
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    table = pacsv.read_csv(
+        src,
+        read_options=pacsv.ReadOptions(encoding="cp1252"),
+        convert_options=pacsv.ConvertOptions(
+            column_types={
+                h: {"Easting": pa.int64(), "Northing": pa.int64()}.get(
+                    h, pa.float64() if h in ("Latitude", "Longitude") else pa.string()
+                )
+                for h in CLEANSING_HEADERS
+            },
+            strings_can_be_null=True,
+        ),
+    )
+    n = table.num_rows
+    changed = np.zeros(n, dtype=bool)
+    changed[rng.choice(n, size=int(round(fraction * n)), replace=False)] = True
+    cols = {name: table.column(name).combine_chunks() for name in table.column_names}
+    updated = pd.to_datetime(
+        pd.Series(cols["Last Updated"].to_numpy(zero_copy_only=False)), format="%d/%m/%Y %H:%M"
+    ).to_numpy()
+    newest = updated.max().astype("M8[D]")
+    later = newest + rng.integers(1, 21, n).astype("m8[D]")
+    later = later.astype("M8[m]") + rng.integers(7 * 60, 19 * 60, n).astype("m8[m]")
+    status = np.asarray(cols["Status"].to_numpy(zero_copy_only=False), dtype=object)
+    was_open = np.isin(status, [lbl for lbl, _ in STATUS_LABELS["open"]])
+    close_now = changed & was_open
+    fix_other = changed & ~was_open
+    status[close_now] = "Closed"
+    cols["Status"] = pa.array(status, type=pa.string())
+    closed_new = _fmt_times(later, "datetime")
+    cols["Date Closed"] = pc.if_else(pa.array(close_now), closed_new, cols["Date Closed"])
+    touched = later + rng.integers(1, 30, n).astype("m8[m]")
+    cols["Last Updated"] = pc.if_else(
+        pa.array(changed), _fmt_times(touched, "datetime"), cols["Last Updated"]
+    )
+    streets = cols["Street"]
+    other = pc.take(streets, pa.array(rng.permutation(n)))
+    cols["Street"] = pc.if_else(pa.array(fix_other), other, streets)
+    cost = pc.cast(cols["Cost (£)"], pa.float64()).to_numpy(zero_copy_only=False)
+    revised = np.where(fix_other & ~np.isnan(cost), np.round(cost * 1.1, 2), cost)
+    cols["Cost (£)"] = _fmt_money(revised)
+    out = pa.table({h: cols[h] for h in CLEANSING_HEADERS})
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    _write(Path(dst), _csv_bytes(out), "cp1252", crlf=True)
+    return int(changed.sum())
 
 
 def generate_demo(
