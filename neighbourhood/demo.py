@@ -65,6 +65,7 @@ __all__ = [
     "DemoFiles",
     "build_demo",
     "change_extract",
+    "demo_period",
     "generate_cleansing_extract",
     "generate_demo",
     "programmes_frame",
