@@ -198,7 +198,8 @@ def read_boundaries(
         code_candidates=code_candidates,
         name_candidates=name_candidates,
     )
-    if len(code_candidates) > 1:
+    ons_fields = [c for c in code_candidates if _ONS_WARD_CODE.fullmatch(c.lower())]
+    if len(ons_fields) > 1 or (not ons_fields and len(code_candidates) > 1):
         warnings_.append(
             f"Several columns could hold the ward code ({', '.join(code_candidates)}); "
             f"used {code_col}."
@@ -225,7 +226,7 @@ def read_boundaries(
     )
     source_crs, used_crs = _resolve_crs(wards, warnings_)
     report["source_crs"] = source_crs
-    report["crs_used"] = used_crs
+    report["crs_used"] = _crs_label(used_crs)
     wards = wards.set_crs(used_crs, allow_override=True).to_crs(WGS84)
     xy = shapely.get_coordinates(wards.geometry.to_numpy())
     if len(xy) == 0 or not np.isfinite(xy).all():
@@ -259,6 +260,11 @@ def _read_any(
             raise BoundaryRefused("empty", "The boundary file is empty (0 bytes).")
         if data[:4] == b"PK\x03\x04" or (name or "").lower().endswith(".zip"):
             return _read_zip(data, warnings_)
+        if data[:16] == b"SQLite format 3\x00":  # GeoPackage: GDAL wants a .gpkg name
+            with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
+                path = Path(tmp) / "upload.gpkg"
+                path.write_bytes(data)
+                return _read_dataset(str(path), warnings_)
         return _read_dataset(data, warnings_)
     if isinstance(source, str) and source.lstrip().startswith("{"):
         return _read_any(source.encode("utf-8"), name, warnings_)
@@ -334,6 +340,8 @@ def _read_dataset(
         raise BoundaryRefused("no_polygons", "The file has no geometry column.")
     if layer is None and len(layers):
         layer = str(layers[0][0])
+    if layer is not None and layer.startswith("pyogrio_"):
+        layer = None  # the name of pyogrio's in-memory file, not the user's layer
     return frame, info.get("driver"), layer
 
 
@@ -460,7 +468,9 @@ def _looks_like_ons_codes(values: pd.Series) -> bool:
     if values.dtype.kind in "biufcmM":
         return False
     text = values.dropna().astype(str).str.strip()
-    return len(text) > 0 and bool(text.str.fullmatch(_ONS_CODE_VALUE.pattern).all())
+    return (
+        len(text) > 0 and text.is_unique and bool(text.str.fullmatch(_ONS_CODE_VALUE.pattern).all())
+    )
 
 
 def _pick_name_field(
