@@ -1,0 +1,503 @@
+"""Tests for neighbourhood.evaluation on synthetic ward × month panels with planted effects."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neighbourhood.evaluation import (
+    COMPARISON,
+    FUNDED,
+    OUTCOMES,
+    BeforeAfterResult,
+    CostEffectiveness,
+    DidResult,
+    Programme,
+    before_after,
+    caveats,
+    cost_effectiveness,
+    describe,
+    did,
+    pretrend_check,
+    programmes_from_config,
+    programmes_from_spend,
+    treated_vs_comparison_series,
+)
+
+START = pd.Timestamp("2023-10-01")
+
+
+def make_panel(
+    seed: int,
+    *,
+    n_wards: int = 30,
+    n_months: int = 36,
+    start_month: int = 18,
+    n_treated: int = 8,
+    effect: float = 0.0,
+    days_effect: float = 0.0,
+    pre_trend: float = 0.0,
+    sla_as_fraction: bool = False,
+) -> tuple[pd.DataFrame, Programme]:
+    """A ward × month panel: Poisson report counts with ward and month effects.
+
+    ``effect`` multiplies the funded wards' report rate after the start (``-0.15`` = 15% fewer),
+    ``days_effect`` adds to their median days to close, and ``pre_trend`` makes the funded wards'
+    log rate drift by that much a month before the start (diverging pre-trends).
+    """
+    rng = np.random.default_rng(seed)
+    wards = [f"E0500{i:04d}" for i in range(n_wards)]
+    months = pd.date_range("2022-04-01", periods=n_months, freq="MS")
+    treated = wards[:n_treated]
+    pop = rng.integers(8_000, 20_000, n_wards)
+    ward_fx = rng.normal(0, 0.4, n_wards)
+    month_fx = 0.2 * np.sin(2 * np.pi * np.arange(n_months) / 12) + rng.normal(0, 0.05, n_months)
+    rows = []
+    for i, w in enumerate(wards):
+        funded = i < n_treated
+        for t, m in enumerate(months):
+            post = t >= start_month
+            lam = pop[i] / 1000 * 3.0 * np.exp(ward_fx[i] + month_fx[t])
+            if funded and post:
+                lam *= 1 + effect
+            if funded and not post:
+                lam *= np.exp(pre_trend * (t - start_month))
+            cases = int(rng.poisson(lam))
+            days = 6 + 2 * ward_fx[i] + 3 * month_fx[t] + rng.normal(0, 1.0)
+            days += days_effect if funded and post else 0.0
+            sla = float(np.clip(80 - 5 * ward_fx[i] + rng.normal(0, 3), 0, 100))
+            fly = int(rng.poisson(lam / 3)) + 1
+            actions = int(rng.poisson(fly * 0.1))
+            rows.append(
+                {
+                    "ward_code": w,
+                    "ward_name": f"Ward {i}",
+                    "period": str(m.to_period("M")),
+                    "period_start": m,
+                    "population": int(pop[i]),
+                    "cases": cases,
+                    "cases_per_1k": cases / pop[i] * 1000,
+                    "closed": int(round(cases * 0.9)),
+                    "median_days_to_close": days,
+                    "pct_within_sla": sla / 100 if sla_as_fraction else sla,
+                    "enforcement_actions": actions,
+                    "actions_per_100_fly_tips": 100 * actions / fly,
+                }
+            )
+    programme = Programme("Neighbourhood Pride Fund", months[start_month], tuple(treated))
+    return pd.DataFrame(rows), programme
+
+
+# ---------------------------------------------------------------------------------------------
+# Difference-in-differences: planted effects and no effect
+# ---------------------------------------------------------------------------------------------
+
+
+def test_did_recovers_planted_15pct_fall_in_reports_within_ci() -> None:
+    panel, prog = make_panel(1, effect=-0.15)
+    r = did(panel, prog, "cases_per_1k")
+    assert r.ci_low <= -0.15 <= r.ci_high
+    assert r.estimate == pytest.approx(-0.15, abs=0.04)
+    assert r.ci_high < 0 and r.p_value < 0.05
+    assert (r.n_treated, r.n_comparison, r.n_periods) == (8, 22, 36)
+    assert (r.n_pre_periods, r.n_post_periods, r.n_obs) == (18, 18, 30 * 36)
+    assert r.few_clusters and "bootstrap" in r.inference  # 8 funded wards: bootstrap
+    assert r.ci_low_analytic < r.estimate < r.ci_high_analytic
+    assert r.post_start == START and r.post_end == pd.Timestamp("2025-03-31")
+    assert (
+        r.treated_post_totals["cases"]
+        == panel.loc[
+            panel.ward_code.isin(prog.treated_wards) & (panel.period_start >= START), "cases"
+        ].sum()
+    )
+
+
+def test_did_recovers_planted_change_in_days_on_level_scale() -> None:
+    panel, prog = make_panel(2, days_effect=-2.0)
+    r = did(panel, prog, "median_days_to_close", inference="analytic")
+    assert r.scale == "level" and r.unit == "days"
+    assert r.ci_low <= -2.0 <= r.ci_high
+    assert r.estimate == pytest.approx(-2.0, abs=0.4)
+    assert "CR1" in r.inference and r.p_value < 0.001
+
+
+def test_did_no_effect_ci_covers_zero_in_at_least_17_of_20_seeds() -> None:
+    covered = 0
+    for seed in range(100, 120):
+        panel, prog = make_panel(seed)
+        r = did(panel, prog, "cases_per_1k", check_pretrends=False)
+        covered += r.ci_low <= 0 <= r.ci_high
+    assert covered >= 17
+
+
+def test_did_analytic_and_bootstrap_agree_roughly_with_many_wards() -> None:
+    panel, prog = make_panel(3, n_wards=40, n_treated=15, effect=-0.15)
+    a = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    assert not a.few_clusters and "CR1" in a.inference
+    b = did(panel, prog, "cases_per_1k", inference="bootstrap", check_pretrends=False)
+    assert b.estimate == a.estimate
+    assert b.ci_low == pytest.approx(a.ci_low, abs=0.03)
+    assert b.ci_high == pytest.approx(a.ci_high, abs=0.03)
+
+
+def test_did_bootstrap_is_reproducible_with_the_same_seed() -> None:
+    panel, prog = make_panel(4, effect=-0.1)
+    r1 = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    r2 = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    assert (r1.ci_low, r1.ci_high, r1.p_value) == (r2.ci_low, r2.ci_high, r2.p_value)
+
+
+def test_did_chosen_comparison_wards_and_exclude() -> None:
+    panel, prog = make_panel(5)
+    chosen = [f"E0500{i:04d}" for i in range(10, 20)]
+    r = did(panel, prog, "cases_per_1k", comparison=chosen, check_pretrends=False)
+    assert r.comparison_wards == tuple(chosen) and r.comparison == "chosen comparison wards"
+    r = did(panel, prog, "cases_per_1k", exclude=chosen, check_pretrends=False)
+    assert r.n_comparison == 12 and not set(chosen) & set(r.comparison_wards)
+
+
+def test_did_matched_on_pre_level_and_deprivation_takes_nearest_wards() -> None:
+    panel, prog = make_panel(6)
+    codes = sorted(panel.ward_code.unique())
+    # Deprivation equal to each funded ward's for wards 8..15, far away for the rest.
+    dep = pd.Series(np.r_[np.arange(8.0), np.arange(8.0), np.full(14, 100.0)], index=codes)
+    r = did(panel, prog, "cases_per_1k", match_on=["deprivation"], deprivation=dep, n_matches=1)
+    assert r.comparison_wards == tuple(codes[8:16])
+    assert r.matched_on == ("deprivation",)
+    r = did(
+        panel,
+        prog,
+        "cases_per_1k",
+        match_on=["pre_level", "deprivation"],
+        deprivation=dep,
+        check_pretrends=False,
+    )
+    assert r.n_comparison == 16 and "matched" in r.comparison
+    assert any("matched on their level" in c for c in caveats(r))
+    with pytest.raises(ValueError, match="deprivation"):
+        did(panel, prog, "cases_per_1k", match_on=["deprivation"])
+
+
+def test_did_transition_month_is_left_out_when_start_is_mid_month() -> None:
+    panel, prog = make_panel(7)
+    mid = Programme(prog.name, pd.Timestamp("2023-10-15"), prog.treated_wards)
+    r = did(panel, mid, "cases_per_1k", check_pretrends=False)
+    assert r.n_periods == 35 and r.post_start == pd.Timestamp("2023-11-01")
+    assert any("01 Oct 2023" in n for n in r.notes)
+
+
+def test_did_share_stored_as_fraction_is_reported_in_percentage_points() -> None:
+    panel, prog = make_panel(8, sla_as_fraction=True)
+    r = did(panel, prog, "pct_within_sla", inference="analytic", check_pretrends=False)
+    assert r.pct_scale == 100.0 and r.unit == "percentage points"
+    assert 70 < r.treated_pre_mean < 90
+    assert abs(r.estimate) < 3
+
+
+def test_did_handles_ratio_outcome_with_missing_values_and_zero_wards() -> None:
+    panel, prog = make_panel(9)
+    panel.loc[panel.ward_code == "E05000029", "actions_per_100_fly_tips"] = 0.0
+    panel.loc[panel.index[:5], "actions_per_100_fly_tips"] = np.nan
+    r = did(panel, prog, "actions_per_100_fly_tips", check_pretrends=False)
+    assert r.n_comparison == 21 and math.isfinite(r.estimate)
+    assert any("zero in every period" in n for n in r.notes)
+    assert any("no value" in n for n in r.notes)
+
+
+def test_did_rejects_bad_input() -> None:
+    panel, prog = make_panel(10)
+    with pytest.raises(ValueError, match="unknown outcome"):
+        did(panel, prog, "happiness")
+    with pytest.raises(ValueError, match="before and after"):
+        did(
+            panel, Programme("Late", pd.Timestamp("2030-01-01"), prog.treated_wards), "cases_per_1k"
+        )
+    with pytest.raises(ValueError, match="none of the funded wards"):
+        did(panel, Programme("X", START, ("E09999999",)), "cases_per_1k")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pre-trends
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pretrend_warning_appears_when_pre_trends_diverge() -> None:
+    panel, prog = make_panel(11, pre_trend=0.02)
+    chk = pretrend_check(panel, prog, "cases_per_1k")
+    assert chk.p_value < 0.10
+    assert chk.warning is not None and "already moving differently" in chk.warning
+    assert len(chk.leads) == chk.n_leads == 4
+    # leads run from clearly below the reference (funded wards rising towards it) upwards
+    assert chk.leads["estimate"].iloc[0] < chk.leads["estimate"].iloc[-1] < 0.05
+    r = did(panel, prog, "cases_per_1k")
+    assert r.pretrend is not None and r.pretrend.warning == chk.warning
+    assert chk.warning in caveats(r)
+
+
+def test_pretrend_no_warning_when_trends_are_parallel() -> None:
+    panel, prog = make_panel(12, effect=-0.15)
+    chk = pretrend_check(panel, prog, "cases_per_1k")
+    assert chk.warning is None and chk.p_value >= 0.10
+    assert chk.reference == (pd.Timestamp("2023-07-01"), pd.Timestamp("2023-09-01"))
+    assert list(chk.leads.columns) == [
+        "first_period",
+        "last_period",
+        "estimate",
+        "ci_low",
+        "ci_high",
+    ]
+
+
+def test_pretrend_with_one_period_before_cannot_be_checked() -> None:
+    panel, prog = make_panel(13, start_month=1)
+    chk = pretrend_check(panel, prog, "cases_per_1k")
+    assert chk.p_value is None and "too few periods" in chk.warning
+
+
+# ---------------------------------------------------------------------------------------------
+# Before/after
+# ---------------------------------------------------------------------------------------------
+
+
+def test_before_after_means_and_change_on_level_scale() -> None:
+    panel, prog = make_panel(14, days_effect=-2.0)
+    r = before_after(panel, prog, "median_days_to_close")
+    funded = panel[panel.ward_code.isin(prog.treated_wards)]
+    pre = funded.loc[funded.period_start < START, "median_days_to_close"].mean()
+    post = funded.loc[funded.period_start >= START, "median_days_to_close"].mean()
+    assert r.pre_mean == pytest.approx(pre) and r.post_mean == pytest.approx(post)
+    assert r.estimate == pytest.approx(post - pre)  # balanced panel: OLS = difference of means
+    assert r.ci_low < r.estimate < r.ci_high and r.n_wards == 8
+    assert any("before-and-after" in c for c in caveats(r))
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+# ---------------------------------------------------------------------------------------------
+
+
+def _r(e: float, lo: float, hi: float, outcome: str = "cases_per_1k") -> DidResult:
+    o = OUTCOMES[outcome]
+    return DidResult(
+        "Pride", outcome, e, lo, hi, 0.01, scale=o.scale, unit=o.unit, subject=o.subject
+    )
+
+
+def test_describe_fell_with_ci_on_one_side() -> None:
+    assert (
+        describe(_r(-0.12, -0.20, -0.04), subject="Fly-tipping reports")
+        == "Fly-tipping reports fell by 12% more in funded wards than in comparison wards "
+        "(95% CI 4% to 20%)."
+    )
+
+
+def test_describe_rose() -> None:
+    assert (
+        describe(_r(0.5, 0.2, 0.85, "actions_per_100_fly_tips"))
+        == "Enforcement actions per 100 fly-tips rose by 50% more in funded wards than in "
+        "comparison wards (95% CI 20% to 85%)."
+    )
+
+
+def test_describe_ci_crossing_zero_says_could_be_chance() -> None:
+    assert (
+        describe(_r(-0.05, -0.12, 0.03))
+        == "Reports per 1,000 residents fell by 5% more in funded wards than in comparison "
+        "wards (95% CI between a 12% fall and a 3% rise); the interval includes no change, so "
+        "this could be chance."
+    )
+
+
+def test_describe_days_and_percentage_points() -> None:
+    assert (
+        describe(_r(-2.13, -3.4, -0.8, "median_days_to_close"))
+        == "The median time to close a case fell by 2.1 days more in funded wards than in "
+        "comparison wards (95% CI 0.8 to 3.4 days)."
+    )
+    assert (
+        describe(_r(1.5, -2.0, 5.0, "pct_within_sla"))
+        == "The share of cases closed within target time rose by 1.5 percentage points more in "
+        "funded wards than in comparison wards (95% CI between a 2.0-percentage-point fall and "
+        "a 5.0-percentage-point rise); the interval includes no change, so this could be chance."
+    )
+
+
+def test_describe_no_change_and_small_percentages() -> None:
+    assert describe(_r(0.0004, -0.03, 0.04)).startswith(
+        "Reports per 1,000 residents changed by about the same amount in funded wards as in "
+        "comparison wards (95% CI between a 3% fall and a 4% rise)"
+    )
+    assert "by 0.5% more" in describe(_r(-0.005, -0.01, -0.002))
+
+
+def test_describe_before_after() -> None:
+    r = BeforeAfterResult(
+        "Pride", "cases_per_1k", 5.0, 4.5, -0.10, -0.15, -0.04, 0.01, scale="ratio", unit="%"
+    )
+    assert describe(r, subject="Fly-tipping reports") == (
+        "Fly-tipping reports fell by 10% in funded wards after the money started (95% CI 4% to "
+        "15%), but with no comparison wards this cannot separate the funding from changes "
+        "across the whole city."
+    )
+
+
+def test_caveats_reporting_few_wards_spillover_and_regression_to_mean() -> None:
+    r = _r(-0.12, -0.2, -0.04)
+    r.n_treated, r.n_comparison, r.few_clusters = 8, 22, True
+    r.treated_pre_mean, r.comparison_pre_mean = 6.0, 4.0
+    text = caveats(r)
+    assert text[0].startswith("Reports measure reporting as well as dirt")
+    assert any("Only 8 funded and 22 comparison wards" in c for c in text)
+    assert any("Spill-over" in c for c in text)
+    assert any("regression to the mean" in c and "50% worse" in c for c in text)
+    days = caveats(_r(-2, -3, -1, "median_days_to_close"))
+    assert not any("Reports measure" in c for c in days)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost-effectiveness (hand example)
+# ---------------------------------------------------------------------------------------------
+
+
+def _ce_result(e: float, lo: float, hi: float) -> DidResult:
+    r = _r(e, lo, hi)
+    r.treated_wards = ("E1", "E2")
+    r.post_start, r.post_end = pd.Timestamp("2024-04-01"), pd.Timestamp("2024-09-30")
+    r.treated_post_totals = {"cases": 800.0, "closed": 500.0}
+    return r
+
+
+SPEND = pd.DataFrame(
+    {
+        "ward_code": ["E1", "E2", "citywide", "E9", "E1"],
+        "period_start": pd.to_datetime(
+            ["2024-04-01", "2024-01-01", "2024-04-01", "2024-04-01", "2024-04-01"]
+        ),
+        "period_end": pd.to_datetime(
+            ["2024-09-30", "2024-12-31", "2024-09-30", "2024-09-30", "2024-09-30"]
+        ),
+        "programme": ["Pride", "Pride", "Pride", "Pride", "Other"],
+        "service": ["cleansing"] * 5,
+        "amount_gbp": [6_000.0, 8_000.0, 1_000.0, 500.0, 99_999.0],
+    }
+)
+
+
+def test_cost_effectiveness_hand_example() -> None:
+    prog = Programme("Pride", pd.Timestamp("2024-04-01"), ("E1", "E2"))
+    ce = cost_effectiveness(_ce_result(-0.2, -0.3, -0.1), SPEND, prog)
+    # E1 £6,000 fully in the window; E2 £8,000 over 366 days, 183 of them in the window.
+    assert ce.spend_gbp == pytest.approx(10_000.0)
+    assert ce.citywide_gbp == pytest.approx(1_000.0)
+    assert ce.spend_per_case_closed == pytest.approx(20.0)
+    # reports avoided: 800 × e / (1 + e) → -200 (CI -342.9 to -88.9)
+    assert ce.units_changed == pytest.approx(-200.0)
+    assert ce.units_ci == pytest.approx((800 * -0.3 / 0.7, 800 * -0.1 / 0.9))
+    assert ce.cost_per_unit == pytest.approx(50.0)
+    assert ce.cost_per_unit_ci == pytest.approx((10_000 / (2400 / 7), 112.5))
+    assert ce.bounded and ce.improvement
+    assert any("£500" in n for n in ce.notes)
+    assert describe(ce) == (
+        "£10,000 was spent in the funded wards between 01 Apr 2024 and 30 Sep 2024 (£20.00 per "
+        "case closed); that is £50.00 per report (95% CI £29.17 to £112.50)."
+    )
+
+
+def test_cost_effectiveness_ci_crossing_zero_is_unbounded() -> None:
+    prog = Programme("Pride", pd.Timestamp("2024-04-01"), ("E1", "E2"))
+    ce = cost_effectiveness(_ce_result(-0.1, -0.25, 0.05), SPEND, prog)
+    assert not ce.bounded and ce.cost_per_unit_ci[1] == math.inf
+    assert "could be unlimited" in describe(ce)
+    worse = cost_effectiveness(_ce_result(0.1, 0.02, 0.2), SPEND, prog)
+    assert not worse.improvement and worse.cost_per_unit is None
+    assert "no improvement" in describe(worse)
+
+
+def test_cost_effectiveness_end_to_end_on_synthetic_panel() -> None:
+    panel, prog = make_panel(15, effect=-0.15)
+    r = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    spend = pd.DataFrame(
+        {
+            "ward_code": list(prog.treated_wards),
+            "period_start": START,
+            "period_end": pd.Timestamp("2025-03-31"),
+            "programme": prog.name,
+            "service": "cleansing",
+            "amount_gbp": 50_000.0,
+        }
+    )
+    ce = cost_effectiveness(r, spend, prog)
+    assert ce.spend_gbp == pytest.approx(400_000.0)
+    assert ce.units_changed < 0 and ce.cost_per_unit > 0
+    lo, hi = ce.cost_per_unit_ci
+    assert lo < ce.cost_per_unit < hi
+
+
+# ---------------------------------------------------------------------------------------------
+# Programmes and chart data
+# ---------------------------------------------------------------------------------------------
+
+
+def test_programmes_from_spend_ignores_citywide_and_zero_lines() -> None:
+    spend = pd.DataFrame(
+        {
+            "ward_code": ["E2", "E1", "citywide", "E3", "citywide"],
+            "period_start": pd.to_datetime(
+                ["2024-05-01", "2024-04-01", "2023-01-01", "2024-04-01", "2024-01-01"]
+            ),
+            "period_end": pd.to_datetime(
+                ["2025-03-31", "2024-12-31", "2023-12-31", "2024-12-31", "2024-12-31"]
+            ),
+            "programme": ["Pride", "Pride", "Pride", "Pride", "Citywide only"],
+            "service": ["cleansing"] * 5,
+            "amount_gbp": [100.0, 100.0, 999.0, 0.0, 50.0],
+        }
+    )
+    progs = programmes_from_spend(spend)
+    assert len(progs) == 1
+    p = progs[0]
+    assert (p.name, p.start, p.end, p.treated_wards) == (
+        "Pride",
+        pd.Timestamp("2024-04-01"),
+        pd.Timestamp("2025-03-31"),
+        ("E1", "E2"),
+    )
+
+
+def test_programmes_from_config(tmp_path) -> None:
+    path = tmp_path / "programmes.csv"
+    path.write_text(
+        "programme,start_date,treated_wards,description\n"
+        "Neighbourhood Pride Fund,2024-04-01,E05000002; E05000001,Extra rounds\n",
+        encoding="utf-8",
+    )
+    (p,) = programmes_from_config(path)
+    assert p.name == "Neighbourhood Pride Fund" and p.start == pd.Timestamp("2024-04-01")
+    assert p.treated_wards == ("E05000001", "E05000002") and p.description == "Extra rounds"
+    assert programmes_from_config(tmp_path / "missing.csv") == []
+    with pytest.raises(FileNotFoundError):
+        programmes_from_config(tmp_path / "missing.csv", missing_ok=False)
+
+
+def test_treated_vs_comparison_series_is_tidy_and_matches_group_means() -> None:
+    panel, prog = make_panel(16)
+    s = treated_vs_comparison_series(panel, prog, "cases_per_1k")
+    assert list(s.columns) == ["period_start", "group", "value", "lo", "hi", "n_wards"]
+    assert set(s["group"]) == {FUNDED, COMPARISON} and len(s) == 72
+    first = s.iloc[0]
+    expect = panel[
+        panel.ward_code.isin(prog.treated_wards) & (panel.period_start == first.period_start)
+    ]
+    assert first.group == FUNDED and first.n_wards == 8
+    assert first.value == pytest.approx(expect.cases_per_1k.mean())
+    assert (s["lo"] <= s["value"]).all() and (s["value"] <= s["hi"]).all()
+
+
+def test_results_are_dataclasses_with_expected_types() -> None:
+    panel, prog = make_panel(17)
+    r = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    assert isinstance(r, DidResult) and isinstance(r.treated_wards, tuple)
+    assert isinstance(cost_effectiveness(r, SPEND.iloc[:0], prog), CostEffectiveness)
