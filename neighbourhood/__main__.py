@@ -1,0 +1,394 @@
+"""``python -m neighbourhood``: the analysts' scripted path (DESIGN.md, "Command line").
+
+Commands: ``demo``, ``ingest``, ``metrics``, ``log``, ``undo``. Human-readable lines go to
+stderr; the one-line JSON summary is printed last on stdout. Exit codes: 0 accepted (rejected
+rows are listed, not fatal), 2 refused (a file, an undo, a busy or missing store: the store is
+unchanged), 1 unexpected error (set ``NEIGHBOURHOOD_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_REFUSED = 2
+REJECTS_SHOWN = 20
+
+
+def _err(message: str = "") -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _emit(summary: dict[str, Any]) -> None:
+    sys.stdout.flush()
+    print(json.dumps(summary, default=_json_default, ensure_ascii=False), flush=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that still prints the JSON summary last on a usage error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        _err(f"{self.prog}: error: {message}")
+        _emit({"status": "usage_error", "message": message})
+        raise SystemExit(EXIT_REFUSED)
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and ``--help``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["log"]).command
+    'log'
+    """
+    from neighbourhood.schemas import KINDS
+
+    parser = _Parser(prog="python -m neighbourhood", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    store_help = "store folder (default: $NEIGHBOURHOOD_STORE or data/store/)"
+
+    demo = sub.add_parser("demo", help="build the bundled synthetic demo data set into a store")
+    demo.add_argument("--store", help=store_help)
+    demo.add_argument("--wards", type=Path, help="use this ward boundary file instead")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (default 2024)")
+    demo.add_argument("--cases", type=int, default=None, help=argparse.SUPPRESS)
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = sub.add_parser("ingest", help="load one or more extracts, one transaction each")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("--kind", required=True, choices=KINDS)
+    ingest.add_argument("--store", help=store_help)
+    ingest.add_argument("--rejects", type=Path, metavar="OUT.csv", help="write rejected rows")
+    ingest.add_argument(
+        "--date-format",
+        metavar="dayfirst|monthfirst|iso|FMT",
+        help="how dates are written (default: day-first, detected)",
+    )
+    ingest.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
+    ingest.add_argument("--actor", default=None, help="who is loading (default: your user name)")
+    ingest.add_argument(
+        "--boundary-set", metavar="NAME", help="--kind wards: name of the boundary set"
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    metrics = sub.add_parser("metrics", help="the ward × period table")
+    metrics.add_argument("--store", help=store_help)
+    metrics.add_argument("--period", choices=("month", "quarter", "year"), default="month")
+    metrics.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    metrics.set_defaults(func=cmd_metrics)
+
+    log = sub.add_parser("log", help="the ingest log, newest first")
+    log.add_argument("--store", help=store_help)
+    log.set_defaults(func=cmd_log)
+
+    undo = sub.add_parser("undo", help="undo the newest ingest of a kind")
+    undo.add_argument("ingest_id", metavar="INGEST_ID", help="e.g. ingest-000007 or 7")
+    undo.add_argument("--store", help=store_help)
+    undo.add_argument("--actor", default=None, help="who is undoing (default: your user name)")
+    undo.set_defaults(func=cmd_undo)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from neighbourhood.store import Store
+
+    return Store(args.store)
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    return (
+        f"{summary['file_name']}: {summary['status']} as {summary['ingest_id']} — "
+        f"read {summary['rows_read']}, accepted {summary['rows_accepted']}, "
+        f"rejected {summary['rows_rejected']}; new {summary['rows_new']}, "
+        f"updated {summary['rows_updated']}, unchanged {summary['rows_unchanged']}"
+    )
+
+
+def _show_rejects(rejects: pd.DataFrame) -> None:
+    errors = rejects[rejects["severity"] == "error"] if len(rejects) else rejects
+    warnings = len(rejects) - len(errors)
+    if len(errors):
+        _err(f"  rejected rows ({len(errors)} problems):")
+        for row in errors.head(REJECTS_SHOWN).itertuples(index=False):
+            _err(
+                f"    line {row.source_line}: {row.column} {row.value!r}: {row.rule} {row.message}"
+            )
+        if len(errors) > REJECTS_SHOWN:
+            _err(f"    … and {len(errors) - REJECTS_SHOWN} more (use --rejects OUT.csv)")
+    if warnings:
+        _err(f"  {warnings} warnings (rows kept; see --rejects OUT.csv)")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """``ingest FILE [FILE…] --kind K``: one transaction per file."""
+    from neighbourhood.export import atomic_write_bytes, to_csv_bytes
+    from neighbourhood.ingest import FileRefused, ReadOptions, ingest_path, refused_summary
+
+    store = _store(args)
+    opts: dict[str, Any] = {}
+    if args.encoding:
+        opts["encoding"] = args.encoding
+    if args.date_format:
+        opts["date_format"] = args.date_format
+    options = ReadOptions(**opts) if opts else None
+    actor = args.actor or _default_actor()
+    summaries: list[dict[str, Any]] = []
+    rejects: list[pd.DataFrame] = []
+    for path in args.files:
+        try:
+            result = ingest_path(
+                store,
+                path,
+                args.kind,
+                options=options,
+                actor=actor,
+                channel="cli",
+                boundary_set=args.boundary_set,
+            )
+        except FileRefused as exc:
+            summary = refused_summary(exc, path.name, args.kind, store)
+            _err(f"{path.name}: refused ({exc.code}): {exc.message}")
+            _err("  nothing was stored from this file; the store is unchanged")
+        else:
+            summary = result.summary()
+            _err(_describe(summary))
+            if result.message:
+                _err(f"  {result.message}")
+            _show_rejects(result.rejects)
+            rejects.append(result.rejects)
+        summaries.append(summary)
+
+    if args.rejects is not None:
+        frames = [r for r in rejects if len(r)]
+        table = pd.concat(frames, ignore_index=True) if frames else _empty_rejects()
+        atomic_write_bytes(args.rejects, to_csv_bytes(table))
+        _err(f"rejects written to {args.rejects} ({len(table)} rows)")
+
+    refused = any(s["status"] == "refused" for s in summaries)
+    if len(summaries) == 1:
+        final = dict(summaries[0])
+    else:
+        statuses = {s["status"] for s in summaries}
+        final = {
+            "status": statuses.pop() if len(statuses) == 1 else "mixed",
+            "kind": args.kind,
+            "files": summaries,
+            "store": str(store.path),
+        }
+        for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_new", "rows_updated"):
+            final[key] = sum(int(s.get(key) or 0) for s in summaries)
+        final["rows_unchanged"] = sum(int(s.get("rows_unchanged") or 0) for s in summaries)
+    if args.rejects is not None:
+        final["rejects_file"] = str(args.rejects)
+    _emit(final)
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def _empty_rejects() -> pd.DataFrame:
+    from neighbourhood.ingest import REJECT_COLUMNS
+
+    return pd.DataFrame({c: [] for c in REJECT_COLUMNS})
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``demo``: build the synthetic demo data set into the store."""
+    from neighbourhood.demo import build_demo
+    from neighbourhood.ingest import FileRefused
+
+    store = _store(args)
+    kw: dict[str, Any] = {}
+    if args.seed is not None:
+        kw["seed"] = args.seed
+    if args.wards is not None:
+        kw["wards_file"] = args.wards
+    if args.cases is not None:
+        kw["n_cases"] = args.cases
+    _err(f"building the demo data set into {store.path} …")
+    try:
+        results = build_demo(store, **kw)
+    except FileRefused as exc:
+        _err(f"refused ({exc.code}): {exc.message}")
+        _emit({"status": "refused", "code": exc.code, "message": exc.message})
+        return EXIT_REFUSED
+    summaries = [r.summary() for r in results]
+    for summary in summaries:
+        _err(f"  {summary['kind']}: " + _describe(summary))
+    _emit(
+        {
+            "status": "ok",
+            "store": str(store.path),
+            "revision": store.revision(),
+            "ingests": summaries,
+        }
+    )
+    return EXIT_OK
+
+
+def _fallback_metrics(store: Any, period: str) -> pd.DataFrame:
+    """Ward × period case counts straight from the store (used when metrics.py is missing)."""
+    trunc = {"month": "month", "quarter": "quarter", "year": "year"}[period]
+    return store.query(
+        "SELECT c.ward_code, any_value(c.ward_name) AS ward_name, "
+        f"strftime(date_trunc('{trunc}', timezone('Europe/London', c.reported_at)), '%Y-%m') "
+        "AS period, count(*) AS cases, count(c.closed_at) AS closed "
+        "FROM cases c GROUP BY ALL ORDER BY period, ward_code"
+    )
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """``metrics``: the ward × period table (CSV with ``--out``)."""
+    from neighbourhood.export import atomic_write_bytes, to_csv_bytes
+
+    store = _store(args)
+    try:
+        from neighbourhood.metrics import ward_period_table
+    except ImportError:  # pragma: no cover - metrics.py is part of the package
+        table = _fallback_metrics(store, args.period)
+    else:
+        if not store.exists():
+            from neighbourhood.store import StoreNotFound
+
+            raise StoreNotFound(f"no store at {store.path}: run `python -m neighbourhood demo`")
+        table = ward_period_table(store, period=args.period)
+    if args.out is not None:
+        atomic_write_bytes(args.out, to_csv_bytes(table))
+        _err(f"{len(table)} rows written to {args.out}")
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            _err(table.to_string(max_rows=60, index=False))
+    _emit(
+        {
+            "status": "ok",
+            "period": args.period,
+            "rows": int(len(table)),
+            "columns": [str(c) for c in table.columns],
+            "out": str(args.out) if args.out is not None else None,
+            "store": str(store.path),
+            "revision": store.revision(),
+        }
+    )
+    return EXIT_OK
+
+
+LOG_SHOWN = (
+    "ingest_id",
+    "finished_at",
+    "actor",
+    "kind",
+    "file_name",
+    "status",
+    "rows_read",
+    "rows_accepted",
+    "rows_rejected",
+    "rows_new",
+    "rows_updated",
+    "rows_unchanged",
+)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """``log``: the ingest log, newest first."""
+    store = _store(args)
+    if not store.exists():
+        _err(f"no store at {store.path} yet: nothing has been ingested")
+        _emit({"status": "ok", "store": str(store.path), "entries": []})
+        return EXIT_OK
+    log = store.log()
+    if log.empty:
+        _err("the ingest log is empty")
+    else:
+        shown = log[list(LOG_SHOWN)].copy()
+        shown["finished_at"] = shown["finished_at"].dt.strftime("%d %b %Y %H:%M")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            _err(shown.to_string(index=False))
+    entries = log.drop(columns=["details"]).to_dict(orient="records")
+    for entry in entries:
+        for key, value in entry.items():
+            if value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+                entry[key] = None
+    _emit({"status": "ok", "store": str(store.path), "entries": entries})
+    return EXIT_OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    """``undo INGEST_ID``: undo the newest committed ingest of a kind."""
+    store = _store(args)
+    result = store.undo(args.ingest_id, actor=args.actor or _default_actor())
+    _err(f"{result['ingest_id']} ({result['kind']}): {result['message']}")
+    _emit({**result, "store": str(store.path), "revision": store.revision()})
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 accepted, 2 refused (store unchanged), 1 unexpected error.
+
+    Examples
+    --------
+    >>> main(["log", "--store", "/tmp/no-such-store"])  # doctest: +SKIP
+    0
+    """
+    args = build_parser().parse_args(argv)
+    from neighbourhood.store import StoreError
+
+    try:
+        return int(args.func(args))
+    except StoreError as exc:
+        _err(f"refused: {exc}")
+        _emit({"status": "refused", "code": type(exc).__name__, "message": str(exc)})
+        return EXIT_REFUSED
+    except Exception as exc:  # noqa: BLE001 - the CLI reports every failure as JSON
+        if os.environ.get("NEIGHBOURHOOD_DEBUG"):
+            traceback.print_exc()
+        _err(f"error: {type(exc).__name__}: {exc}")
+        _emit({"status": "error", "type": type(exc).__name__, "message": str(exc)})
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
