@@ -29,7 +29,7 @@ files = st.file_uploader(
     key="upload_files",
 )
 
-options = {f.file_id: upload.preview_card(f, kind) for f in files or []}
+options = upload.previews(files or [], kind)
 loadable = [f for f in files or [] if options[f.file_id] is not None]
 if files and len(loadable) < len(files):
     st.warning(

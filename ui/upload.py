@@ -198,7 +198,7 @@ class Preview:
     report: dict[str, Any] = field(default_factory=dict)
     head: pd.DataFrame | None = None
     rows: int = 0
-    rejects: pd.DataFrame | None = None
+    problems: int = 0
     sampled: bool = False
 
 
@@ -237,7 +237,7 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
         report=dict(extract.report or {}),
         head=frame.head(PREVIEW_ROWS),
         rows=int((extract.report or {}).get("rows_read", len(extract.frame))),
-        rejects=extract.rejects,
+        problems=len(extract.rejects),
         sampled=sampled,
     )
 
@@ -259,6 +259,18 @@ def _report_line(report: dict[str, Any]) -> str:
         f"Delimiter: **{plain(DELIMITERS.get(delim, repr(delim)) if delim else '–')}**",
     ]
     return " · ".join(parts)
+
+
+def previews(files: list[Any], kind: str) -> dict[str, dict[str, Any] | None]:
+    """A preview card per file; returns file id → read options (``None`` = refused as it stands).
+
+    Dry runs are remembered per file and settings, and forgotten once a file is removed.
+    """
+    memo: dict = st.session_state.setdefault("_upload_previews", {})
+    current = {f.file_id for f in files}
+    for key in [k for k in memo if k[0] not in current]:
+        del memo[key]
+    return {f.file_id: preview_card(f, kind) for f in files}
 
 
 def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
@@ -346,7 +358,7 @@ def _show_preview(preview: Preview) -> None:
                 f"{len(unmapped)} category label(s) are not in the category list and will be "
                 "counted as 'other': " + ", ".join(plain(c) for c in list(unmapped)[:10])
             )
-    n_rejects = 0 if preview.rejects is None else len(preview.rejects)
+    n_rejects = preview.problems
     scope = "the first part of the file" if preview.sampled else "the whole file"
     st.caption(
         f"Dry run on {scope}: {preview.rows:,} rows read, {n_rejects:,} problems found. "
