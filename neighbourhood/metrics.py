@@ -587,13 +587,14 @@ def _partials_duckdb(
             _sql_key("c_loc", period),
             _sql_key("deadline", period),
         )
-        sql = f"""
+        per_case = f"""
+        CREATE TEMP TABLE g AS
         WITH base AS (
             SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(category AS VARCHAR) AS category,
                    coalesce(CAST(status AS VARCHAR), CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END) AS st,
                    reported_at, closed_at, coalesce(is_repeat, false) AS is_repeat,
                    (latitude IS NOT NULL AND longitude IS NOT NULL AND NOT isnan(latitude) AND NOT isnan(longitude)) AS xy,
-                   {"CAST(cost_gbp AS DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"} AS cost,
+                   {"nullif(CAST(cost_gbp AS DOUBLE), 'NaN'::DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"} AS cost,
                    timezone('{TIMEZONE}', reported_at) AS r_loc
             FROM cases_in WHERE reported_at IS NOT NULL
         ), k AS (
@@ -620,48 +621,60 @@ def _partials_duckdb(
             SELECT *, {kd} AS kd,
                    coalesce(tracked AND sla_days IS NOT NULL AND closed_ok AND wd <= sla_days, false) AS met
             FROM s
-        ), g AS (
-            SELECT *, (tracked AND sla_days IS NOT NULL AND NOT met AND deadline < DATE '{as_of_day}') AS failed
+        )
+            SELECT ward_code, category, valid, tracked, closed_ok, xy, is_repeat, r_sec, cost, kr, kc,
+                   kd, days, met,
+                   (tracked AND sla_days IS NOT NULL AND NOT met AND deadline < DATE '{as_of_day}') AS failed
             FROM f
-        ), ev AS (
-            SELECT ward_code, kr AS key, 0 AS ev, valid, tracked, category, xy, is_repeat, r_sec, cost,
-                   NULL::DOUBLE AS days, false AS met FROM g
+        """
+        con.execute(per_case)
+        counts = """
+        WITH ev AS (
+            SELECT ward_code, kr AS key, valid::INT AS v, (NOT valid)::INT AS x, tracked::INT AS tr,
+                   (valid AND category = 'fly_tipping')::INT AS ft, (valid AND xy)::INT AS rb,
+                   (valid AND xy AND is_repeat)::INT AS rc, 0 AS cl, 0 AS due, 0 AS mt, 0 AS os,
+                   0 AS oe, CASE WHEN tracked THEN r_sec ELSE 0 END AS rs, 0 AS rsc,
+                   CASE WHEN valid THEN cost END AS cost
+            FROM g
             UNION ALL
-            SELECT ward_code, kc, 1, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
+            SELECT ward_code, kc, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, failed::INT, 0, r_sec, NULL
             FROM g WHERE closed_ok
             UNION ALL
-            SELECT ward_code, CASE WHEN met THEN kc ELSE kd END, 2, valid, tracked, category, xy,
-                   is_repeat, r_sec, cost, days, met FROM g WHERE met OR failed
+            SELECT ward_code, CASE WHEN met THEN kc ELSE kd END, 0, 0, 0, 0, 0, 0, 0, 1, met::INT,
+                   0, 0, 0, 0, NULL FROM g WHERE met OR failed
             UNION ALL
-            SELECT ward_code, kd, 3, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
-            FROM g WHERE failed
-            UNION ALL
-            SELECT ward_code, kc, 4, valid, tracked, category, xy, is_repeat, r_sec, cost, days, met
-            FROM g WHERE failed AND closed_ok
+            SELECT ward_code, kd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, NULL FROM g WHERE failed
         )
-        SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code,
-               key,
-               count(*) FILTER (WHERE ev = 0 AND valid) AS cases,
-               count(*) FILTER (WHERE ev = 0 AND NOT valid) AS excluded_cases,
-               count(*) FILTER (WHERE ev = 0 AND tracked) AS tracked_reported,
-               count(*) FILTER (WHERE ev = 0 AND valid AND category = 'fly_tipping') AS fly_tips,
-               count(*) FILTER (WHERE ev = 0 AND valid AND xy) AS repeat_base,
-               count(*) FILTER (WHERE ev = 0 AND valid AND is_repeat AND xy) AS repeat_cases,
-               count(*) FILTER (WHERE ev = 1) AS closed,
-               count(*) FILTER (WHERE ev = 2) AS sla_due,
-               count(*) FILTER (WHERE ev = 2 AND met) AS sla_met,
-               count(*) FILTER (WHERE ev = 3) AS overdue_start,
-               count(*) FILTER (WHERE ev = 4) AS overdue_end,
-               CAST(coalesce(sum(r_sec) FILTER (WHERE ev = 0 AND tracked), 0) AS BIGINT) AS r_sec_tracked,
-               CAST(coalesce(sum(r_sec) FILTER (WHERE ev = 1), 0) AS BIGINT) AS r_sec_closed,
-               coalesce(sum(cost) FILTER (WHERE ev = 0 AND valid), 0) AS clearance_cost_gbp,
-               median(days) FILTER (WHERE ev = 1) AS median_days_to_close,
-               quantile_cont(days, 0.9) FILTER (WHERE ev = 1) AS p90_days_to_close
+        SELECT ward_code, key, sum(v)::BIGINT AS cases, sum(x)::BIGINT AS excluded_cases, sum(tr)::BIGINT AS tracked_reported,
+               sum(ft)::BIGINT AS fly_tips, sum(rb)::BIGINT AS repeat_base, sum(rc)::BIGINT AS repeat_cases,
+               sum(cl)::BIGINT AS closed, sum(due)::BIGINT AS sla_due, sum(mt)::BIGINT AS sla_met,
+               sum(os)::BIGINT AS overdue_start, sum(oe)::BIGINT AS overdue_end,
+               CAST(sum(rs) AS BIGINT) AS r_sec_tracked, CAST(sum(rsc) AS BIGINT) AS r_sec_closed,
+               coalesce(sum(cost), 0) AS clearance_cost_gbp
         FROM ev WHERE key IS NOT NULL
-        GROUP BY GROUPING SETS ((ward_code, key), (key))
-        HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
+        GROUP BY ward_code, key
         """
-        parts = [_read_arrow(con, sql).to_pandas()]
+        c = _read_arrow(con, counts).to_pandas()
+        sums = [col for col in c.columns if col not in ("ward_code", "key")]
+        city = c.groupby("key", as_index=False)[sums].sum()
+        city.insert(0, "ward_code", CITYWIDE)
+        ward = c[c["ward_code"].notna()]
+        q = "quantile_cont(days, [0.5, 0.9]) AS q"
+        qw = _read_arrow(
+            con,
+            f"SELECT ward_code, kc AS key, {q} FROM g WHERE closed_ok AND ward_code IS NOT NULL GROUP BY ALL",
+        ).to_pandas()
+        qc = _read_arrow(
+            con, f"SELECT kc AS key, {q} FROM g WHERE closed_ok GROUP BY ALL"
+        ).to_pandas()
+        qc.insert(0, "ward_code", CITYWIDE)
+        quant = pd.concat([qw, qc], ignore_index=True)
+        quant["median_days_to_close"] = [v[0] for v in quant["q"]]
+        quant["p90_days_to_close"] = [v[1] for v in quant["q"]]
+        parts = [
+            pd.concat([ward, city], ignore_index=True),
+            quant.drop(columns="q"),
+        ]
         if enf is not None and len(enf):
             e = enf[
                 [c for c in ("ward_code", "offence", "action", "issued_at", "outcome") if c in enf]
@@ -871,10 +884,11 @@ def _finish(
     else:
         t["population"] = np.nan
     pop = t["population"]
-    for i in np.flatnonzero(pop.isna().to_numpy()):
-        notes[i].append(f"population missing for {t['pop_year'].iat[i]}")
-    for i in np.flatnonzero((pop == 0).to_numpy()):
-        notes[i].append("population is 0")
+    years = t["pop_year"].to_numpy()
+    missing = pop.isna().to_numpy()
+    zero = (pop == 0).to_numpy()
+    for i in np.flatnonzero(missing | zero):
+        notes[i].append(f"population missing for {years[i]}" if missing[i] else "population is 0")
     good_pop = pop.where(pop > 0)
     t["cases_per_1k"] = t["cases"] * 1000.0 / good_pop
     lo_c, hi_c = poisson_ci(t["cases"].to_numpy())
