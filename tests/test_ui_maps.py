@@ -59,7 +59,7 @@ def test_choropleth_data_has_top_level_tooltip_fields_and_precomputed_colour():
     table = pd.DataFrame({"ward_code": ["E1", "E2"], "cases_per_1k": [4.0, 12.5]})
     data = choropleth_data(_wards(), table, "cases_per_1k")
     assert list(data["tooltip_detail"]) == [
-        "Cases per 1,000 residents: 4.0",
+        "Cases per 1,000 residents: 4.00",
         "Cases per 1,000 residents: 12.5",
         "Cases per 1,000 residents: –",
     ]

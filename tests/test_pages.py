@@ -1,0 +1,281 @@
+"""AppTest for every dashboard page on a store built once from the demo data set.
+
+Each test asserts no exception plus meaningful content: KPI values equal the metric computed
+directly with ``neighbourhood.metrics``, the map deck has one ward polygon per ward, the funding
+start is marked on the trend chart, filters survive a page switch and live in the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from neighbourhood import metrics
+from neighbourhood.demo import PROGRAMME_START, build_demo
+from neighbourhood.schemas import CITYWIDE
+from neighbourhood.store import Store
+from ui.filters import FilterOptions, default_values
+from ui.format import metric_value, number, uk_date
+
+N_CASES = 8_000
+MAP_PAYLOAD_LIMIT = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data set (small) in a tmp store, built once per test session."""
+    path = tmp_path_factory.mktemp("demo") / "store"
+    build_demo(Store(path), n_cases=N_CASES)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _store_env(demo_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(demo_store))
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> None:
+    """Caches leak between AppTest instances (STYLE.md §19)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.secrets = {}  # local mode: no [auth] section
+    return at
+
+
+def _open(page: str | None = None) -> AppTest:
+    at = _app().run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    _assert_no_raw_html(at)
+    return at
+
+
+def _assert_no_raw_html(at: AppTest) -> None:
+    for md in at.markdown:
+        assert not md.proto.allow_html, md.value
+
+
+def _defaults(store: Path) -> dict:
+    s = Store(store)
+    row = s.query("SELECT min(reported_at) AS a, max(reported_at) AS b FROM cases").iloc[0]
+    options = FilterOptions(row["a"].date(), row["b"].date(), ("x",), {})
+    return default_values(options)
+
+
+def _qp(at: AppTest, name: str) -> list[str]:
+    value = at.query_params.get(name, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _city_latest(store: Path, **kw: object) -> pd.Series:
+    start, end = _defaults(store)["filter_dates"]
+    table = metrics.ward_period_table(Store(store), start=start, end=end, **kw)
+    city = table[table["ward_code"] == CITYWIDE].sort_values("period_start")
+    return city.iloc[-1]
+
+
+def test_overview_kpis_equal_the_metrics_computed_directly(demo_store: Path) -> None:
+    at = _open()
+    assert at.title[0].value == "Street cleansing and enforcement: overview"
+    latest = _city_latest(demo_store, period="month")
+    shown = _metrics(at)
+    assert shown["Cases reported"] == number(latest["cases"])
+    assert shown["Cases per 1,000 residents"] == metric_value(
+        "cases_per_1k", latest["cases_per_1k"]
+    )
+    assert shown["Median days to close"] == metric_value(
+        "median_days_to_close", latest["median_days_to_close"]
+    )
+    assert shown["Closed within target time"] == metric_value(
+        "pct_within_sla", latest["pct_within_sla"]
+    )
+    assert shown["Spend"] == metric_value("spend_gbp", latest["spend_gbp"])
+    assert any(m.delta for m in at.metric)
+    assert at.subheader[0].value == f"Latest period: {latest['period_start']:%b %Y}"
+
+
+def test_overview_shows_data_freshness_and_movers(demo_store: Path) -> None:
+    at = _open()
+    last = Store(demo_store).query("SELECT max(reported_at) AS t FROM cases")["t"].iloc[0]
+    captions = " ".join(c.value for c in at.caption)
+    assert f"Latest case reported: {uk_date(last)}" in captions
+    assert "Last data load:" in captions
+    assert len(at.dataframe) == 2  # most improved, getting worse
+    assert len(at.get("download_button")) == 2
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_filters_survive_a_page_switch_and_are_mirrored_in_the_url(demo_store: Path) -> None:
+    at = _open()
+    at.sidebar.selectbox(key="filter_period").set_value("quarter").run()
+    assert _qp(at, "period") == ["quarter"]
+    latest = _city_latest(demo_store, period="quarter")
+    assert _metrics(at)["Cases reported"] == number(latest["cases"])
+    at.switch_page("pages/2_Trends.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="filter_period").value == "quarter"
+    assert _qp(at, "period") == ["quarter"]
+
+
+def test_a_shared_link_opens_the_same_view(demo_store: Path) -> None:
+    at = _app()
+    at.query_params["period"] = "year"
+    at.query_params["cat"] = ["fly_tipping"]
+    at.query_params["ward"] = "<img src=x onerror=alert(1)>"  # not a ward: ignored
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="filter_period").value == "year"
+    assert at.sidebar.multiselect(key="filter_categories").value == ["fly_tipping"]
+    latest = _city_latest(demo_store, period="year", categories=["fly_tipping"])
+    assert _metrics(at)["Cases reported"] == number(latest["cases"])
+    assert "/" in at.subheader[0].value  # a financial year label such as 2025/26
+    assert "ward" not in at.query_params
+
+
+def _deck(at: AppTest, index: int = 0) -> dict:
+    return json.loads(at.get("deck_gl_json_chart")[index].proto.json)
+
+
+def test_ward_map_draws_one_polygon_per_ward_with_a_table_twin(demo_store: Path) -> None:
+    at = _open("pages/1_Ward_map.py")
+    n_wards = len(Store(demo_store).wards())
+    deck = _deck(at)
+    layers = {layer["id"]: layer for layer in deck["layers"]}
+    assert layers["wards"]["@@type"] == "GeoJsonLayer"
+    assert len(layers["wards"]["data"]) == n_wards
+    assert all(len(f["fill_color"]) == 4 for f in layers["wards"]["data"])
+    assert "hotspots" not in layers and "cases" not in layers  # both behind toggles
+    assert "carto" in deck["mapStyle"]
+    tooltip = json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)
+    assert set(tooltip) >= {"text"} and "html" not in tooltip
+    table = at.dataframe[0].value
+    assert len(table) == n_wards
+    assert len(at.get("deck_gl_json_chart")[0].proto.json) < MAP_PAYLOAD_LIMIT
+
+
+def test_ward_map_table_values_match_the_metrics(demo_store: Path) -> None:
+    at = _open("pages/1_Ward_map.py")
+    start, end = _defaults(demo_store)["filter_dates"]
+    table = metrics.ward_period_table(Store(demo_store), start=start, end=end)
+    latest = table[(table["period_start"] == table["period_start"].max())]
+    expected = latest[latest["ward_code"] != CITYWIDE].set_index("ward_name")["cases"]
+    shown = at.dataframe[0].value.set_index("ward_name")["cases"]
+    assert shown.sort_index().tolist() == expected.sort_index().tolist()
+
+
+def test_ward_map_hotspots_and_capped_points_are_behind_toggles(demo_store: Path) -> None:
+    at = _open("pages/1_Ward_map.py")
+    at.toggle(key="map_hexes").set_value(True).run()
+    at.toggle(key="map_points").set_value(True).run()
+    assert not at.exception
+    layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+    assert layers["hotspots"]["@@type"] == "H3HexagonLayer"
+    assert sum(h["value"] for h in layers["hotspots"]["data"]) > 0
+    points = layers["cases"]["data"]
+    assert 0 < len(points) <= 100_000
+    # Only cleansing cases: every point's title is a cleansing category label.
+    assert {p["tooltip_title"] for p in points} <= set(
+        __import__("neighbourhood.schemas", fromlist=["x"]).CATEGORY_LABELS.values()
+    )
+
+
+def test_choosing_a_ward_on_the_map_page_opens_its_profile(demo_store: Path) -> None:
+    at = _open("pages/1_Ward_map.py")
+    code, name = Store(demo_store).wards()[["ward_code", "ward_name"]].iloc[3]
+    at.selectbox(key="ward").set_value(code).run()
+    assert "Cases reported" in _metrics(at)
+    outline = {layer["id"]: layer for layer in _deck(at)["layers"]}["selected_ward"]
+    assert [f["ward_code"] for f in outline["data"]] == [code]
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Ward profile"
+    assert at.header[0].value == name
+    assert _qp(at, "ward") == [code]
+
+
+def test_trends_mark_the_funding_start_and_compare_wards(demo_store: Path) -> None:
+    at = _app()
+    wards = Store(demo_store).wards()["ward_code"].tolist()
+    at.query_params["wards"] = wards[:2]
+    at.run()
+    at.switch_page("pages/2_Trends.py").run()
+    assert not at.exception
+    at.multiselect(key="trend_comparison").set_value(wards[5:8]).run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    spec = json.loads(charts[0].proto.spec)
+    names = [t.get("name") for t in spec["data"] if t.get("showlegend", True)]
+    assert "Whole city" in names and "Comparison wards" in names
+    lines = [s for s in spec["layout"]["shapes"] if s["type"] == "line"]
+    assert pd.Timestamp(lines[0]["x0"]) == pd.Timestamp(PROGRAMME_START)
+    assert any(s["type"] == "rect" for s in spec["layout"]["shapes"])
+    assert any(t.get("fill") == "tonexty" for t in spec["data"])  # confidence bands
+    assert len(at.get("download_button")) == 2
+
+
+def test_ward_profile_shows_one_ward_for_a_councillor(demo_store: Path) -> None:
+    s = Store(demo_store)
+    code, name = s.wards()[["ward_code", "ward_name"]].iloc[0]
+    at = _app()
+    at.query_params["ward"] = code
+    at.run()
+    at.switch_page("pages/5_Ward_profile.py").run()
+    assert not at.exception
+    assert at.header[0].value == name
+    start, end = _defaults(demo_store)["filter_dates"]
+    table = metrics.ward_period_table(s, start=start, end=end)
+    ward = table[table["ward_code"] == code].sort_values("period_start").iloc[-1]
+    assert _metrics(at)["Cases reported"] == number(ward["cases"])
+    assert len(at.get("plotly_chart")) >= 4  # trend, categories, rank, spend (+ funnel)
+    assert len(at.get("deck_gl_json_chart")) == 1
+    # Enforcement counts of 1-4 are never shown exactly.
+    funnel = at.dataframe[1].value
+    for text in funnel["Number"] if "Number" in funnel else funnel["shown"]:
+        assert text == "<5" or int(text) == 0 or int(text) >= 5
+    assert len(at.get("download_button")) == len(at.dataframe)
+
+
+def test_every_page_renders_without_an_exception(demo_store: Path) -> None:
+    for page in ("pages/1_Ward_map.py", "pages/2_Trends.py", "pages/5_Ward_profile.py"):
+        at = _open(page)
+        assert at.title, page
+
+
+def test_no_store_builds_the_demo_on_first_start(tmp_path: Path, monkeypatch) -> None:
+    """Uses a tiny demo so the first-start path is exercised without slowing the suite much."""
+    import ui.data
+
+    built: list[Path] = []
+
+    def fake_build(store: Store, **kw: object) -> None:
+        built.append(store.path)
+        build_demo(store, n_cases=500)
+
+    monkeypatch.setattr("neighbourhood.demo.build_demo", fake_build)
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(tmp_path / "fresh"))
+    ui.data.ensure_store()
+    ui.data.ensure_store()
+    assert built == [tmp_path / "fresh"]
+    assert Store(tmp_path / "fresh").exists()
+    assert not Path(str(tmp_path / "fresh") + ".build.lock").exists()
+    assert os.environ["NEIGHBOURHOOD_STORE"] == str(tmp_path / "fresh")
