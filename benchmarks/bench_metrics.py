@@ -162,9 +162,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         frame = cases.select(["ward_code", "reported_at", "closed_at"]).to_pandas()
 
-        def baseline():
+        def baseline(frame: pd.DataFrame = frame):
             local = frame["reported_at"].dt.tz_convert("Europe/London")
-            month = local.dt.to_period("M")
+            month = local.dt.tz_localize(None).dt.to_period("M")
             days = (frame["closed_at"] - frame["reported_at"]) / pd.Timedelta(days=1)
             return (
                 frame.assign(month=month, days=days)
