@@ -806,25 +806,55 @@ def _map_labels(
     Unmatched labels are retried without a parenthesised suffix ("Flytipping (TfL)") and with
     only the part before " - " or ":" ("Fly tipping - Enforcement Request").
     """
-    uniques = pd.unique(raw.dropna())
-    table: dict[Any, Any] = {}
-    for label in uniques:
-        norm = normalise_label(label)
-        hit = lookup.get(norm)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = _pa(raw).dictionary_encode()
+    table: list[str | None] = []
+    for label in encoded.dictionary.to_pylist():
+        hit = lookup.get(normalise_label(label))
         if hit is None and fallback_raw:
-            text = str(label)
             for variant in (
-                re.sub(r"\([^)]*\)", " ", text),
-                re.split(r"\s+-\s+|:", text)[0],
-                re.split(r"\s+-\s+|:", re.sub(r"\([^)]*\)", " ", text))[0],
+                re.sub(r"\([^)]*\)", " ", label),
+                re.split(r"\s+-\s+|:", label)[0],
+                re.split(r"\s+-\s+|:", re.sub(r"\([^)]*\)", " ", label))[0],
             ):
                 hit = lookup.get(normalise_label(variant))
                 if hit is not None:
                     break
-        table[label] = hit
-    mapped = raw.map(table)
-    unmapped = raw.notna() & mapped.isna()
-    return mapped, unmapped
+        table.append(hit)
+    mapped = pc.take(pa.array(table, type=pa.large_string()), encoded.indices)
+    out = _from_pa(mapped, raw.index)
+    unmapped = raw.notna() & out.isna()
+    return out, unmapped
+
+
+def _pa(values: pd.Series) -> Any:
+    """A text column as a pyarrow string array (zero-copy for pandas' arrow-backed str)."""
+    import pyarrow as pa
+
+    arr = pa.array(values, from_pandas=True)
+    if not pa.types.is_large_string(arr.type) and not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def _from_pa(arr: Any, index: pd.Index) -> pd.Series:
+    import pyarrow as pa
+
+    if hasattr(arr, "combine_chunks"):
+        arr = arr.combine_chunks()
+    if pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return pd.Series(pd.array(arr, dtype="str"), index=index)
+
+
+def _regex_mask(values: pd.Series, pattern: str) -> np.ndarray:
+    """Vectorised case-insensitive regex search (RE2 via pyarrow); False for missing values."""
+    import pyarrow.compute as pc
+
+    hit = pc.match_substring_regex(_pa(values), pattern, ignore_case=True)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -927,54 +957,63 @@ def _unwrap(data: bytes, name: str, limit: int, report: dict[str, Any]) -> tuple
     return data, "csv"
 
 
-def _decode(data: bytes, opts: ReadOptions) -> tuple[str, str]:
-    """Return (encoding, text). Never silently returns bytes or mojibake for BOM files."""
+def _valid_utf8(data: bytes) -> bool:
+    """Strict UTF-8 check without building a Python str (pyarrow's SIMD validator)."""
+    import pyarrow as pa
+
+    try:
+        pa.array([data], type=pa.large_binary()).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _decode(data: bytes, opts: ReadOptions) -> tuple[str, bytes]:
+    """Return (encoding detected, the text as UTF-8 bytes without a BOM).
+
+    Never returns bytes in another encoding, so no reader can hand back binary columns or
+    mojibake; the order is UTF-8 with BOM, UTF-16 with BOM, strict UTF-8, Windows-1252, then
+    charset-normalizer.
+    """
     if opts.encoding:
         try:
-            return opts.encoding, data.decode(opts.encoding)
+            text = data.decode(opts.encoding)
         except (LookupError, UnicodeDecodeError) as exc:
             raise FileRefused(
                 "F_ENCODING", f"The file is not valid {opts.encoding} ({exc})."
             ) from None
+        return opts.encoding, text.lstrip("\ufeff").encode("utf-8")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return "utf-16", data.decode("utf-16")
+            return "utf-16", data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             raise FileRefused("F_ENCODING", "The file starts like UTF-16 but is not.") from None
-    head = data[:65536]
-    if b"\x00" in head:
+    if b"\x00" in data[:65536]:
         raise FileRefused(
             "F_BINARY", "The file contains NUL bytes: it is binary, not a CSV extract."
         )
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return "utf-8-sig", data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
+    if data.startswith(b"\xef\xbb\xbf") and _valid_utf8(data[3:]):
+        return "utf-8-sig", data[3:]
+    if _valid_utf8(data):
+        return "utf-8", data
     try:
-        return "utf-8", data.decode("utf-8")
+        return "cp1252", data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("cp1252")
-        encoding = "cp1252"
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
+    from charset_normalizer import from_bytes
 
-        best = from_bytes(data[: 4 * 1024 * 1024]).best()
-        if best is None:
-            raise FileRefused(
-                "F_ENCODING",
-                "The text encoding could not be recognised; save the file as 'CSV UTF-8'.",
-            ) from None
-        encoding = best.encoding
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            raise FileRefused(
-                "F_ENCODING", f"The file looks like {encoding} but does not decode as it."
-            ) from None
-    return encoding, text
+    best = from_bytes(data[: 4 * 1024 * 1024]).best()
+    if best is None:
+        raise FileRefused(
+            "F_ENCODING",
+            "The text encoding could not be recognised; save the file as 'CSV UTF-8'.",
+        )
+    try:
+        return best.encoding, data.decode(best.encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        raise FileRefused(
+            "F_ENCODING", f"The file looks like {best.encoding} but does not decode as it."
+        ) from None
 
 
 def _looks_binary(text: str) -> bool:
@@ -1130,17 +1169,18 @@ def _refuse_duplicates(header: list[str]) -> None:
 def _read_csv(
     data: bytes, opts: ReadOptions, kind: str, report: dict[str, Any]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    encoding, text = _decode(data, opts)
+    encoding, utf8 = _decode(data, opts)
     report["encoding"] = encoding
+    text = utf8[:1_000_000].decode("utf-8", errors="ignore")
     if _looks_binary(text):
         raise FileRefused("F_BINARY", "The file is mostly control characters: it is not text.")
-    if not text.strip():
+    if re.search(rb"\S", utf8[:1_000_000]) is None and not utf8[1_000_000:].strip():
         raise FileRefused("F_EMPTY", "The file is empty.")
-    first_line = text[: text.find("\n")] if "\n" in text[:1_000_000] else text[:1_000_000]
+    first_line = text[: text.find("\n")] if "\n" in text else text
     delimiter = opts.delimiter or _sniff_delimiter(first_line)
     report["delimiter"] = delimiter
     try:
-        header = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
     except (csv.Error, StopIteration) as exc:
         raise FileRefused("F_MALFORMED", f"The header line could not be read ({exc}).") from None
     header = [h.replace("\ufeff", "").strip() for h in header]
@@ -1148,78 +1188,83 @@ def _read_csv(
     mapping = _match_header(header, kind, opts, report)
     _check_required(kind, set(mapping.values()), header)
 
-    # utf-8 files go to the C parser as bytes (no copy); others as decoded text.
-    if encoding in ("utf-8", "utf-8-sig"):
-        source: io.IOBase = io.BytesIO(data)
-        read_encoding: str | None = encoding
-    else:
-        source = io.StringIO(text)
-        read_encoding = None
     usecols = sorted(mapping)
+    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    frame = _read_arrow(utf8, len(header), usecols, delimiter)
+    if frame is not None and physical == len(frame) + 1:
+        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    else:
+        # Blank lines, newlines inside quoted fields or ragged rows: the C engine keeps every
+        # line, so the physical line of each row can be worked out.
+        frame, lines = _read_c(utf8, len(header), usecols, delimiter)
+    frame.columns = [mapping[c] for c in usecols]
+    for col in frame.columns:
+        if frame[col].dtype == object and frame[col].map(type).eq(bytes).any():
+            raise FileRefused("F_ENCODING", f"Column {col} came back as bytes, not text.")
+    return frame, lines
+
+
+def _read_arrow(utf8: bytes, ncols: int, usecols: list[int], delimiter: str) -> pd.DataFrame | None:
+    """Fast path: pyarrow's multi-threaded reader, every column as text. None if it balks."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    names = [f"c{i}" for i in range(ncols)]
     try:
-        frame = pd.read_csv(
-            source,
+        table = pv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8"),
+            parse_options=pv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=b'"' in utf8, ignore_empty_lines=True
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types={names[i]: pa.string() for i in usecols},
+                include_columns=[names[i] for i in usecols],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    frame = table.to_pandas()
+    frame.columns = usecols
+    return frame
+
+
+def _read_c(
+    utf8: bytes, ncols: int, usecols: list[int], delimiter: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The pandas C engine, keeping blank lines, with the physical line of every row."""
+    try:
+        full = pd.read_csv(
+            io.BytesIO(utf8),
             sep=delimiter,
             header=0,
-            names=list(range(len(header))),
-            usecols=usecols,
+            names=list(range(ncols)),
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
             index_col=False,
-            encoding=read_encoding,
+            encoding="utf-8",
             engine="c",
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileRefused(
             "F_MALFORMED", f"The file is not a regular table: {str(exc).strip()[:300]}"
         ) from None
-    frame.columns = [mapping[c] for c in frame.columns]
-    for col in frame.columns:
-        if frame[col].dtype == object and frame[col].map(type).eq(bytes).any():
-            raise FileRefused("F_ENCODING", f"Column {col} came back as bytes, not text.")
-    lines = _source_lines(text, len(header), delimiter, frame, data, encoding, read_encoding)
-    return frame, lines
-
-
-def _source_lines(
-    text: str,
-    ncols: int,
-    delimiter: str,
-    frame: pd.DataFrame,
-    data: bytes,
-    encoding: str,
-    read_encoding: str | None,
-) -> np.ndarray:
-    """Physical line of every row (header = 1), allowing for newlines inside quoted fields."""
-    n = len(frame)
-    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if physical == n + 1:
-        return np.arange(2, n + 2, dtype=np.int64)
-    # Some quoted fields hold newlines: re-read every column and count them row by row.
-    full = pd.read_csv(
-        io.BytesIO(data) if read_encoding else io.StringIO(text),
-        sep=delimiter,
-        header=0,
-        names=list(range(ncols)),
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skip_blank_lines=False,
-        index_col=False,
-        encoding=read_encoding,
-        engine="c",
-    )
+    n = len(full)
     extra = np.zeros(n, dtype=np.int64)
     for col in full.columns:
         values = full[col]
         has_nl = values.str.contains("\n", regex=False).fillna(False).to_numpy(bool)
         if has_nl.any():
             extra += values.str.count("\n").fillna(0).to_numpy(np.int64)
-    start = 2 + np.arange(n, dtype=np.int64)
-    start[1:] += np.cumsum(extra)[:-1]
-    return start
+    lines = 2 + np.arange(n, dtype=np.int64)
+    if n > 1:
+        lines[1:] += np.cumsum(extra)[:-1]
+    return full[usecols], lines
 
 
 def _read_xlsx(
@@ -1354,15 +1399,41 @@ class _Rejects:
 
 def _text(frame: pd.DataFrame, col: str) -> pd.Series:
     """Stripped text column (NA when blank); an all-NA column when the file lacks it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if col not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="str")
-    values = frame[col].astype("str").str.strip()
-    return values.mask(values == "")
+    arr = pc.utf8_trim_whitespace(_pa(frame[col]))
+    empty = pc.equal(arr, "")
+    if pc.any(empty).as_py():
+        arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
+    return _from_pa(arr, frame.index)
+
+
+class _Cols:
+    """Memoised :func:`_text` for one frame (each column is stripped once)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.cache: dict[str, pd.Series] = {}
+
+    def __call__(self, col: str) -> pd.Series:
+        if col not in self.cache:
+            self.cache[col] = _text(self.frame, col)
+        return self.cache[col]
 
 
 def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parse numbers, allowing "£1,234.50", "1 234", "(12.00)". Returns (values, bad mask)."""
-    values = pd.to_numeric(raw, errors="coerce")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:  # fast path: every value is a plain number
+        arr = pc.cast(_pa(raw), pa.float64())
+        values = pd.Series(arr.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(raw, errors="coerce")
     failed = raw.notna() & values.isna()
     if failed.any():
         sub = raw[failed]
@@ -1384,10 +1455,60 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, bad
 
 
+def _fmt_regex(fmt: str) -> str:
+    """A regex equivalent to a strftime format, with the day captured as group ``d``."""
+    parts = {
+        "%d": r"(?P<d>\d{1,2})",
+        "%m": r"\d{1,2}",
+        "%Y": r"\d{4}",
+        "%y": r"\d{2}",
+        "%H": r"\d{1,2}",
+        "%I": r"\d{1,2}",
+        "%M": r"\d{1,2}",
+        "%S": r"\d{1,2}",
+        "%b": r"[A-Za-z]+",
+        "%B": r"[A-Za-z]+",
+        "%p": r"[AaPp][Mm]",
+    }
+    out = []
+    for token in re.split(r"(%[a-zA-Z])", fmt):
+        out.append(parts.get(token, re.escape(token)))
+    return "^" + "".join(out) + "$"
+
+
+def _arrow_strptime(values: pd.Series, fmt: str) -> pd.Series:
+    """Parse with pyarrow's strptime (fast), rejecting day overflow ("31/02" is not 2 March)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = _pa(values)
+    parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+    if "%d" in fmt:
+        suspect = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
+        if pc.any(suspect).as_py():
+            idx = np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
+            days = pc.struct_field(pc.extract_regex(arr.take(idx), _fmt_regex(fmt)), "d")
+            real = pc.cast(days, pa.int64()).to_numpy(zero_copy_only=False)
+            got = pc.day(parsed.take(idx)).to_numpy(zero_copy_only=False)
+            wrong = idx[real != got]
+            if len(wrong):
+                mask = np.zeros(len(arr), dtype=bool)
+                mask[wrong] = True
+                parsed = pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
+    out = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    return pd.Series(out, index=values.index)
+
+
+def _count_ok(values: pd.Series, fmt: str) -> int:
+    if fmt == "ISO8601":
+        return int(pd.to_datetime(values, format=fmt, errors="coerce", utc=True).notna().sum())
+    return int(_arrow_strptime(values, fmt).notna().sum())
+
+
 def _try_formats(values: pd.Series, formats: tuple[str, ...]) -> tuple[str | None, int]:
     best, best_ok = None, -1
     for fmt in formats:
-        ok = int(pd.to_datetime(values, format=fmt, errors="coerce").notna().sum())
+        ok = _count_ok(values, fmt)
         if ok > best_ok:
             best, best_ok = fmt, ok
         if ok == len(values):
@@ -1396,20 +1517,27 @@ def _try_formats(values: pd.Series, formats: tuple[str, ...]) -> tuple[str | Non
 
 
 def _parse_with(values: pd.Series, fmt: str) -> pd.Series:
-    if fmt == "ISO8601":
-        offset = values.str.contains(_OFFSET_RE, regex=True).fillna(False).to_numpy(bool)
-        if offset.any():
-            out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {S.TIMEZONE}]")
-            aware = pd.to_datetime(values[offset], format=fmt, errors="coerce", utc=True)
-            out[offset] = aware.dt.tz_convert(S.TIMEZONE)
-            naive = pd.to_datetime(values[~offset], format=fmt, errors="coerce")
-            if len(naive):
-                out[~offset] = _localise(naive)[0]
-            return out
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert(S.TIMEZONE)
-    return parsed
+    """Parse one column with one format: naive wall times, or tz-aware when offsets are given."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if fmt != "ISO8601":
+        return _arrow_strptime(values, fmt)
+    try:  # fast path: every value is ISO without an offset
+        arr = pc.cast(_pa(values), pa.timestamp("ns"))
+        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    offset = values.str.contains(_OFFSET_RE, regex=True).fillna(False).to_numpy(bool)
+    if offset.any():
+        out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {S.TIMEZONE}]")
+        aware = pd.to_datetime(values[offset], format=fmt, errors="coerce", utc=True)
+        out[offset] = aware.dt.tz_convert(S.TIMEZONE)
+        naive = pd.to_datetime(values[~offset], format=fmt, errors="coerce")
+        if len(naive):
+            out[~offset] = _localise(naive)[0]
+        return out
+    return pd.to_datetime(values, format=fmt, errors="coerce")
 
 
 def _localise(naive: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -1455,9 +1583,6 @@ def _dates(
 ) -> pd.Series:
     """Parse one date column with a format chosen for the column, localised to Europe/London."""
     values = raw
-    tokens_null = values.notna() & values.str.lower().isin(_NULL_TOKENS)
-    if tokens_null.any():
-        values = values.mask(tokens_null)
     present = values.dropna()
     out_dtype = f"datetime64[ns, {S.TIMEZONE}]"
     if present.empty:
@@ -1471,6 +1596,11 @@ def _dates(
     assert fmt is not None
     parsed = _parse_with(values, fmt)
     failed = values.notna() & parsed.isna()
+    if failed.any():  # "n/a", "null", "-" … mean no date
+        tokens = failed & values.str.lower().isin(_NULL_TOKENS)
+        if tokens.any():
+            values = values.mask(tokens)
+            failed = failed & ~tokens
     extra: list[str] = []
     if failed.any():
         for other in formats:
@@ -1537,6 +1667,7 @@ def _check_date_range(
 def _coordinates(
     frame: pd.DataFrame, opts: ReadOptions, rejects: _Rejects, report: dict[str, Any]
 ) -> dict[str, pd.Series]:
+    txt = _Cols(frame)
     n = len(frame)
     out: dict[str, pd.Series] = {
         c: pd.Series(np.nan, index=frame.index, dtype="float64")
@@ -1545,8 +1676,8 @@ def _coordinates(
     systems: list[str] = []
     cols = set(frame.columns)
     if {"_x", "_y"} <= cols:
-        x, bad_x = _numbers(_text(frame, "_x"))
-        y, bad_y = _numbers(_text(frame, "_y"))
+        x, bad_x = _numbers(txt("_x"))
+        y, bad_y = _numbers(txt("_y"))
         if x.abs().median() <= 180 and y.abs().median() <= 90:
             frame = frame.rename(columns={"_x": "longitude", "_y": "latitude"})
             report["coordinate_note"] = "X/Y read as longitude/latitude (values in degrees)"
@@ -1554,8 +1685,9 @@ def _coordinates(
             frame = frame.rename(columns={"_x": "easting", "_y": "northing"})
             report["coordinate_note"] = "X/Y read as British National Grid easting/northing"
         cols = set(frame.columns)
+        txt = _Cols(frame)
     if {"latitude", "longitude"} & cols:
-        raw_lat, raw_lon = _text(frame, "latitude"), _text(frame, "longitude")
+        raw_lat, raw_lon = txt("latitude"), txt("longitude")
         lat, bad_lat = _numbers(raw_lat)
         lon, bad_lon = _numbers(raw_lon)
         rejects.add(bad_lat, "latitude", "E_COORD_INVALID", raw_lat)
@@ -1571,13 +1703,13 @@ def _coordinates(
                 lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)
                 rejects.add(sw, "latitude", "W_COORD_SWAPPED", raw_lat)
             outside = lat.notna() & lon.notna() & ~(lat.between(la0, la1) & lon.between(lo0, lo1))
-            rejects.add(
-                outside.to_numpy(bool), "latitude", "E_COORD_RANGE", raw_lat + "," + raw_lon
-            )
+            if outside.any():
+                both = raw_lat.fillna("") + "," + raw_lon.fillna("")
+                rejects.add(outside.to_numpy(bool), "latitude", "E_COORD_RANGE", both)
         out["latitude"], out["longitude"] = lat, lon
         systems.append("wgs84")
     if {"easting", "northing"} & cols:
-        raw_e, raw_n = _text(frame, "easting"), _text(frame, "northing")
+        raw_e, raw_n = txt("easting"), txt("northing")
         east, bad_e = _numbers(raw_e)
         north, bad_n = _numbers(raw_n)
         rejects.add(bad_e, "easting", "E_COORD_INVALID", raw_e)
@@ -1586,7 +1718,9 @@ def _coordinates(
         rejects.add(half, "easting", "E_COORD_INVALID", raw_e)
         e0, e1, n0, n1 = BNG_BOUNDS
         outside = east.notna() & north.notna() & ~(east.between(e0, e1) & north.between(n0, n1))
-        rejects.add(outside.to_numpy(bool), "easting", "E_COORD_RANGE", raw_e + "," + raw_n)
+        if outside.any():
+            both = raw_e.fillna("") + "," + raw_n.fillna("")
+            rejects.add(outside.to_numpy(bool), "easting", "E_COORD_RANGE", both)
         out["easting"], out["northing"] = east, north
         fill = (east.notna() & north.notna() & ~outside).to_numpy(bool) & out[
             "latitude"
@@ -1629,7 +1763,7 @@ def _total_rows(
     for col in columns:
         if col in frame:
             sub = frame[col].iloc[idx].astype("str")
-            hit[idx] |= sub.str.match(_TOTAL_RE, case=False).fillna(False).to_numpy(bool)
+            hit[idx] |= _regex_mask(sub, _TOTAL_RE)
     return hit
 
 
@@ -1637,8 +1771,12 @@ def _dedupe(
     keys: pd.DataFrame, order_by: pd.Series | None, rejects: _Rejects, values: pd.Series, col: str
 ) -> None:
     """Among rows without errors, keep the newest per key (by order_by, then file order)."""
+    import pyarrow.compute as pc
+
     ok = ~rejects.bad
     sub = keys[ok]
+    if sub.shape[1] == 1 and len(pc.unique(_pa(sub.iloc[:, 0]))) == len(sub):
+        return  # fast path: every id is distinct
     dup_any = sub.duplicated(keep=False)
     if not dup_any.any():
         return
@@ -1678,9 +1816,10 @@ def _cases(
     file_name: str,
     now: pd.Timestamp,
 ) -> tuple[pd.DataFrame, _Rejects]:
+    txt = _Cols(frame)
     values = load_value_map()
     out: dict[str, pd.Series] = {}
-    case_id = _text(frame, "case_id")
+    case_id = txt("case_id")
     rejects = _Rejects(lines, case_id.fillna(""))
     out["case_id"] = case_id
 
@@ -1694,16 +1833,12 @@ def _cases(
         "offence",
         "action",
     )
-    blank_or_total = (
-        case_id.isna() | case_id.str.match(_TOTAL_RE, case=False).fillna(False)
-    ).to_numpy(bool)
+    blank_or_total = (case_id.isna() | _regex_mask(case_id, _TOTAL_RE)).to_numpy(bool)
     total = _total_rows(frame, blank_or_total, label_cols)
     # A row with no id, no date and no label but some numbers is a sums row.
     start_col = "reported_at" if kind == "cleansing" else "issued_at"
     label_col = "category" if kind == "cleansing" else "action"
-    sums_only = (
-        case_id.isna() & _text(frame, start_col).isna() & _text(frame, label_col).isna()
-    ).to_numpy(bool)
+    sums_only = (case_id.isna() & txt(start_col).isna() & txt(label_col).isna()).to_numpy(bool)
     total |= sums_only
     rejects.add(total, "case_id", "E_TOTAL_ROW", case_id)
     rejects.add(
@@ -1716,13 +1851,13 @@ def _cases(
 
     end_col = "closed_at" if kind == "cleansing" else "outcome_at"
     for col in (start_col, end_col, "updated_at"):
-        raw = _text(frame, col)
+        raw = txt(col)
         if col in frame:
             out[col] = _dates(raw, col, opts, rejects, report, file_name=file_name)
             _check_date_range(out[col], col, raw, rejects, now)
         else:
             out[col] = pd.Series(pd.NaT, index=frame.index, dtype=f"datetime64[ns, {S.TIMEZONE}]")
-    raw_start = _text(frame, start_col)
+    raw_start = txt(start_col)
     rejects.add(
         raw_start.isna().to_numpy(bool) & ~blank_or_total,
         start_col,
@@ -1731,12 +1866,10 @@ def _cases(
         f"{start_col} is empty.",
     )
     order = (out[end_col] < out[start_col]).fillna(False).to_numpy(bool)
-    rejects.add(
-        order, end_col, "E_DATE_ORDER", _text(frame, end_col), f"{end_col} is before {start_col}."
-    )
+    rejects.add(order, end_col, "E_DATE_ORDER", txt(end_col), f"{end_col} is before {start_col}.")
 
     if kind == "cleansing":
-        raw_cat = _text(frame, "category")
+        raw_cat = txt("category")
         cat, unmapped = _map_labels(raw_cat, _category_lookup(str(CATEGORY_MAP_PATH)))
         out["category"] = cat.fillna("other").astype("str")
         out["category_raw"] = raw_cat
@@ -1744,23 +1877,26 @@ def _cases(
         counts = raw_cat[unmapped & ~pd.Series(rejects.bad, index=frame.index)].value_counts()
         report["unmapped_categories"] = {str(k): int(v) for k, v in counts.items()}
 
-        raw_status = _text(frame, "status")
+        raw_status = txt("status")
         status, unknown = _enum(raw_status, values["status"])
-        inferred = pd.Series(
-            np.where(out["closed_at"].notna(), "closed", "open"), index=frame.index
-        )
         rejects.add(unknown, "status", "W_UNKNOWN_STATUS", raw_status)
-        out["status"] = status.fillna(inferred).astype("str")
+        missing = status.isna().to_numpy(bool)
+        if missing.any():
+            closed = out["closed_at"].notna().to_numpy(bool)
+            filled = status.to_numpy(dtype=object, na_value=None)
+            filled[missing] = np.where(closed[missing], "closed", "open")
+            status = pd.Series(filled, index=frame.index, dtype="str")
+        out["status"] = status
         if "status" not in frame:
             report["status_inferred"] = True
         no_date = (out["status"] == "closed") & out["closed_at"].isna()
         rejects.add(no_date.to_numpy(bool), "closed_at", "W_CLOSED_NO_DATE", raw_status)
-        out["street"] = _text(frame, "street")
-        out["size"] = _text(frame, "size")
-        out["channel"] = _text(frame, "channel")
+        out["street"] = txt("street")
+        out["size"] = txt("size")
+        out["channel"] = txt("channel")
         money_col = "cost_gbp"
     else:
-        raw_action = _text(frame, "action")
+        raw_action = txt("action")
         action, unknown = _enum(raw_action, values["action"])
         rejects.add(
             unknown,
@@ -1777,26 +1913,26 @@ def _cases(
             "action is empty.",
         )
         out["action"] = action
-        raw_off = _text(frame, "offence")
+        raw_off = txt("offence")
         offence, unknown = _enum(raw_off, values["offence"])
         rejects.add(unknown, "offence", "W_UNMAPPED_OFFENCE", raw_off)
         out["offence"] = offence.fillna("other").astype("str")
-        raw_out = _text(frame, "outcome")
+        raw_out = txt("outcome")
         outcome, unknown = _enum(raw_out, values["outcome"])
         rejects.add(unknown, "outcome", "W_UNKNOWN_OUTCOME", raw_out)
         out["outcome"] = outcome
-        out["linked_case_id"] = _text(frame, "linked_case_id")
+        out["linked_case_id"] = txt("linked_case_id")
         money_col = "amount_gbp"
 
-    raw_money = _text(frame, money_col)
+    raw_money = txt(money_col)
     money, bad = _numbers(raw_money)
     rejects.add(bad, money_col, "E_NUMBER", raw_money, f"{money_col} is not an amount in pounds.")
     rejects.add((money < 0).to_numpy(bool), money_col, "E_NEGATIVE", raw_money)
     out[money_col] = money
 
     out.update(_coordinates(frame, opts, rejects, report))
-    out["ward_code"] = _text(frame, "ward_code").str.upper()
-    out["ward_name"] = _text(frame, "ward_name")
+    out["ward_code"] = txt("ward_code").str.upper()
+    out["ward_name"] = txt("ward_name")
 
     _dedupe(
         pd.DataFrame({"case_id": case_id}),
@@ -1816,8 +1952,9 @@ def _spend(
     report: dict[str, Any],
     file_name: str,
 ) -> tuple[pd.DataFrame, _Rejects]:
+    txt = _Cols(frame)
     values = load_value_map()
-    raw_ward = _text(frame, "ward_code")
+    raw_ward = txt("ward_code")
     rejects = _Rejects(lines, pd.Series("", index=frame.index, dtype="str"))
     citywide, _ = _map_labels(raw_ward, values["citywide"], fallback_raw=False)
     ward = raw_ward.where(citywide.isna(), S.CITYWIDE)
@@ -1843,7 +1980,7 @@ def _spend(
         "ward_code is empty: give a ward code or 'citywide'.",
     )
 
-    raw_start = _text(frame, "period_start")
+    raw_start = txt("period_start")
     start = _dates(raw_start, "period_start", opts, rejects, report, file_name=file_name)
     rejects.add(
         raw_start.isna().to_numpy(bool) & ~total,
@@ -1860,7 +1997,7 @@ def _spend(
         opts.now or pd.Timestamp.now(tz=S.TIMEZONE),
         future=False,
     )
-    raw_end = _text(frame, "period_end")
+    raw_end = txt("period_end")
     if "period_end" in frame:
         end = _dates(raw_end, "period_end", opts, rejects, report, file_name=file_name)
     else:
@@ -1874,10 +2011,10 @@ def _spend(
     order = (end < start).fillna(False).to_numpy(bool)
     rejects.add(order, "period_end", "E_DATE_ORDER", raw_end, "period_end is before period_start.")
 
-    raw_service = _text(frame, "service")
+    raw_service = txt("service")
     service, unknown = _enum(raw_service, values["service"])
     rejects.add(unknown, "service", "W_UNMAPPED_SERVICE", raw_service)
-    raw_amount = _text(frame, "amount_gbp")
+    raw_amount = txt("amount_gbp")
     amount, bad = _numbers(raw_amount)
     rejects.add(bad, "amount_gbp", "E_NUMBER", raw_amount, "amount_gbp is not an amount in pounds.")
     rejects.add((amount < 0).to_numpy(bool), "amount_gbp", "E_NEGATIVE", raw_amount)
@@ -1893,7 +2030,7 @@ def _spend(
             "ward_code": ward.astype("str"),
             "period_start": start,
             "period_end": end,
-            "programme": _text(frame, "programme"),
+            "programme": txt("programme"),
             "service": service.fillna("other").astype("str"),
             "amount_gbp": amount,
         }
@@ -1906,8 +2043,9 @@ def _spend(
 def _population(
     frame: pd.DataFrame, lines: np.ndarray, opts: ReadOptions, report: dict[str, Any]
 ) -> tuple[pd.DataFrame, _Rejects]:
-    code = _text(frame, "ward_code").str.upper()
-    name = _text(frame, "ward_name")
+    txt = _Cols(frame)
+    code = txt("ward_code").str.upper()
+    name = txt("ward_name")
     rejects = _Rejects(lines, pd.Series("", index=frame.index, dtype="str"))
     total = _total_rows(frame, np.ones(len(frame), dtype=bool), ("ward_code", "ward_name"))
     area = code.str.match(_AREA_CODE_RE).fillna(False).to_numpy(bool) & ~total
@@ -1926,7 +2064,7 @@ def _population(
         code,
         "Neither ward_code nor ward_name is given.",
     )
-    raw_pop = _text(frame, "population")
+    raw_pop = txt("population")
     pop, bad = _numbers(raw_pop)
     rejects.add(bad, "population", "E_NUMBER", raw_pop)
     rejects.add(
@@ -1945,7 +2083,7 @@ def _population(
         "population must be a head count (a whole number), not a rate or density.",
     )
     rejects.add((pop < 0).to_numpy(bool), "population", "E_NEGATIVE", raw_pop)
-    raw_year = _text(frame, "year")
+    raw_year = txt("year")
     year, bad_year = _numbers(raw_year)
     bad_year = bad_year | (
         (year.notna()) & ((year != np.floor(year)) | ~year.between(1900, 2100))
@@ -2028,10 +2166,10 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
         "unmapped_categories": {},
         "rows_read": 0,
     }
-    if not data.strip():
+    if re.search(rb"\S", data[:1_000_000]) is None and not data[1_000_000:].strip():
         raise FileRefused("F_EMPTY", f"{name} is empty.")
     payload, fmt = _unwrap(data, name, opts.max_bytes, report)
-    if not payload.strip():
+    if re.search(rb"\S", payload[:1_000_000]) is None and not payload[1_000_000:].strip():
         raise FileRefused("F_EMPTY", f"{name} is empty once decompressed.")
     if fmt == "xlsx":
         frame, lines = _read_xlsx(payload, opts, kind, report)
