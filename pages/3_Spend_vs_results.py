@@ -20,8 +20,7 @@ if not programmes:
     st.info("No funding programme found: load a spend file with ward-level programme lines.")
     st.stop()
 c1, c2, c3 = st.columns(3)
-names = [p.name for p in programmes]
-name = c1.selectbox("Programme", names, key="spend_programme")
+name = c1.selectbox("Programme", [p.name for p in programmes], key="spend_programme")
 outcome = c2.selectbox(
     "Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label, key="spend_outcome"
 )
@@ -98,11 +97,12 @@ with right.container(border=True):
 with st.container(border=True):
     st.subheader("Value for money")
     ce = view.cost
-    with st.container(horizontal=True):
-        st.metric("Spent in funded wards", spend.gbp_or_dash(ce.spend_gbp), border=True)
-        st.metric("Per case closed", spend.gbp_or_dash(ce.spend_per_case_closed), border=True)
-        label = spend.per_unit_label(outcome, ce.unit_noun)
-        st.metric(label, spend.gbp_or_dash(ce.cost_per_unit), border=True)
+    if ce is not None:
+        with st.container(horizontal=True):
+            st.metric("Spent in funded wards", spend.gbp_or_dash(ce.spend_gbp), border=True)
+            st.metric("Per case closed", spend.gbp_or_dash(ce.spend_per_case_closed), border=True)
+            label = spend.per_unit_label(outcome, ce.unit_noun)
+            st.metric(label, spend.gbp_or_dash(ce.cost_per_unit), border=True)
     st.markdown(plain(view.cost_sentence, 2000))
-    for note in ce.notes:
-        st.caption(plain(note))
+    for note in ce.notes if ce is not None else ():
+        st.caption(plain(note, 2000))

@@ -180,10 +180,14 @@ def evaluate(revision: str, programme_name: str, outcome: str, category: str | N
         view.caveats = ev.caveats(view.did)
         view.before_after = ev.before_after(panel, programme, outcome, subject=subject)
         view.before_after_sentence = ev.describe(view.before_after, subject=subject)
-        view.cost = ev.cost_effectiveness(view.did, _store().table("spend"), programme)
-        view.cost_sentence = ev.describe(view.cost)
     except ValueError as exc:  # e.g. no comparison wards, no periods before the start
         view.error = f"This comparison cannot be made with the data loaded: {exc}"
+        return view
+    try:
+        view.cost = ev.cost_effectiveness(view.did, _store().table("spend"), programme)
+        view.cost_sentence = ev.describe(view.cost)
+    except ValueError as exc:
+        view.cost_sentence = f"Value for money cannot be worked out from the spend loaded: {exc}"
     return view
 
 
