@@ -512,6 +512,7 @@ def _prepare(
     notes: list[str] = []
     df = panel.copy()
     df["ward_code"] = df["ward_code"].astype(str).astype(object)
+    df = df[df["ward_code"].str.lower() != CITYWIDE]  # the metrics table's city-total rows
     df["period_start"] = _naive_series(df["period_start"])
     periods = _period_table(df)
     df = df.merge(periods, on="period_start", how="left")
@@ -1514,7 +1515,15 @@ def _ci_words(lo: float, hi: float, scale: str, unit: str) -> str:
         short = {"days": "day", "percentage points": "percentage-point"}.get(unit, unit)
         return f"{abs(v):.1f}-{short}"
 
-    return f"between a {adj(lo)} fall and a {adj(hi)} rise"
+    return f"between {_a(adj(lo))} fall and {_a(adj(hi))} rise"
+
+
+def _a(words: str) -> str:
+    """'a 12%' but 'an 8%', 'an 11%', 'an 80%' (said 'eight', 'eleven', 'eighty')."""
+    digits = words.split(".")[0].split("%")[0].split("-")[0].replace(",", "")
+    n = int(digits) if digits.isdigit() else -1
+    an = str(n).startswith("8") or n in (11, 18) or 11_000 <= n < 12_000 or 18_000 <= n < 19_000
+    return f"{'an' if an else 'a'} {words}"
 
 
 def describe(

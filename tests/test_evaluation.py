@@ -501,3 +501,23 @@ def test_results_are_dataclasses_with_expected_types() -> None:
     r = did(panel, prog, "cases_per_1k", check_pretrends=False)
     assert isinstance(r, DidResult) and isinstance(r.treated_wards, tuple)
     assert isinstance(cost_effectiveness(r, SPEND.iloc[:0], prog), CostEffectiveness)
+
+
+def test_describe_uses_an_before_eight_and_eleven() -> None:
+    text = describe(_r(-0.01, -0.08, 0.11))
+    assert "(95% CI between an 8% fall and an 11% rise)" in text
+    text = describe(_r(-1.0, -18.0, 2.0, "median_days_to_close"))
+    assert "between an 18.0-day fall and a 2.0-day rise" in text
+
+
+def test_city_total_rows_of_the_metrics_table_are_ignored() -> None:
+    panel, prog = make_panel(18, effect=-0.15)
+    city = panel.groupby("period_start", as_index=False)[["cases", "population"]].sum()
+    city["ward_code"], city["ward_name"] = "citywide", "City total"
+    city["cases_per_1k"] = city.cases / city.population * 1000
+    with_city = pd.concat([panel, city], ignore_index=True)
+    a = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    b = did(with_city, prog, "cases_per_1k", check_pretrends=False)
+    assert b.n_comparison == 22 and b.estimate == pytest.approx(a.estimate)
+    s = treated_vs_comparison_series(with_city, prog, "cases_per_1k")
+    assert s["n_wards"].max() == 22
