@@ -803,8 +803,9 @@ def _map_labels(
     """Map raw labels through a lookup, working on the distinct labels only.
 
     Returns (mapped values with NA where unmapped, mask of non-empty unmapped labels).
-    Unmatched labels are retried without a parenthesised suffix ("Flytipping (TfL)") and with
-    only the part before " - " or ":" ("Fly tipping - Enforcement Request").
+    Unmatched labels are retried without a parenthesised suffix ("Flytipping (TfL)"), then with
+    only the part before " - " or ":" ("Fly tipping - Enforcement Request"), then before
+    " on "/" in "/" at " ("Graffiti on council buildings").
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -814,10 +815,11 @@ def _map_labels(
     for label in encoded.dictionary.to_pylist():
         hit = lookup.get(normalise_label(label))
         if hit is None and fallback_raw:
+            bare = re.sub(r"\([^)]*\)", " ", label)
             for variant in (
-                re.sub(r"\([^)]*\)", " ", label),
-                re.split(r"\s+-\s+|:", label)[0],
-                re.split(r"\s+-\s+|:", re.sub(r"\([^)]*\)", " ", label))[0],
+                bare,
+                re.split(r"\s+-\s+|:", bare)[0],
+                re.split(r"\s+(?:on|in|at)\s+", re.split(r"\s+-\s+|:", bare)[0])[0],
             ):
                 hit = lookup.get(normalise_label(variant))
                 if hit is not None:
@@ -1240,8 +1242,7 @@ def _read_c(
         full = pd.read_csv(
             io.BytesIO(utf8),
             sep=delimiter,
-            header=0,
-            names=list(range(ncols)),
+            header=None,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -1254,6 +1255,10 @@ def _read_c(
         raise FileRefused(
             "F_MALFORMED", f"The file is not a regular table: {str(exc).strip()[:300]}"
         ) from None
+    if full.shape[1] != ncols:
+        raise FileRefused(
+            "F_MALFORMED", "The rows have a different number of fields from the header."
+        )
     n = len(full)
     extra = np.zeros(n, dtype=np.int64)
     for col in full.columns:
@@ -1261,9 +1266,11 @@ def _read_c(
         has_nl = values.str.contains("\n", regex=False).fillna(False).to_numpy(bool)
         if has_nl.any():
             extra += values.str.count("\n").fillna(0).to_numpy(np.int64)
-    lines = 2 + np.arange(n, dtype=np.int64)
-    if n > 1:
-        lines[1:] += np.cumsum(extra)[:-1]
+    # physical line of row i (the header is row 0, line 1) = 1 + i + newlines in earlier rows
+    lines = 1 + np.arange(n, dtype=np.int64)
+    lines[1:] += np.cumsum(extra)[:-1]
+    full = full.iloc[1:].reset_index(drop=True)
+    lines = lines[1:]
     return full[usecols], lines
 
 
