@@ -75,7 +75,7 @@ with left.container(border=True):
     st.metric(
         "Average after the start",
         f"{ba.post_mean:,.2f}",
-        delta=spend.signed(ba.estimate, ba.scale, ba.unit),
+        delta=spend.delta_text(ba.estimate, ba.scale, ba.unit),
         delta_color="inverse" if ba.lower_is_better else "normal",
         border=True,
     )

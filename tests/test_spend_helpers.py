@@ -11,6 +11,7 @@ from ui.spend import (
     category_options,
     ci_text,
     comparable,
+    delta_text,
     gbp_or_dash,
     merge_programmes,
     p_text,
@@ -81,3 +82,8 @@ def test_comparable_drops_programmes_funding_every_ward_newest_first() -> None:
     old = Programme("Old", pd.Timestamp("2024-01-01"), ("E1",))
     new = Programme("New", pd.Timestamp("2025-04-01"), ("E2",))
     assert [p.name for p in comparable([core, old, new], {"E1", "E2", "E3"})] == ["New", "Old"]
+
+
+def test_delta_text_uses_ascii_minus_so_metric_arrow_points_down() -> None:
+    assert delta_text(-0.123, "ratio", "%") == "-12.3%"
+    assert delta_text(0.05, "ratio", "%") == "+5.0%"

@@ -47,6 +47,11 @@ def signed(value: float, scale: str, unit: str, decimals: int = 1) -> str:
     return sign + text
 
 
+def delta_text(value: float, scale: str, unit: str) -> str:
+    """Like :func:`signed` but with an ASCII minus, which ``st.metric`` reads as "down"."""
+    return signed(value, scale, unit).replace("−", "-")
+
+
 def ci_text(low: float, high: float, scale: str, unit: str) -> str:
     """``"−22.0% to −8.1%"``."""
     return f"{signed(low, scale, unit)} to {signed(high, scale, unit)}"
