@@ -482,13 +482,20 @@ class _Prepared:
 
 
 def _period_table(panel: pd.DataFrame) -> pd.DataFrame:
+    """Each period's start, end (the next period's start) and index."""
     starts = pd.Series(sorted(_naive_series(panel["period_start"]).dropna().unique()))
     starts = pd.to_datetime(starts)
     if len(starts) > 1:
         step = starts.diff().median()
-        ends = pd.concat([starts.iloc[1:], pd.Series([starts.iloc[-1] + step])], ignore_index=True)
+        months = round(step.days / 30.44)
+        last = starts.iloc[-1]
+        if months >= 1 and last.day == 1:  # months, quarters, years: calendar arithmetic
+            after = last + pd.DateOffset(months=months)
+        else:
+            after = last + step
+        ends = pd.concat([starts.iloc[1:], pd.Series([after])], ignore_index=True)
     else:
-        ends = starts + pd.Timedelta(days=31)
+        ends = starts + pd.DateOffset(months=1)
     return pd.DataFrame({"period_start": starts, "period_end": ends, "pidx": range(len(starts))})
 
 
@@ -1653,10 +1660,14 @@ def caveats(result: DidResult | BeforeAfterResult) -> list[str]:
     if result.pretrend is not None and result.pretrend.warning:
         out.append(result.pretrend.warning)
     if result.few_clusters:
+        how = (
+            "we use a wild cluster bootstrap, which is more honest than the usual formula"
+            if "bootstrap" in result.inference
+            else "the usual formula understates the uncertainty: treat the interval as too narrow"
+        )
         out.append(
             f"Only {result.n_treated} funded and {result.n_comparison} comparison wards: with so "
-            "few wards the intervals are wide, so we use a wild cluster bootstrap, which is more "
-            "honest than the usual formula with few wards."
+            f"few wards the intervals are wide, and {how}."
         )
     out.append(
         "Spill-over: money in funded wards can push fly-tipping into neighbouring wards or clean "

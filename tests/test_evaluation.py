@@ -521,3 +521,13 @@ def test_city_total_rows_of_the_metrics_table_are_ignored() -> None:
     assert b.n_comparison == 22 and b.estimate == pytest.approx(a.estimate)
     s = treated_vs_comparison_series(with_city, prog, "cases_per_1k")
     assert s["n_wards"].max() == 22
+
+
+def test_after_window_ends_on_the_last_day_of_the_last_month() -> None:
+    panel, prog = make_panel(19, n_months=30)  # April 2022 .. September 2024
+    r = did(panel, prog, "cases_per_1k", check_pretrends=False)
+    assert r.post_end == pd.Timestamp("2024-09-30")
+    ended = Programme(prog.name, prog.start, prog.treated_wards, end=pd.Timestamp("2024-06-30"))
+    r = did(panel, ended, "cases_per_1k", check_pretrends=False)
+    assert r.post_end == pd.Timestamp("2024-06-30") and r.n_post_periods == 9
+    assert any("after the money ended" in n for n in r.notes)
