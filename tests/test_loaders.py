@@ -707,3 +707,21 @@ def test_real_fixmystreet_labels_for_our_categories_map(shared_data: Path):
     want = sub["SHEF_A"].map(ours).to_numpy()
     misses = ex.frame.loc[got != want, "category_raw"].tolist()
     assert (got == want).mean() >= 0.9, misses
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        (
+            "cleansing",
+            b"Case ID,Date Received,Request Type,Easting,Northing,Cost,Status\n"
+            b"C1,05/03/2024,Litter,334300,390400,5,Closed\nC2,06/03/2024,Weeds,,,,\n",
+        ),
+        ("enforcement", b"Enforcement ID,Action,Date Issued,Outcome\nE1,FPN,05/03/2024,Paid\n"),
+        ("spend", b"Ward,Period Start,Amount,Service\ncitywide,01/04/2024,5,Cleansing\n"),
+        ("population", b"Ward Code,Population,Year\nE05000001,5,2021\n"),
+    ],
+)
+def test_output_frames_satisfy_the_pandera_models(kind: str, data: bytes):
+    ex = read_extract(data, "x.csv", kind, OPTS)
+    S.MODELS[kind].validate(ex.frame, lazy=True)
