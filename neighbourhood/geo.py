@@ -863,12 +863,16 @@ def _objects(values: pd.Series | None, n: int) -> np.ndarray:
 def _map_unique(values: np.ndarray, fn: Callable[[object], str | None]) -> np.ndarray:
     """Apply ``fn`` once per distinct value (codes and names repeat a lot in case extracts)."""
     series = pd.Series(values, dtype=object)
+    if not series.notna().any():
+        return np.full(len(values), None, dtype=object)
     mapping = {u: fn(u) for u in series.dropna().unique()}
     return series.map(mapping).to_numpy(dtype=object, na_value=None)
 
 
 def _lookup(keys: np.ndarray, table: dict[str, int]) -> np.ndarray:
     """Ward index of each key, -1 when missing or unknown."""
+    if not pd.notna(keys).any():
+        return np.full(len(keys), -1, dtype=np.int64)
     return pd.Series(keys, dtype=object).map(table).fillna(-1).to_numpy(dtype=np.int64)
 
 
@@ -1011,8 +1015,9 @@ def _assign(
 
     keep = np.flatnonzero(ward >= 0)
     assigned = frame.iloc[keep].copy()
-    assigned["ward_code"] = pd.array(w.codes[ward[keep]], dtype="str")
-    assigned["ward_name"] = pd.array(w.names[ward[keep]], dtype="str")
+    take = pa.array(ward[keep])
+    assigned["ward_code"] = pd.array(pa.array(w.codes.tolist()).take(take), dtype="str")
+    assigned["ward_name"] = pd.array(pa.array(w.names.tolist()).take(take), dtype="str")
     assigned.attrs["ward_assignment"] = {
         "point": int(by_point.sum()),
         "code": int(by_code.sum()),
