@@ -46,7 +46,7 @@ DELIMITERS: Final[dict[str | None, str]] = {
     "|": "Pipe ( | )",
 }
 DATE_FORMATS: Final[dict[str | None, str]] = {
-    None: "Detect (UK day first unless the file says otherwise)",
+    None: "Detect (UK: day first)",
     "dayfirst": "Day first (31/01/2024)",
     "monthfirst": "Month first (01/31/2024)",
     "iso": "Year first, ISO (2024-01-31)",
@@ -195,6 +195,7 @@ class Preview:
 
     ok: bool
     message: str = ""
+    code: str = ""
     report: dict[str, Any] = field(default_factory=dict)
     head: pd.DataFrame | None = None
     rows: int = 0
@@ -227,7 +228,8 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
 
         extract = read_extract(sample, sample_name, kind, _read_options(options))
     except FileRefused as exc:
-        return Preview(ok=False, message=str(getattr(exc, "message", exc)))
+        message = str(getattr(exc, "message", exc))
+        return Preview(ok=False, message=message, code=str(getattr(exc, "code", "")))
     except Exception as exc:  # never a traceback on the page
         _LOG.exception("dry run failed for %s", name)
         return Preview(ok=False, message=f"the file could not be read ({type(exc).__name__}).")
@@ -327,7 +329,10 @@ def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, st
 
 def _show_preview(preview: Preview) -> None:
     if not preview.ok:
-        st.error(f"This file would be refused: {plain(preview.message)}")
+        hint = ""
+        if preview.code == "F_MISSING_COLUMNS":
+            hint = " Use the Columns table above to say which column holds what."
+        st.error(f"This file would be refused: {plain(preview.message, 1000)}{hint}")
         return
     report = preview.report
     if report.get("format") == "boundaries":
@@ -453,7 +458,8 @@ def show_outcome(outcome: Outcome, index: int) -> None:
     name = plain(outcome.file_name)
     if not outcome.ok:
         st.error(
-            f"**{name}** was refused: {plain(outcome.message)} Nothing from this file was loaded."
+            f"**{name}** was refused: {plain(outcome.message, 1000)} Nothing from this file was "
+            "loaded."
         )
         return
     if outcome.status == "duplicate_file":
