@@ -872,7 +872,10 @@ def _gunzip(data: bytes, limit: int) -> bytes:
         dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
         buf = remaining
         while buf:
-            chunk = dec.decompress(buf, 16 * 1024 * 1024)
+            try:
+                chunk = dec.decompress(buf, 16 * 1024 * 1024)
+            except zlib.error as exc:
+                raise FileRefused("F_MALFORMED", f"The .gz file is corrupt ({exc}).") from None
             total += len(chunk)
             if total > limit:
                 raise FileRefused(
@@ -903,8 +906,18 @@ def _unzip_one(data: bytes, name: str, limit: int) -> tuple[bytes, str]:
     info = members[0]
     if info.file_size > limit:
         raise FileRefused("F_TOO_LARGE", f"{info.filename} expands to more than {limit:,} bytes.")
-    with archive.open(info) as handle:
-        content = handle.read(limit + 1)
+    try:
+        with archive.open(info) as handle:
+            content = handle.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # A damaged member, or headers that lie about its size (a crafted zip bomb).
+        raise FileRefused(
+            "F_MALFORMED", f"The .zip file is corrupt: {info.filename} cannot be read ({exc})."
+        ) from None
+    except (NotImplementedError, RuntimeError) as exc:  # unsupported method, encrypted
+        raise FileRefused(
+            "F_FORMAT", f"{info.filename} in the .zip file cannot be opened ({exc})."
+        ) from None
     if len(content) > limit:
         raise FileRefused("F_TOO_LARGE", f"{info.filename} expands to more than {limit:,} bytes.")
     return content, info.filename

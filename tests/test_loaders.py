@@ -94,6 +94,26 @@ def test_zip_bomb_is_refused():
     assert refused(buf.getvalue(), name="x.zip", max_bytes=1_000_000).code == "F_TOO_LARGE"
 
 
+def test_corrupt_or_lying_archives_are_refused_not_crashed():
+    body = (HEADER + "C1,05/03/2024,Litter,,,,,\n" * 500).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("cases.csv", body)
+    lying = bytearray(buf.getvalue())  # headers claim 100 bytes: a crafted bomb's trick
+    for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = lying.find(sig) + offset
+        lying[at : at + 4] = (100).to_bytes(4, "little")
+    exc = refused(bytes(lying), name="x.zip")
+    assert exc.code == "F_MALFORMED" and "cases.csv cannot be read" in exc.message
+    damaged = bytearray(buf.getvalue())
+    start = damaged.find(b"cases.csv") + 17
+    damaged[start : start + 48] = b"\xff" * 48
+    assert refused(bytes(damaged), name="x.zip").code == "F_MALFORMED"
+    gz = gzip.compress(body)
+    exc = refused(gz[:20] + b"\xff" * 64 + gz[84:], name="x.csv.gz")
+    assert exc.code == "F_MALFORMED" and "corrupt" in exc.message
+
+
 def test_duplicate_headers_are_refused():
     exc = refused(b"Case ID,Date Received,Case ID\nC1,05/03/2024,C2\n")
     assert exc.code == "F_DUPLICATE_HEADER"
