@@ -65,6 +65,9 @@ UK_BOUNDS: Final[tuple[float, float, float, float]] = (49.8, 60.95, -8.7, 1.9)
 BNG_BOUNDS: Final[tuple[float, float, float, float]] = (0.0, 700_000.0, 0.0, 1_300_000.0)
 """(easting_min, easting_max, northing_min, northing_max) of the British National Grid."""
 
+MAX_CELL_CHARS: Final[int] = 1_000
+"""Longest value accepted in any column read (labels, ids, streets); longer rows are rejected."""
+
 EARLIEST: Final[pd.Timestamp] = pd.Timestamp("2000-01-01", tz=S.TIMEZONE)
 
 # ---------------------------------------------------------------------------------------------
@@ -100,6 +103,7 @@ RULES: Final[dict[str, str]] = {
     "E_COORD_INVALID": "Coordinates are not finite numbers, or only one of the pair is given.",
     "E_COORD_RANGE": "Coordinates are outside the United Kingdom.",
     "E_UNKNOWN_VALUE": "The value is not one the loader recognises for this column.",
+    "E_TOO_LONG": "The value is longer than 1,000 characters (free text or a damaged file).",
     "E_DUPLICATE_ID": "Another row has the same id; the newest (by updated_at, else the last) was kept.",
     # warnings: the row is kept
     "W_UNMAPPED_CATEGORY": "Category label not in data/category_map.csv; stored as 'other'.",
@@ -1003,14 +1007,19 @@ def _decode(data: bytes, opts: ReadOptions) -> tuple[str, bytes]:
             return "utf-16", data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             raise FileRefused("F_ENCODING", "The file starts like UTF-16 but is not.") from None
-    if b"\x00" in data[:65536]:
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
         raise FileRefused(
-            "F_BINARY", "The file contains NUL bytes: it is binary, not a CSV extract."
+            "F_BINARY",
+            f"The file contains a NUL byte on line {line:,}: it is "
+            "binary (or damaged), not a CSV extract.",
         )
     if data.startswith(b"\xef\xbb\xbf") and _valid_utf8(data[3:]):
         return "utf-8-sig", data[3:]
     if _valid_utf8(data):
         return "utf-8", data
+    _refuse_mixed_encodings(data)
     try:
         return "cp1252", data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:
@@ -1029,6 +1038,39 @@ def _decode(data: bytes, opts: ReadOptions) -> tuple[str, bytes]:
         raise FileRefused(
             "F_ENCODING", f"The file looks like {best.encoding} but does not decode as it."
         ) from None
+
+
+# A complete multi-byte UTF-8 character (never produced by Windows-1252 text in practice).
+_UTF8_MULTIBYTE: Final[re.Pattern[bytes]] = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _refuse_mixed_encodings(data: bytes) -> None:
+    """Refuse a file that is not valid UTF-8 but contains UTF-8 text (lines pasted together).
+
+    Decoding it as Windows-1252 would silently turn the UTF-8 part into mojibake ("CafÃ©").
+    ``ReadOptions(encoding=...)`` overrides this check.
+    """
+    found = _UTF8_MULTIBYTE.search(data)
+    if found is None:
+        return
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    good_line = data.count(b"\n", 0, found.start()) + 1
+    bad_line = data.count(b"\n", 0, bad) + 1
+    raise FileRefused(
+        "F_ENCODING",
+        f"The file mixes text encodings: line {good_line:,} has UTF-8 text "
+        f"({found.group().decode('utf-8')!r}) but line {bad_line:,} is not UTF-8 (byte "
+        f"0x{data[bad]:02X}, probably Windows-1252). Reading it either way would garble some "
+        "names. Save the whole file again as 'CSV UTF-8', or say which encoding to use.",
+    )
 
 
 def _looks_binary(text: str) -> bool:
@@ -2124,6 +2166,25 @@ def _population(
     return out[list(S.POPULATION_COLUMNS)], rejects
 
 
+def _reject_too_long(frame: pd.DataFrame, rejects: _Rejects) -> None:
+    """Reject rows with a value over :data:`MAX_CELL_CHARS` characters in any column read."""
+    import pyarrow.compute as pc
+
+    for col in frame.columns:
+        lengths = pc.utf8_length(_pa(frame[col].astype("str")))
+        long = pc.fill_null(pc.greater(lengths, MAX_CELL_CHARS), False)
+        if pc.any(long).as_py():
+            name = {"_x": "x", "_y": "y"}.get(col, col)
+            rejects.add(
+                long.to_numpy(zero_copy_only=False),
+                name,
+                "E_TOO_LONG",
+                frame[col].astype("str"),
+                f"{name} is longer than {MAX_CELL_CHARS:,} characters: free text, or a damaged "
+                "file (a missing quote or delimiter).",
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
@@ -2213,6 +2274,7 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
     else:
         out, rejects = _population(frame, lines, opts, report)
 
+    _reject_too_long(frame, rejects)
     keep = ~rejects.bad
     out = out[keep].copy()
     out["source_line"] = lines[keep]

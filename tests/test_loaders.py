@@ -114,6 +114,30 @@ def test_corrupt_or_lying_archives_are_refused_not_crashed():
     assert exc.code == "F_MALFORMED" and "corrupt" in exc.message
 
 
+def test_nul_byte_anywhere_is_refused_with_its_line():
+    body = HEADER + "C1,05/03/2024,Litter,,,,,\n" * 3000 + "C9,05/03/2024,Lit\0ter,,,,,\n"
+    exc = refused(body.encode())
+    assert exc.code == "F_BINARY" and "NUL byte on line 3,002" in exc.message
+
+
+def test_mixed_utf8_and_cp1252_lines_are_refused_unless_the_encoding_is_given():
+    data = (HEADER + "C1,05/03/2024,Café litter,,,,,\n").encode() + (
+        "C2,05/03/2024,£5 litter,,,,,\n"
+    ).encode("cp1252")
+    exc = refused(data)
+    assert exc.code == "F_ENCODING"
+    assert "line 2 has UTF-8 text ('é')" in exc.message and "line 3 is not UTF-8" in exc.message
+    ex = read_extract(data, "x.csv", "cleansing", ReadOptions(now=NOW, encoding="cp1252"))
+    assert ex.frame["category_raw"].tolist() == ["CafÃ© litter", "£5 litter"]
+
+
+def test_values_over_the_length_limit_reject_the_row():
+    ex = cases("C1,05/03/2024,Litter,,,,,", "C2,05/03/2024," + "x" * 1001 + ",,,,,")
+    assert ex.frame["case_id"].tolist() == ["C1"]
+    assert "E_TOO_LONG" in rules_at(ex, 3)
+    assert "category is longer than 1,000 characters" in " ".join(ex.rejects["message"])
+
+
 def test_duplicate_headers_are_refused():
     exc = refused(b"Case ID,Date Received,Case ID\nC1,05/03/2024,C2\n")
     assert exc.code == "F_DUPLICATE_HEADER"
