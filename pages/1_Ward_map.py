@@ -61,7 +61,7 @@ def map_and_detail() -> None:
     layers.append(maps.highlight_layer(shapes[shapes["ward_code"] == code]))
     with left:
         st.pydeck_chart(
-            maps.ward_deck(layers, shapes.total_bounds),
+            maps.ward_deck(layers, view.wards.total_bounds),
             on_select=lambda: filters.select_ward_from_map("ward_map_deck"),
             selection_mode="single-object",
             key="ward_map_deck",

@@ -15,6 +15,7 @@ from ui.maps import (
     NO_DATA_RGBA,
     POINT_LAYER,
     WARD_LAYER,
+    bounds_of,
     choropleth_data,
     fill_colours,
     hex_data,
@@ -64,7 +65,7 @@ def test_choropleth_data_has_top_level_tooltip_fields_and_precomputed_colour():
         "Cases per 1,000 residents: –",
     ]
     assert data.loc[2, "fill_color"] == NO_DATA_RGBA
-    deck = ward_deck([ward_layer(data)], data.total_bounds)
+    deck = ward_deck([ward_layer(data)], bounds_of(data))
     spec = json.loads(deck.to_json())
     layer = spec["layers"][0]
     assert layer["id"] == WARD_LAYER and layer["@@type"] == "GeoJsonLayer"
@@ -78,7 +79,7 @@ def test_choropleth_data_has_top_level_tooltip_fields_and_precomputed_colour():
 def test_hostile_ward_name_stays_plain_text_in_the_text_tooltip():
     data = choropleth_data(_wards(), pd.DataFrame({"ward_code": ["E2"], "cases": [1]}), "cases")
     assert data.loc[1, "tooltip_title"] == HOSTILE  # a text tooltip shows it literally
-    assert "html" not in ward_deck([ward_layer(data)], data.total_bounds)._tooltip
+    assert "html" not in ward_deck([ward_layer(data)], bounds_of(data))._tooltip
 
 
 def test_hex_layer_and_point_layer_ids_and_fields():
@@ -121,7 +122,7 @@ def test_view_fits_the_bounds():
 
 def test_payload_bytes_counts_the_deck_json():
     data = choropleth_data(_wards(), pd.DataFrame({"ward_code": ["E1"], "cases": [1]}), "cases")
-    deck = ward_deck([ward_layer(data)], data.total_bounds)
+    deck = ward_deck([ward_layer(data)], bounds_of(data))
     assert payload_bytes(deck) == len(deck.to_json().encode())
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from shapely.geometry import mapping
 
 from neighbourhood import evaluation, metrics, periods
 from neighbourhood.geo import simplify_for_map
@@ -63,7 +64,7 @@ CI_COLUMNS = {
 }
 TREND_METRICS = ("cases_per_1k", "cases", "median_days_to_close", "pct_within_sla", "spend_gbp")
 HEX_RESOLUTION = 9
-POINT_CAP = 100_000
+POINT_CAP = 25_000  # keeps the deck under 5 MB with points on (about 150 bytes a point)
 FUNNEL = (
     ("investigation", "Investigations"),
     ("warning_letter", "Warning letters"),
@@ -110,9 +111,27 @@ def ensure_store() -> None:
         lock_path.unlink(missing_ok=True)
 
 
+_REVISIONS: dict[tuple, str] = {}
+
+
 def revision() -> str:
-    """The store revision that keys every cache."""
-    return store().revision()
+    """The store revision that keys every cache.
+
+    ``Store.revision()`` opens a DuckDB connection (~0.1 s), so it is remembered against the
+    size and modification time of the store file and its write-ahead log: any ingest or undo
+    changes one of them, and then the revision is read again.
+    """
+    s = store()
+    stamp = tuple(
+        (p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None
+        for p in (s.db_path, Path(str(s.db_path) + ".wal"))
+    )
+    key = (str(s.path.resolve()), stamp)
+    if key not in _REVISIONS:
+        if len(_REVISIONS) > 32:
+            _REVISIONS.clear()
+        _REVISIONS[key] = s.revision()
+    return _REVISIONS[key]
 
 
 # --- reference data ----------------------------------------------------------------------------
@@ -120,11 +139,16 @@ def revision() -> str:
 
 @st.cache_resource(max_entries=4)
 def map_wards(revision: str) -> Any:
-    """The active ward boundaries, simplified for the browser (about 5 m, 5 dp). Read-only."""
+    """The active ward boundaries, simplified for the browser (about 5 m, 5 dp). Read-only.
+
+    A GeoDataFrame with an extra ``geojson`` column (each geometry as a GeoJSON dict), so maps
+    can hand pydeck plain records instead of re-serialising shapely geometries on every run.
+    """
     wards = store().wards()
     if wards.empty:
-        return wards
-    return simplify_for_map(wards)[["ward_code", "ward_name", "geometry"]]
+        return wards.assign(geojson=[])
+    small = simplify_for_map(wards)[["ward_code", "ward_name", "geometry"]]
+    return small.assign(geojson=[mapping(g) for g in small.geometry])
 
 
 @st.cache_data(max_entries=4)
@@ -222,7 +246,10 @@ def _table(revision: str, f: Filters, *, own_wards: bool = False) -> pd.DataFram
 def public_view(table: pd.DataFrame) -> pd.DataFrame:
     """Ward-level table with enforcement counts of 1–4 shown as "<5" (disclosure control)."""
     cols = [c for c in ENFORCEMENT_COUNT_COLUMNS if c in table.columns]
-    return suppress_small_counts(table, cols, threshold=DISCLOSURE_THRESHOLD)
+    out = suppress_small_counts(table, cols, threshold=DISCLOSURE_THRESHOLD)
+    for c in cols:  # one type per column: text ("0", "<5", "12"), blank when missing
+        out[c] = ["" if pd.isna(v) else str(v) for v in out[c]]
+    return out
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -679,7 +706,14 @@ def ward_and_city(view: ProfileView) -> pd.DataFrame:
 
 def outline(view: ProfileView) -> Any:
     """The ward's boundary as a see-through map layer, with tooltip fields."""
-    shape = view.wards_geo[["ward_code", "ward_name", "geometry"]].copy()
+    geo = view.wards_geo
+    shape = pd.DataFrame(
+        {
+            "ward_code": geo["ward_code"].to_numpy(),
+            "ward_name": geo["ward_name"].to_numpy(),
+            "geometry": list(geo["geojson"]),
+        }
+    )
     shape["fill_color"] = [[0, 0, 0, 0]] * len(shape)
     shape["tooltip_title"] = shape["ward_name"].astype(str)
     shape["tooltip_detail"] = ""

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 from plotly.colors import sample_colorscale, unlabel_rgb
+from shapely.geometry import mapping
 
 from ui import SEQUENTIAL_SCALE
 from ui.format import metric_label, metric_value, number
@@ -81,11 +82,20 @@ def choropleth_data(wards: Any, table: pd.DataFrame, metric: str) -> Any:
 
     Returns
     -------
-    GeoDataFrame with ``ward_code``, ``ward_name``, ``value``, ``fill_color``,
-    ``tooltip_title``, ``tooltip_detail`` and ``geometry``, ready for ``ward_layer``.
+    DataFrame with ``ward_code``, ``ward_name``, ``value``, ``fill_color``, ``tooltip_title``,
+    ``tooltip_detail`` and ``geometry`` (GeoJSON dicts: pydeck sends plain records, and each
+    record's top-level fields are what the tooltip and colour accessors read).
     """
     values = table[["ward_code", metric]].rename(columns={metric: "value"})
-    data = wards[["ward_code", "ward_name", "geometry"]].merge(values, on="ward_code", how="left")
+    geojson = wards["geojson"] if "geojson" in wards.columns else wards.geometry.map(mapping)
+    shapes = pd.DataFrame(
+        {
+            "ward_code": wards["ward_code"].to_numpy(),
+            "ward_name": wards["ward_name"].to_numpy(),
+            "geometry": list(geojson),
+        }
+    )
+    data = shapes.merge(values, on="ward_code", how="left")
     data["value"] = pd.to_numeric(data["value"], errors="coerce").round(3)
     data["fill_color"] = fill_colours(data["value"])
     data["tooltip_title"] = data["ward_name"].astype(str)
@@ -181,6 +191,24 @@ def point_layer(data: pd.DataFrame) -> pdk.Layer:
         radius_min_pixels=1.5,
         radius_max_pixels=6,
     )
+
+
+def bounds_of(data: pd.DataFrame) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` of the GeoJSON ``geometry`` dicts in ``data``."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords: Any) -> None:
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(float(coords[0]))
+            ys.append(float(coords[1]))
+        else:
+            for c in coords:
+                walk(c)
+
+    for geom in data["geometry"]:
+        walk(geom["coordinates"])
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else (-3.0, 53.4, -2.9, 53.5)
 
 
 def view_for_bounds(bounds: Iterable[float], pitch: float = 0) -> pdk.ViewState:
