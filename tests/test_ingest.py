@@ -193,3 +193,29 @@ def test_ingest_path_and_summary(store: Store, tmp_path: Path) -> None:
     assert summary["rows_new"] == 2
     with pytest.raises(FileRefused):
         ingest_path(store, tmp_path / "missing.csv", "cleansing")
+
+
+@pytest.mark.realdata
+def test_real_liverpool_wards_become_the_active_set(shared_data: Path, tmp_path: Path) -> None:
+    path = shared_data / "liverpool-wards-2023" / "liverpool_wards_2023_wgs84.geojson"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    s = Store(tmp_path / "store")
+    out = ingest_path(s, path, "wards")
+    assert out.status == "committed"
+    assert out.boundary_set == "liverpool_wards_2023_wgs84"
+    wards = s.wards()
+    assert len(wards) == out.rows_new > 20
+    assert wards["ward_code"].str.match(r"^E05\d{6}$").all()
+    assert wards.crs.to_epsg() == 4326
+    assert (wards["area_m2"] > 100_000).all()
+    # A case at the Liver Building lands in a ward; one in Manchester is rejected.
+    csv = (
+        HEADER + "L1,01/02/2024 10:00,Litter,53.4058,-2.9958,Open,01/02/2024 10:00\n"
+        "M1,01/02/2024 10:00,Litter,53.4794,-2.2453,Open,01/02/2024 10:00\n"
+    ).encode()
+    res = ingest_bytes(s, csv, "cases.csv", "cleansing")
+    assert (res.rows_new, res.rows_rejected) == (1, 1)
+    assert res.rejects.loc[res.rejects["severity"] == "error", "rule"].tolist() == [
+        "E_OUTSIDE_WARDS"
+    ]
