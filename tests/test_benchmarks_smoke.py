@@ -1,0 +1,39 @@
+"""The benchmark script at its smallest size (100k rows), as a smoke test.
+
+No timing assertions (timings belong in benchmarks/, not in unit tests): this only checks that the
+script runs end to end and that every measurement it reports is present and sane.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_script_runs_at_100k_rows(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--sizes", "100000", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    [result] = json.loads((tmp_path / "results.json").read_text())
+    assert result["rows"] == 100_000
+    assert result["ingest"]["accepted"] == 100_000
+    assert result["ingest"]["rejected"] == 0
+    assert result["reingest_10pct"]["updated"] > 0
+    assert result["metrics"]["rows"] > 0
+    for page in ("overview", "ward_map", "trends", "ward_profile"):
+        assert result["pages"]["pages"][page]["warm_s"] > 0
+    assert result["pages"]["pages"]["ward_map"]["payload_bytes"] < 5 * 2**20
+    assert "| 100,000 |" in (tmp_path / "results.md").read_text()
