@@ -1557,8 +1557,11 @@ def _arrow_strptime(values: pd.Series, fmt: str) -> pd.Series:
                 mask = np.zeros(len(arr), dtype=bool)
                 mask[wrong] = True
                 parsed = pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
-    out = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
-    return pd.Series(out, index=values.index)
+    out = parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]")
+    # Clamp to pandas' nanosecond range (1678-2261) instead of letting the cast wrap around:
+    # the date-range rules then reject those values as too old or in the future.
+    out = np.clip(out, np.datetime64("1678-01-01", "s"), np.datetime64("2261-12-31", "s"))
+    return pd.Series(out.astype("datetime64[ns]"), index=values.index)
 
 
 def _count_ok(values: pd.Series, fmt: str) -> int:
@@ -1593,13 +1596,23 @@ def _parse_with(values: pd.Series, fmt: str) -> pd.Series:
     offset = values.str.contains(_OFFSET_RE, regex=True).fillna(False).to_numpy(bool)
     if offset.any():
         out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {S.TIMEZONE}]")
-        aware = pd.to_datetime(values[offset], format=fmt, errors="coerce", utc=True)
+        aware = _to_ns(pd.to_datetime(values[offset], format=fmt, errors="coerce", utc=True))
         out[offset] = aware.dt.tz_convert(S.TIMEZONE)
-        naive = pd.to_datetime(values[~offset], format=fmt, errors="coerce")
+        naive = _to_ns(pd.to_datetime(values[~offset], format=fmt, errors="coerce"))
         if len(naive):
             out[~offset] = _localise(naive)[0]
         return out
-    return pd.to_datetime(values, format=fmt, errors="coerce")
+    return _to_ns(pd.to_datetime(values, format=fmt, errors="coerce"))
+
+
+def _to_ns(values: pd.Series) -> pd.Series:
+    """Datetimes at nanosecond resolution, clamped to 1678-2261 (see :func:`_arrow_strptime`)."""
+    tz = getattr(values.dtype, "tz", None)
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else values
+    if naive.dtype != "datetime64[ns]":
+        naive = naive.clip(pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+        naive = naive.astype("datetime64[ns]")
+    return naive.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else naive
 
 
 def _localise(naive: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:

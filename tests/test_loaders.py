@@ -385,6 +385,22 @@ def test_bst_nonexistent_spring_time_is_shifted_forward():
     assert rules_at(ex, 2) == {"W_DST_NONEXISTENT"}
 
 
+def test_dates_outside_the_nanosecond_range_are_too_old_or_future_not_wrapped_or_crashing():
+    ex = cases(
+        "C1,10/03/1504 13:06,Litter,,,,,",  # used to wrap round to the future
+        "C2,05/03/2024 10:00,Litter,,,,,",
+    )
+    assert rules_at(ex, 2) == {"E_DATE_TOO_OLD"}
+    iso = cases(
+        "C1,4186-05-17T05:46:37,Litter,,,,,",
+        "C2,0472-02-22T22:25:09,Litter,,,,,",
+        "C3,2024-03-01T10:00+01:00,Litter,,,,,",
+        "C4,2024-03-01T10:00,Litter,,,,,",
+    )
+    assert rules_at(iso, 2) == {"E_DATE_FUTURE"} and rules_at(iso, 3) == {"E_DATE_TOO_OLD"}
+    assert iso.frame["case_id"].tolist() == ["C3", "C4"]
+
+
 def test_closed_before_reported_is_rejected():
     ex = cases(
         "C1,05/03/2024,Litter,Closed,04/03/2024,,,", "C2,05/03/2024,Litter,Closed,06/03/2024,,,"
