@@ -961,3 +961,35 @@ def test_million_rows_with_one_bad_row_at_the_end(store: Store) -> None:
         ).fetchall()[0]
     assert stored == (n - 1, 0)
     assert elapsed < 60, f"1M-row ingest took {elapsed:.1f} s (about 20 s expected)"
+
+
+# --------------------------------------------------------------------------------------------
+# Secure defaults (docs/security.md)
+# --------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_secure_defaults_in_config_and_requirements() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["browser"]["gatherUsageStats"] is False
+    assert 0 < config["server"]["maxUploadSize"] <= 2048
+    pins = dict(
+        line.split("==", 1)
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    major, minor = (int(p) for p in pins["streamlit"].split(".")[:2])
+    assert (major, minor) >= (1, 60)  # pydeck tooltip escaping, known CVEs fixed
+    assert ".streamlit/secrets.toml" in (REPO / ".gitignore").read_text()
+
+
+def test_no_raw_html_rendering_in_the_app() -> None:
+    sources = [REPO / "app.py", *(REPO / "pages").glob("*.py"), *(REPO / "ui").glob("*.py")]
+    for path in sources:
+        text = path.read_text()
+        assert "unsafe_allow_html=True" not in text, path
+        assert "st.html(" not in text, path
