@@ -3,12 +3,13 @@
 import streamlit as st
 
 from ui import charts, components, data, filters
-from ui.auth import current_visitor, sign_out_button
+from ui.auth import current_visitor
 from ui.format import metric_label
+from ui.nav import sidebar_nav
 
 st.set_page_config(page_title="Neighbourhood: overview", page_icon=":material/home:", layout="wide")
+sidebar_nav()
 current_visitor()
-sign_out_button()
 data.ensure_store()
 
 options = data.filter_options(data.revision())

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from ui import charts, components, data, filters
+from ui import charts, columns, components, data, disclosure, filters
 from ui.auth import current_visitor
 from ui.format import metric_label
+from ui.nav import sidebar_nav
 
 st.set_page_config(page_title="Trends", page_icon=":material/show_chart:", layout="wide")
+sidebar_nav()
 current_visitor()
 data.ensure_store()
 options = data.filter_options(data.revision())
@@ -52,15 +54,16 @@ with st.container(border=True):
             if metric in data.CI_COLUMNS
             else ""
         )
-        + (f"Dashed line: {fund.label}; the funded period is shaded." if fund else "")
+        + (f"Dashed line: {fund.label}; the funded period is shaded. " if fund else "")
+        + (
+            disclosure.note() + " Ward lines have a gap there."
+            if disclosure.is_protected(metric)
+            else ""
+        )
     )
     components.table(
         data.trend_rows(view, metric),
-        {
-            "ward_name": st.column_config.TextColumn("Ward"),
-            "period": st.column_config.TextColumn("Period"),
-            metric: st.column_config.NumberColumn(metric_label(metric), format="%.2f"),
-        },
+        columns.trend_table(metric),
         file_name=f"trend_{metric}.csv",
         key="trend_table",
         height=250,

@@ -6,10 +6,12 @@ from neighbourhood.evaluation import OUTCOMES
 from ui import data, spend
 from ui.auth import current_visitor
 from ui.format import category_label, uk_date
+from ui.nav import sidebar_nav
 from ui.spend_charts import funded_vs_comparison_figure, pretrend_figure
 from ui.upload import plain
 
 st.set_page_config(page_title="Spend vs results", page_icon=":material/savings:", layout="wide")
+sidebar_nav()
 st.title("Spend vs results")
 current_visitor()
 data.ensure_store()

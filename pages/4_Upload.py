@@ -4,8 +4,10 @@ import streamlit as st
 
 from ui import upload
 from ui.auth import require_analyst
+from ui.nav import sidebar_nav
 
 st.set_page_config(page_title="Load data", page_icon=":material/upload:", layout="wide")
+sidebar_nav()
 st.title("Load data")
 visitor = require_analyst("load data")
 

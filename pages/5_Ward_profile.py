@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from ui import charts, components, data, filters, maps
+from ui import charts, columns, components, data, filters, maps
 from ui.auth import current_visitor
-from ui.format import gbp, metric_label, uk_date
+from ui.format import gbp, uk_date
+from ui.nav import sidebar_nav
 
 st.set_page_config(page_title="Ward profile", page_icon=":material/location_city:", layout="wide")
+sidebar_nav()
 current_visitor()
 data.ensure_store()
 options = data.filter_options(data.revision())
@@ -68,13 +70,7 @@ with streets.container(border=True):
     st.subheader("Places with repeat problems")
     components.table(
         view.streets,
-        {
-            "street": st.column_config.TextColumn("Street"),
-            "top_category": st.column_config.TextColumn("Main problem"),
-            "cases": st.column_config.NumberColumn("Cases", format="localized"),
-            "repeat_cases": st.column_config.NumberColumn("Repeats", format="localized"),
-            "last_reported": st.column_config.TextColumn("Last reported"),
-        },
+        columns.repeat_streets(),
         file_name="repeat_locations.csv",
         key="profile_streets",
         height=300,
@@ -83,21 +79,7 @@ with streets.container(border=True):
 funnel, rank = st.columns(2)
 with funnel.container(border=True):
     st.subheader("Enforcement")
-    if view.funnel["suppressed"].any() or not view.funnel["count"].any():
-        st.caption(
-            "Numbers from 1 to 4 are hidden (“<5”) to protect individuals, so no chart is drawn."
-        )
-    else:
-        st.plotly_chart(charts.funnel_figure(view.funnel[["stage", "count"]]), key="profile_funnel")
-    components.table(
-        view.funnel,
-        {
-            "stage": st.column_config.TextColumn("Stage"),
-            "shown": st.column_config.TextColumn("Number"),
-        },
-        file_name="enforcement.csv",
-        key="profile_enforcement",
-    )
+    components.enforcement(view.funnel, key="profile_enforcement")
 with rank.container(border=True):
     st.plotly_chart(
         charts.rank_figure(view.latest, "cases_per_1k", view.ward_code), key="profile_rank"
@@ -118,15 +100,5 @@ with st.container(border=True):
         key="profile_spend",
     )
     components.table(
-        view.spend,
-        {
-            "period": st.column_config.TextColumn("Period"),
-            "spend_gbp": st.column_config.NumberColumn("Spend", format="£%.0f"),
-            "cost_per_case_closed": st.column_config.NumberColumn(
-                metric_label("cost_per_case_closed"), format="£%.2f"
-            ),
-        },
-        file_name="ward_spend.csv",
-        key="profile_spend_table",
-        height=250,
+        view.spend, columns.ward_spend(), file_name="ward_spend.csv", key="profile_spend_table"
     )

@@ -5,8 +5,10 @@ import streamlit as st
 from neighbourhood.export import to_csv_bytes
 from ui import upload
 from ui.auth import current_visitor, writer
+from ui.nav import sidebar_nav
 
 st.set_page_config(page_title="Ingest log", page_icon=":material/history:", layout="wide")
+sidebar_nav()
 st.title("Ingest log")
 current_visitor()
 st.caption(

@@ -171,7 +171,8 @@ def test_viewer_sees_no_upload_controls(store: Path) -> None:
     at.run()
     assert not at.exception
     assert len(at.get("file_uploader")) == 0
-    assert len(at.button) == 0
+    assert len(at.main.button) == 0
+    assert [b.key for b in at.sidebar.button] == ["auth_sign_out"]  # on every page when signed in
     assert "Only analysts can load data" in texts(at)
 
 

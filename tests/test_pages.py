@@ -279,3 +279,135 @@ def test_no_store_builds_the_demo_on_first_start(tmp_path: Path, monkeypatch) ->
     assert Store(tmp_path / "fresh").exists()
     assert not Path(str(tmp_path / "fresh") + ".build.lock").exists()
     assert os.environ["NEIGHBOURHOOD_STORE"] == str(tmp_path / "fresh")
+
+
+def _nav(at: AppTest) -> list[tuple[str, str]]:
+    return [(e.proto.label, e.proto.page) for e in at.sidebar.get("page_link")]
+
+
+def test_every_page_has_the_sidebar_navigation_with_plain_labels(demo_store: Path) -> None:
+    from ui.nav import PAGES
+
+    expected = [label for _, label, _ in PAGES]
+    at = _open()
+    assert [label for label, _ in _nav(at)] == expected
+    assert "app" not in [label for label, _ in _nav(at)]
+    for path, label, _ in PAGES[1:]:
+        at.switch_page(path).run()
+        assert not at.exception, (label, at.exception)
+        assert [lbl for lbl, _ in _nav(at)] == expected, label
+
+
+# --- disclosure control: enforcement counts from 1 to threshold-1 are never shown exactly ------
+
+
+def _small_ward(store: Path) -> tuple[str, int]:
+    """A ward with enforcement actions in the latest month, and a threshold that hides them."""
+    start, end = _defaults(store)["filter_dates"]
+    table = metrics.ward_period_table(Store(store), start=start, end=end)
+    latest = table[
+        (table["period_start"] == table["period_start"].max()) & (table["ward_code"] != CITYWIDE)
+    ]
+    row = latest[latest["enforcement_actions"] > 0].sort_values("enforcement_actions").iloc[0]
+    return str(row["ward_code"]), int(row["enforcement_actions"]) + 1
+
+
+def test_ward_profile_hides_a_small_enforcement_kpi_and_its_delta(
+    demo_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, threshold = _small_ward(demo_store)
+    monkeypatch.setenv("NEIGHBOURHOOD_SDC_THRESHOLD", str(threshold))
+    at = _app()
+    at.query_params["ward"] = code
+    at.run()
+    at.switch_page("pages/5_Ward_profile.py").run()
+    assert not at.exception
+    card = next(m for m in at.metric if m.label == "Enforcement actions")
+    assert card.value == f"<{threshold}"
+    assert not card.proto.delta  # no delta that could give the count away
+    assert not card.proto.chart_data  # nor a trend line
+    funnel = at.dataframe[1].value
+    for text in funnel["shown"]:
+        assert text == f"<{threshold}" or int(text) == 0 or int(text) >= threshold
+
+
+def test_overview_for_one_ward_hides_a_small_enforcement_kpi(
+    demo_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, threshold = _small_ward(demo_store)
+    monkeypatch.setenv("NEIGHBOURHOOD_SDC_THRESHOLD", str(threshold))
+    at = _app()
+    at.query_params["wards"] = [code]
+    at.run()
+    assert not at.exception
+    assert _metrics(at)["Enforcement actions"] == f"<{threshold}"
+    at.sidebar.multiselect(key="filter_wards").set_value([]).run()  # whole city: exact
+    assert _metrics(at)["Enforcement actions"] != f"<{threshold}"
+
+
+def test_ward_map_by_enforcement_hides_small_counts_in_tooltips_table_and_csv(
+    demo_store: Path, monkeypatch: pytest.MonkeyPatch, downloads: list[str]
+) -> None:
+    code, threshold = _small_ward(demo_store)
+    monkeypatch.setenv("NEIGHBOURHOOD_SDC_THRESHOLD", str(threshold))
+    at = _open("pages/1_Ward_map.py")
+    at.selectbox(key="map_metric").set_value("enforcement_actions").run()
+    assert not at.exception
+    wards = {f["ward_code"]: f for f in _deck(at)["layers"][0]["data"]}
+    assert wards[code]["tooltip_detail"] == f"Enforcement actions: <{threshold}"
+    assert list(wards[code]["fill_color"]) == [200, 200, 200, 110]  # grey, like no data
+    name = Store(demo_store).wards().set_index("ward_code").loc[code, "ward_name"]
+    table = at.dataframe[0].value.set_index("ward_name")
+    assert table.loc[name, "enforcement_actions"] == f"<{threshold}"
+    row = next(line for line in downloads[-1].splitlines() if line.startswith(f"{name},"))
+    assert f",<{threshold}," in row
+
+
+def test_trends_by_enforcement_leave_gaps_for_small_ward_counts(
+    demo_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, threshold = _small_ward(demo_store)
+    monkeypatch.setenv("NEIGHBOURHOOD_SDC_THRESHOLD", str(threshold))
+    at = _app()
+    at.query_params["wards"] = [code]
+    at.run()
+    at.switch_page("pages/2_Trends.py").run()
+    at.selectbox(key="trend_metric").set_value("enforcement_actions").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    name = Store(demo_store).wards().set_index("ward_code").loc[code, "ward_name"]
+    ward_ys = [y for t in spec["data"] if t.get("name") == name for y in _ys(t)]
+    assert ward_ys and all(y is None or y == 0 or y >= threshold for y in ward_ys)
+    shown = at.dataframe[0].value
+    ward_rows = shown[shown["ward_name"] == name]["enforcement_actions"]
+    assert f"<{threshold}" in set(ward_rows)
+    assert "to protect the people involved" in " ".join(c.value for c in at.caption)
+
+
+def _ys(trace: dict) -> list:
+    y = trace.get("y", [])
+    if isinstance(y, dict):  # plotly's typed-array encoding
+        import base64
+
+        import numpy as np
+
+        arr = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+        return [None if np.isnan(v) else float(v) for v in arr]
+    return list(y)
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every CSV a page offers for download (as text), recorded as the page builds it."""
+    import ui.components
+
+    made: list[str] = []
+    real = ui.components.to_csv_bytes
+
+    def record(frame: pd.DataFrame) -> bytes:
+        data = real(frame)
+        made.append(data.decode("utf-8-sig"))
+        return data
+
+    monkeypatch.setattr(ui.components, "to_csv_bytes", record)
+    return made

@@ -328,9 +328,17 @@ def bar_over_time(
 
 
 def colour_legend(
-    vmin: float, vmax: float, metric: str, missing: bool = False, steps: int = 5
+    vmin: float,
+    vmax: float,
+    metric: str,
+    missing: bool = False,
+    steps: int = 5,
+    missing_label: str = "no data",
 ) -> go.Figure:
-    """A slim horizontal legend for the map's colour scale, labelled with formatted values."""
+    """A slim horizontal legend for the map's colour scale, labelled with formatted values.
+
+    The bottom margin leaves room for the tick labels (they were cut off at 10 px).
+    """
     if pd.isna(vmin) or pd.isna(vmax):
         vmin, vmax = 0.0, 1.0
     span = vmax - vmin if vmax > vmin else 1.0
@@ -346,10 +354,18 @@ def colour_legend(
         )
     )
     fig.update_layout(
-        height=90,
-        margin={"l": 10, "r": 10, "t": 28, "b": 10},
-        title={"text": metric_label(metric) + (" (grey: no data)" if missing else ""), "x": 0},
+        height=120,
+        margin={"l": 16, "r": 16, "t": 32, "b": 44},
+        title={
+            "text": metric_label(metric) + (f" (grey: {missing_label})" if missing else ""),
+            "x": 0,
+        },
     )
-    fig.update_xaxes(tickvals=ticks, ticktext=[metric_value(metric, t) for t in ticks])
+    fig.update_xaxes(
+        tickvals=ticks,
+        ticktext=[metric_value(metric, t) for t in ticks],
+        ticks="outside",
+        automargin=True,
+    )
     fig.update_yaxes(visible=False)
     return fig

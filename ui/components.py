@@ -14,8 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from neighbourhood.export import to_csv_bytes
+from ui import charts, disclosure
 from ui.data import Freshness, Kpi
-from ui.format import uk_date, uk_datetime
+from ui.format import metric_label, metric_value, uk_date, uk_datetime
+
+#: The figures in the ward map's detail panel.
+DETAIL_METRICS = ("cases", "cases_per_1k", "median_days_to_close", "pct_within_sla", "spend_gbp")
 
 
 def kpi_row(kpis: Sequence[Kpi]) -> None:
@@ -27,6 +31,7 @@ def kpi_row(kpis: Sequence[Kpi]) -> None:
                 k.text,
                 delta=k.delta,
                 delta_color=k.delta_color,
+                delta_arrow=k.delta_arrow,
                 help=k.help,
                 border=True,
                 chart_data=list(k.spark) if len(k.spark) > 1 else None,
@@ -91,3 +96,38 @@ def no_data() -> None:
         icon=":material/info:",
     )
     st.stop()
+
+
+def ward_detail(row: pd.Series | None) -> None:
+    """The ward map's detail panel: one metric card per figure, or a hint when no ward is chosen."""
+    if row is None:
+        st.caption("Click a ward on the map, or choose one above, to see its figures.")
+        return
+    for m in DETAIL_METRICS:
+        st.metric(metric_label(m), metric_value(m, row[m]))
+
+
+def map_legend(shapes: pd.DataFrame, metric: str, key: str) -> None:
+    """The colour legend under a ward map (grey wards explained, hidden counts included)."""
+    values = shapes["value"].astype("float64")
+    missing = "no data"
+    if disclosure.is_protected(metric):
+        missing = f"{disclosure.small_text()} or no data"
+    st.plotly_chart(
+        charts.colour_legend(
+            values.min(), values.max(), metric, bool(values.isna().any()), missing_label=missing
+        ),
+        key=key,
+        config={"displayModeBar": False},
+    )
+
+
+def enforcement(funnel: pd.DataFrame, key: str) -> None:
+    """The ward's enforcement stages: a funnel chart unless a stage is hidden, then the table."""
+    from ui import columns
+
+    if funnel["suppressed"].any() or not funnel["count"].any():
+        st.caption(disclosure.note() + " No chart is drawn, so the hidden numbers stay hidden.")
+    else:
+        st.plotly_chart(charts.funnel_figure(funnel[["stage", "count"]]), key=f"{key}_funnel")
+    table(funnel, columns.enforcement_funnel(), file_name="enforcement.csv", key=key)

@@ -26,8 +26,9 @@ from neighbourhood import evaluation, metrics, periods
 from neighbourhood.geo import simplify_for_map
 from neighbourhood.repeats import flag_repeats
 from neighbourhood.schemas import CATEGORIES, CITYWIDE
-from neighbourhood.sdc import ENFORCEMENT_COUNT_COLUMNS, suppress_small_counts
+from neighbourhood.sdc import suppress_small_counts
 from neighbourhood.store import Store
+from ui import disclosure
 from ui.filters import FilterOptions, Filters
 from ui.format import (
     category_label,
@@ -40,7 +41,6 @@ from ui.format import (
 
 _BUILD_LOCK = threading.Lock()
 PROGRAMMES_CSV = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
-DISCLOSURE_THRESHOLD = 5
 KPI_METRICS = (
     "cases",
     "cases_per_1k",
@@ -56,13 +56,21 @@ MAP_METRICS = (
     "pct_within_sla",
     "repeat_location_share",
     "open_at_end",
+    "enforcement_actions",
     "spend_gbp",
 )
 CI_COLUMNS = {
     "cases": ("cases_lo", "cases_hi"),
     "cases_per_1k": ("cases_per_1k_lo", "cases_per_1k_hi"),
 }
-TREND_METRICS = ("cases_per_1k", "cases", "median_days_to_close", "pct_within_sla", "spend_gbp")
+TREND_METRICS = (
+    "cases_per_1k",
+    "cases",
+    "median_days_to_close",
+    "pct_within_sla",
+    "enforcement_actions",
+    "spend_gbp",
+)
 HEX_RESOLUTION = 9
 POINT_CAP = 25_000  # keeps the deck under 5 MB with points on (about 150 bytes a point)
 FUNNEL = (
@@ -244,12 +252,8 @@ def _table(revision: str, f: Filters, *, own_wards: bool = False) -> pd.DataFram
 
 
 def public_view(table: pd.DataFrame) -> pd.DataFrame:
-    """Ward-level table with enforcement counts of 1–4 shown as "<5" (disclosure control)."""
-    cols = [c for c in ENFORCEMENT_COUNT_COLUMNS if c in table.columns]
-    out = suppress_small_counts(table, cols, threshold=DISCLOSURE_THRESHOLD)
-    for c in cols:  # one type per column: text ("0", "<5", "12"), blank when missing
-        out[c] = ["" if pd.isna(v) else str(v) for v in out[c]]
-    return out
+    """Ward rows for a table: enforcement counts of 1–4 as "<5", rates on them blank (text)."""
+    return disclosure.protect(table, text=True)
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -267,21 +271,33 @@ class Kpi:
     delta_color: str
     help: str
     spark: tuple[float, ...] = ()
+    delta_arrow: str = "auto"
+
+
+NO_CHANGE = "no change"
 
 
 def _delta(metric: str, now: Any, before: Any) -> str | None:
+    """The change as shown on a KPI card ("+2.3 days", "-4.0%"); "no change" when it rounds to 0.
+
+    Rounding happens before the sign is chosen, so a change of -0.04 days never reads "-0.0".
+    """
     if now is None or before is None or pd.isna(now) or pd.isna(before):
         return None
     kind = metric_kind(metric)
-    if kind == "days":
-        return f"{now - before:+.1f} days"
-    if kind == "pct":
-        return f"{now - before:+.1f} points"
-    if kind == "share":
-        return f"{(now - before) * 100:+.1f} points"
-    if before == 0:
+    if kind in ("days", "pct", "share"):
+        change, unit = (
+            (now - before) * (100 if kind == "share" else 1),
+            (" days" if kind == "days" else " points"),
+        )
+    elif before == 0:
         return None
-    return f"{(now - before) / before * 100:+.1f}%"
+    else:
+        change, unit = (now - before) / before * 100, "%"
+    change = round(float(change), 1)
+    if change == 0:
+        return NO_CHANGE
+    return f"{change:+.1f}{unit}"
 
 
 _DELTA_COLOURS = {
@@ -295,12 +311,16 @@ _DELTA_COLOURS = {
 
 
 def kpis(
-    city: pd.DataFrame, compare: str = "previous", period: str = "month"
+    city: pd.DataFrame, compare: str = "previous", period: str = "month", *, protect: bool = False
 ) -> tuple[list[Kpi], str, str]:
     """KPI cards for the latest period of the city rows, with deltas against an earlier period.
 
     ``compare`` is ``"previous"`` (the period before) or ``"year"`` (the same period a year
     earlier). Returns the cards, the latest period's label and the comparison period's label.
+
+    ``protect=True`` (the rows are one ward or a few chosen wards): an enforcement count from 1
+    to 4 reads "<5" with no delta and no trend line, and a delta or trend line that would reveal
+    such a count (the count it is compared with, or any point of the line) is left out.
     """
     rows = city.sort_values("period_start").reset_index(drop=True)
     if rows.empty:
@@ -312,17 +332,30 @@ def kpis(
     for m in KPI_METRICS:
         now = latest[m]
         before = None if base is None else base[m]
+        spark = tuple(float(v) for v in rows[m].fillna(0).tail(24))
+        delta = _delta(m, now, before)
+        help_text = f"{latest['period']}" + (
+            "" if base is None else f", compared with {base['period']}"
+        )
+        hide = protect and disclosure.is_protected(m)
+        if hide:
+            help_text += ". " + disclosure.note()
+            if disclosure.any_small(spark):
+                spark = ()
+            if disclosure.is_small(now) or disclosure.is_small(before):
+                delta = None
+        small = hide and disclosure.is_small(now)
         cards.append(
             Kpi(
                 metric=m,
                 label=metric_label(m),
-                value=None if pd.isna(now) else float(now),
-                text=metric_value(m, now),
-                delta=_delta(m, now, before),
-                delta_color=_DELTA_COLOURS[m],
-                help=f"{latest['period']}"
-                + ("" if base is None else f", compared with {base['period']}"),
-                spark=tuple(float(v) for v in rows[m].fillna(0).tail(24)),
+                value=None if small or pd.isna(now) else float(now),
+                text=disclosure.small_text() if small else metric_value(m, now),
+                delta=delta,
+                delta_color="off" if delta == NO_CHANGE else _DELTA_COLOURS[m],
+                help=help_text,
+                spark=spark,
+                delta_arrow="off" if delta == NO_CHANGE else "auto",
             )
         )
     return cards, _label(latest, period), "" if base is None else _label(base, period)
@@ -407,13 +440,14 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
         None if f.all_wards else tuple(sorted(f.wards)),
     )
     city = own[own["ward_code"] == CITYWIDE].reset_index(drop=True)
-    cards, latest, base = kpis(city, compare, f.period)
+    # The whole city's total stays exact; the total of a few chosen wards is protected.
+    cards, latest, base = kpis(city, compare, f.period, protect=not f.all_wards)
     best, worst = movers(_table(rev, f))
     return OverviewView(
         kpis=cards,
         period=latest,
         compared_with=base,
-        city=city,
+        city=city if f.all_wards else disclosure.protect(city, text=False, city_exact=False),
         best=best,
         worst=worst,
         fresh=freshness(rev),
@@ -573,7 +607,8 @@ def case_points(
 
 @dataclass
 class TrendsView:
-    table: pd.DataFrame  # all wards + city, every period in range
+    table: pd.DataFrame  # all wards + city, every period in range (ward counts 1–4 as NaN)
+    shown: pd.DataFrame  # the same rows for tables (ward counts 1–4 as "<5")
     wards: list[str]
     comparison: list[str]
     categories: pd.DataFrame  # category × period counts for the chosen wards (or city)
@@ -586,8 +621,10 @@ def trends(f: Filters, comparison: list[str]) -> TrendsView:
     """Ward × period table for the chart, plus cases by category over time."""
     rev = revision()
     cats = category_periods(rev, f.period, f.start, f.end, _cats(f), _wards(f))
+    table = _table(rev, f)
     return TrendsView(
-        table=_table(rev, f),
+        table=disclosure.protect(table, text=False),
+        shown=disclosure.protect(table, text=True),
         wards=[] if f.all_wards else list(f.wards),
         comparison=[c for c in comparison if f.all_wards or c not in f.wards],
         categories=cats.assign(category_label=[category_label(c) for c in cats["category"]]),
@@ -600,7 +637,7 @@ def trends(f: Filters, comparison: list[str]) -> TrendsView:
 def trend_rows(view: TrendsView, metric: str) -> pd.DataFrame:
     """The rows behind the ward trend chart (city, chosen and comparison wards) for the table."""
     codes = [CITYWIDE, *view.wards, *view.comparison]
-    rows = view.table[view.table["ward_code"].isin(codes)]
+    rows = view.shown[view.shown["ward_code"].isin(codes)]
     rows = rows.assign(period=[period_label(s, view.period) for s in rows["period_start"]])
     return rows[["ward_name", "period", metric]].reset_index(drop=True)
 
@@ -669,7 +706,10 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
     latest = table[(table["period_start"] == last) & (table["ward_code"] != CITYWIDE)]
     rank = rows.loc[rows["period_start"] == last, "rank_cases_per_1k"]
     rank_value = None if rank.empty or pd.isna(rank.iloc[0]) else int(rank.iloc[0])
-    cards, period, _ = kpis(rows, "previous", f.period)
+    cards, period, _ = kpis(rows, "previous", f.period, protect=True)
+    # Nothing below draws enforcement columns, but keep the exact ward counts out of the view.
+    rows = disclosure.protect(rows, text=False)
+    latest = disclosure.protect(latest, text=False)
     cats = category_periods(rev, f.period, f.start, f.end, _cats(f), (ward,))
     by_cat = cats.groupby("category", as_index=False)["cases"].sum()
     geo = map_wards(rev)
@@ -688,7 +728,7 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
         categories=by_cat,
         hexes=hotspots(rev, f.start, f.end, _cats(f), (ward,)),
         streets=repeat_locations(rev, f.start, f.end, _cats(f), ward),
-        funnel=enforcement_funnel(rev, f.start, f.end, ward),
+        funnel=enforcement_funnel(rev, f.start, f.end, ward, disclosure.threshold()),
         spend=rows[["period_start", "spend_gbp", "cost_per_case_closed"]].assign(
             period=[period_label(p, f.period) for p in rows["period_start"]]
         ),
@@ -721,8 +761,14 @@ def outline(view: ProfileView) -> Any:
 
 
 @st.cache_data(max_entries=16)
-def enforcement_funnel(revision: str, start: Any, end: Any, ward: str) -> pd.DataFrame:
-    """Enforcement stages in a ward, with counts of 1–4 hidden ("<5") to protect individuals."""
+def enforcement_funnel(
+    revision: str, start: Any, end: Any, ward: str, threshold: int = 5
+) -> pd.DataFrame:
+    """Enforcement stages in a ward, with counts of 1–4 hidden ("<5") to protect individuals.
+
+    ``count`` is exact and only used to decide whether a chart may be drawn; pages show
+    ``shown``.
+    """
     counts = store().query(
         "SELECT action, count(*) AS n, count(*) FILTER (WHERE outcome = 'paid') AS paid "
         "FROM enforcement WHERE ward_code = ? AND "
@@ -735,9 +781,9 @@ def enforcement_funnel(revision: str, start: Any, end: Any, ward: str) -> pd.Dat
     frame = pd.DataFrame(
         {"stage": [label for _, label in FUNNEL], "count": [int(by.get(k, 0)) for k, _ in FUNNEL]}
     )
-    shown = suppress_small_counts(frame, ["count"], threshold=DISCLOSURE_THRESHOLD)
+    shown = suppress_small_counts(frame, ["count"], threshold=threshold)
     frame["shown"] = [str(v) for v in shown["count"]]
-    frame["suppressed"] = (frame["count"] > 0) & (frame["count"] < DISCLOSURE_THRESHOLD)
+    frame["suppressed"] = (frame["count"] > 0) & (frame["count"] < threshold)
     return frame
 
 

@@ -78,7 +78,9 @@ def choropleth_data(wards: Any, table: pd.DataFrame, metric: str) -> Any:
     wards
         Simplified ward GeoDataFrame (``ward_code``, ``ward_name``, ``geometry``, WGS84).
     table
-        One row per ward with ``ward_code`` and ``metric``.
+        One row per ward with ``ward_code`` and ``metric``. A text value that is not a number
+        (a suppressed enforcement count, ``"<5"``) colours the ward grey and is shown as it is in
+        the tooltip.
 
     Returns
     -------
@@ -96,11 +98,16 @@ def choropleth_data(wards: Any, table: pd.DataFrame, metric: str) -> Any:
         }
     )
     data = shapes.merge(values, on="ward_code", how="left")
-    data["value"] = pd.to_numeric(data["value"], errors="coerce").round(3)
+    shown = data["value"]
+    data["value"] = pd.to_numeric(shown, errors="coerce").round(3)
     data["fill_color"] = fill_colours(data["value"])
     data["tooltip_title"] = data["ward_name"].astype(str)
     label = metric_label(metric)
-    data["tooltip_detail"] = [f"{label}: {metric_value(metric, v)}" for v in data["value"]]
+    # A hidden count arrives as text ("<5"): the ward is grey and the tooltip says "<5".
+    data["tooltip_detail"] = [
+        f"{label}: {text if isinstance(text, str) and pd.isna(v) and text else metric_value(metric, v)}"
+        for text, v in zip(shown, data["value"], strict=True)
+    ]
     data["value"] = data["value"].astype("float64").where(data["value"].notna(), None)
     return data
 

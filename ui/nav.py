@@ -1,0 +1,44 @@
+"""The sidebar navigation drawn by every page (plain labels instead of file names).
+
+Classic ``pages/`` discovery stays (STYLE.md §1: no ``st.navigation``). Streamlit's own list is
+turned off (``client.showSidebarNavigation = false`` in ``.streamlit/config.toml``) because it
+labels the overview "app"; :func:`sidebar_nav` draws the same links with council labels instead.
+URL paths are unchanged (``/``, ``/Ward_map``, …).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
+
+from ui.auth import sign_out_button
+
+#: (script path relative to app.py, label, icon), in menu order.
+PAGES: Final[tuple[tuple[str, str, str], ...]] = (
+    ("app.py", "Overview", ":material/home:"),
+    ("pages/1_Ward_map.py", "Ward map", ":material/map:"),
+    ("pages/2_Trends.py", "Trends", ":material/show_chart:"),
+    ("pages/5_Ward_profile.py", "Ward profile", ":material/location_city:"),
+    ("pages/3_Spend_vs_results.py", "Spend vs results", ":material/savings:"),
+    ("pages/4_Upload.py", "Load data", ":material/upload:"),
+    ("pages/6_Ingest_log.py", "Ingest log", ":material/history:"),
+)
+
+
+def sidebar_nav() -> None:
+    """Links to every page at the top of the sidebar, then a sign-out button when signed in.
+
+    A link whose page Streamlit does not know is left out: that only happens when a page file
+    is itself the entry point (``AppTest.from_file("pages/4_Upload.py")`` in tests), never under
+    ``streamlit run app.py`` (tests/test_pages.py asserts every link is drawn from app.py).
+    """
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            try:
+                st.page_link(path, label=label, icon=icon)
+            except StreamlitPageNotFoundError:
+                continue
+        st.divider()
+    sign_out_button()
