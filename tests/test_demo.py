@@ -548,3 +548,63 @@ def test_build_demo_into_store(store_dir: Path) -> None:
 def test_demo_period() -> None:
     start, end = demo.demo_period()
     assert start == datetime(2023, 10, 1) and end == datetime(2026, 9, 30, 23, 59)
+
+
+# ------------------------------------------------------------------------------------------
+# Parallel pre-trends by construction, and the evaluation on the demo store
+# ------------------------------------------------------------------------------------------
+
+
+def test_balanced_draws_fix_group_totals() -> None:
+    rng = np.random.default_rng(7)
+    weights = rng.gamma(2.0, 1.0, (36, 26))
+    groups = (np.arange(26) % 3 == 0).astype(np.int64)
+    s_i, w_i = demo._balanced_draw(rng, weights, groups, 20_000)
+    got = np.zeros((36, 2))
+    np.add.at(got, (s_i, groups[w_i]), 1)
+    want = np.stack([weights[:, groups == g].sum(axis=1) for g in (0, 1)], axis=1)
+    want *= 20_000 / weights.sum()
+    assert np.abs(got - want).max() < 1 + 1e-9  # group totals: expected count, rounded
+    per_ward = np.bincount(s_i * 26 + w_i, minlength=36 * 26).reshape(36, 26)
+    assert np.std(per_ward - weights * 20_000 / weights.sum()) > 2  # wards still vary
+    p = rng.uniform(0.05, 0.3, 5_000)
+    blocks = rng.integers(0, 40, 5_000)
+    sel = demo._pps(rng, p, blocks)
+    assert np.abs(np.bincount(blocks, sel) - np.bincount(blocks, p)).max() < 1 + 1e-9
+    u = demo._stratified_uniform(rng, blocks)
+    assert ((u >= 0) & (u < 1)).all()
+    assert np.abs(np.bincount(blocks, u < 0.25) - np.bincount(blocks) * 0.25).max() <= 1
+
+
+@pytest.mark.slow
+def test_demo_store_recovers_planted_effects_with_parallel_pretrends(store_dir: Path) -> None:
+    """The Spend vs results page on the default demo: effects inside the CIs, no pre-trend
+    warning (issue #5). Mirrors ui/spend.py: monthly panel without the city-total rows."""
+    from neighbourhood import evaluation as ev
+    from neighbourhood import metrics
+    from neighbourhood.store import Store
+
+    store = Store(store_dir)
+    demo.build_demo(store, n_cases=demo.DEFAULT_N_CASES)
+    (programme,) = [
+        p
+        for p in ev.programmes_from_config(REPO / "data" / "programmes.csv")
+        if p.name == PROGRAMME_NAME
+    ]
+
+    def panel(categories: list[str] | None) -> pd.DataFrame:
+        table = metrics.ward_period_table(store, period="month", categories=categories)
+        return table[table["ward_code"].astype(str) != "citywide"].reset_index(drop=True)
+
+    fly = panel(["fly_tipping"])
+    reports = ev.did(fly, programme, "cases_per_1k", subject="Fly-tipping reports")
+    assert reports.n_treated == 8
+    assert reports.ci_low <= PLANTED_EFFECTS["fly_tipping_reports"] - 1 <= reports.ci_high
+    assert reports.pretrend is not None and reports.pretrend.warning is None, reports.pretrend
+    days = ev.did(fly, programme, "median_days_to_close")
+    assert days.pretrend is not None and days.pretrend.warning is None, days.pretrend
+    planted_days = (PLANTED_EFFECTS["median_days_to_close"] - 1) * days.treated_pre_mean
+    assert days.ci_low <= planted_days <= days.ci_high
+    actions = ev.did(panel(None), programme, "actions_per_100_fly_tips")
+    assert actions.pretrend is not None and actions.pretrend.warning is None, actions.pretrend
+    assert actions.ci_low <= PLANTED_EFFECTS["enforcement_per_100_fly_tips"] - 1 <= actions.ci_high
