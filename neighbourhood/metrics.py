@@ -247,6 +247,30 @@ def _select(con: Any, name: str, wanted: Sequence[str]) -> pa.Table | None:
     return _read_arrow(con, f"SELECT {', '.join(cols)} FROM {name}")
 
 
+def _small_inputs(con: Any) -> dict[str, pd.DataFrame | None]:
+    """Spend, population and the wards of the newest boundary set (small tables)."""
+    spend = _select(
+        con, "spend", ("ward_code", "period_start", "period_end", "service", "amount_gbp")
+    )
+    pop = _select(con, "population", ("ward_code", "year", "population"))
+    ward_cols = _table_columns(con, "wards") or []
+    wards = None
+    if ward_cols:
+        if "boundary_set" in ward_cols and "ingest_id" in ward_cols:
+            sql = (
+                "SELECT DISTINCT ward_code, ward_name FROM wards WHERE boundary_set = "
+                "(SELECT boundary_set FROM wards ORDER BY ingest_id DESC LIMIT 1)"
+            )
+        else:
+            sql = "SELECT DISTINCT ward_code, ward_name FROM wards"
+        wards = _read_arrow(con, sql).to_pandas()
+    return {
+        "spend": None if spend is None else spend.to_pandas(),
+        "population": None if pop is None else pop.to_pandas(),
+        "wards": wards,
+    }
+
+
 def load_inputs(store: Any, *, as_arrow: bool = False) -> MetricInputs:
     """Read what the metrics need from the store, through Arrow (never ``.df()``).
 
@@ -269,21 +293,7 @@ def load_inputs(store: Any, *, as_arrow: bool = False) -> MetricInputs:
     with store.read() as con:
         cases = _select(con, "cases", (*CASE_COLUMNS, "is_repeat"))
         enf = _select(con, "enforcement", ENFORCEMENT_COLUMNS)
-        spend = _select(
-            con, "spend", ("ward_code", "period_start", "period_end", "service", "amount_gbp")
-        )
-        pop = _select(con, "population", ("ward_code", "year", "population"))
-        ward_cols = _table_columns(con, "wards") or []
-        wards = None
-        if ward_cols:
-            if "boundary_set" in ward_cols and "ingest_id" in ward_cols:
-                sql = (
-                    "SELECT DISTINCT ward_code, ward_name FROM wards WHERE boundary_set = "
-                    "(SELECT boundary_set FROM wards ORDER BY ingest_id DESC LIMIT 1)"
-                )
-            else:
-                sql = "SELECT DISTINCT ward_code, ward_name FROM wards"
-            wards = _read_arrow(con, sql).to_pandas()
+        small = _small_inputs(con)
     if cases is None:
         raise ValueError("the store has no cases table")
 
@@ -294,9 +304,9 @@ def load_inputs(store: Any, *, as_arrow: bool = False) -> MetricInputs:
     return MetricInputs(
         cases=cases if as_arrow else pdf(cases, ("reported_at", "closed_at")),  # type: ignore[arg-type]
         enforcement=pdf(enf, ("issued_at",)),
-        spend=pdf(spend, ()),
-        population=pdf(pop, ()),
-        wards=wards,
+        spend=small["spend"],
+        population=small["population"],
+        wards=small["wards"],
         repeat_params=repeat_params,
     )
 
@@ -542,92 +552,153 @@ def _sql_key(col: str, period: P.Period) -> str:
     return f"({fy} * 4 + (({m} + 8) % 12) // 3)"
 
 
-def _partials_duckdb(
-    cases: pa.Table,
-    enf: pd.DataFrame | None,
+def _day_keys(days: np.ndarray, period: P.Period) -> np.ndarray:
+    """Period key of each local calendar date (``datetime64[D]``, no NaT)."""
+    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return P.period_keys_from_parts(year, month, period)
+
+
+def _register_calendar(
+    con: Any,
+    first: np.datetime64,
+    last: np.datetime64,
+    *,
+    period: P.Period,
+    sla: pd.DataFrame,
+) -> None:
+    """Register the day tables the per-case SQL joins to (instead of per-case date arithmetic).
+
+    ``days(day, key, wd_idx)``: every local date from a week before ``first`` to well after
+    ``last``, its period key and working-day index. ``sla_days(category, day, sla_days,
+    deadline, kd)``: for each SLA category and each possible report date, the SLA deadline
+    (the day before the ``(sla+1)``-th working day after it) and the deadline's period key.
+    """
+    import pyarrow as pa
+
+    max_sla = int(sla["sla_working_days"].max()) if len(sla) else 0
+    cal = P.working_day_calendar(first, last + np.timedelta64(2 * max_sla + 40, "D"))
+    day = cal["day"].to_numpy(dtype="datetime64[D]")
+    wd_idx = cal["wd_idx"].to_numpy().astype(np.int64)
+    is_wd = cal["is_wd"].to_numpy()
+    con.register(
+        "days",
+        pa.table({"day": pa.array(day), "key": pa.array(_day_keys(day, period)), "wd_idx": wd_idx}),
+    )
+    wd_days = day[is_wd]
+    n0 = int(wd_idx[is_wd][0]) if len(wd_days) else 0
+    report_days = day[day <= last]
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("category", "day", "sla", "deadline")}
+    for cat, n_sla in zip(sla["category"], sla["sla_working_days"], strict=True):
+        pos = wd_idx[: len(report_days)] + int(n_sla) + 1 - n0
+        ok = (pos >= 0) & (pos < len(wd_days))
+        dl = np.full(len(report_days), np.datetime64("NaT"), dtype="datetime64[D]")
+        dl[ok] = wd_days[pos[ok]] - np.timedelta64(1, "D")
+        parts["category"].append(np.full(len(report_days), str(cat), dtype=object))
+        parts["day"].append(report_days)
+        parts["sla"].append(np.full(len(report_days), int(n_sla), dtype=np.int64))
+        parts["deadline"].append(dl)
+    if parts["day"]:
+        dl = np.concatenate(parts["deadline"])
+        nat = np.isnat(dl)
+        kd = np.zeros(len(dl), dtype=np.int64)
+        kd[~nat] = _day_keys(dl[~nat], period)
+        table = pa.table(
+            {
+                "category": pa.array(np.concatenate(parts["category"]), pa.string()),
+                "day": pa.array(np.concatenate(parts["day"])),
+                "sla_days": pa.array(np.concatenate(parts["sla"])),
+                "deadline": pa.array(dl, pa.date32(), mask=nat),
+                "kd": pa.array(kd, mask=nat),
+            }
+        )
+    else:
+        table = pa.table(
+            {
+                "category": pa.array([], pa.string()),
+                "day": pa.array([], pa.date32()),
+                "sla_days": pa.array([], pa.int64()),
+                "deadline": pa.array([], pa.date32()),
+                "kd": pa.array([], pa.int64()),
+            }
+        )
+    con.register("sla_days", table)
+
+
+def _case_source(relation: str, columns: Sequence[str], where: str = "") -> str:
+    """SELECT of what the per-case SQL needs; local dates from stored columns when present."""
+    tz = TIMEZONE
+    have = set(columns)
+
+    def day(col: str, ts: str) -> str:
+        return col if col in have else f"CAST(timezone('{tz}', {ts}) AS DATE)"
+
+    cost = "nullif(CAST(cost_gbp AS DOUBLE), 'NaN'::DOUBLE)" if "cost_gbp" in have else "NULL"
+    rep = "coalesce(is_repeat, false)" if "is_repeat" in have else "false"
+    status = "CAST(status AS VARCHAR)" if "status" in have else "NULL"
+    return (
+        f"SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(category AS VARCHAR) AS category, "
+        f"coalesce({status}, CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END) AS st, "
+        f"reported_at, closed_at, {day('reported_day', 'reported_at')} AS reported_day, "
+        f"{day('closed_day', 'closed_at')} AS closed_day, {rep} AS is_repeat, "
+        "(latitude IS NOT NULL AND longitude IS NOT NULL AND NOT isnan(latitude) "
+        f"AND NOT isnan(longitude)) AS xy, {cost} AS cost "
+        f"FROM {relation} WHERE reported_at IS NOT NULL{where}"
+    )
+
+
+def _partials_sql(
+    con: Any,
+    source: str,
+    enf_source: str | None,
     *,
     period: P.Period,
     sla: pd.DataFrame,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
-    """The same partials as :func:`_partials_pandas`, as SQL over an Arrow table."""
-    import duckdb
-    import pyarrow as pa
-
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("cases_in", cases)
-        con.register(
-            "sla_in",
-            pa.Table.from_pandas(sla[["category", "sla_working_days"]], preserve_index=False),
-        )
-        lo_hi = con.execute(
-            "SELECT epoch_us(min(reported_at)), epoch_us(max(greatest(reported_at, coalesce(closed_at, reported_at)))) FROM cases_in"
-        ).fetchall()[0]
-        if lo_hi is None or lo_hi[0] is None:
-            return _merge_partials([pd.DataFrame(columns=["ward_code", "key"])])
-        first = np.datetime64(
-            pd.Timestamp(lo_hi[0], unit="us", tz="UTC").tz_convert(TIMEZONE).date(), "D"
-        )
-        last = np.datetime64(
-            pd.Timestamp(lo_hi[1], unit="us", tz="UTC").tz_convert(TIMEZONE).date(), "D"
-        )
-        max_sla = int(sla["sla_working_days"].max()) if len(sla) else 0
-        cal = P.working_day_calendar(first, last + np.timedelta64(2 * max_sla + 40, "D"))
-        day = cal["day"].to_numpy(dtype="datetime64[D]")
-        wd_idx = cal["wd_idx"].to_numpy()
-        is_wd = cal["is_wd"].to_numpy()
-        con.register("cal", pa.table({"day": pa.array(day), "wd_idx": pa.array(wd_idx)}))
-        con.register("wdn", pa.table({"n": pa.array(wd_idx[is_wd]), "day": pa.array(day[is_wd])}))
+    """Partials from SQL: ``source`` is a :func:`_case_source` query, ``enf_source`` selects
+    ``ward_code, offence, action, outcome, issued_day`` (or is None)."""
+    rng = con.execute(
+        f"SELECT min(reported_day), max(greatest(reported_day, closed_day)) FROM ({source})"
+    ).fetchall()[0]
+    parts: list[pd.DataFrame] = []
+    if rng[0] is not None:
+        first = np.datetime64(rng[0], "D")
+        last = np.datetime64(rng[1], "D")
+        _register_calendar(con, first, last, period=period, sla=sla)
         as_of_day = pd.Timestamp(as_of).tz_convert(TIMEZONE).date().isoformat()
-        has_cost = "cost_gbp" in cases.column_names
-        kr, kc, kd = (
-            _sql_key("r_loc", period),
-            _sql_key("c_loc", period),
-            _sql_key("deadline", period),
-        )
-        per_case = f"""
-        CREATE TEMP TABLE g AS
-        WITH base AS (
-            SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(category AS VARCHAR) AS category,
-                   coalesce(CAST(status AS VARCHAR), CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END) AS st,
-                   reported_at, closed_at, coalesce(is_repeat, false) AS is_repeat,
-                   (latitude IS NOT NULL AND longitude IS NOT NULL AND NOT isnan(latitude) AND NOT isnan(longitude)) AS xy,
-                   {"nullif(CAST(cost_gbp AS DOUBLE), 'NaN'::DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"} AS cost,
-                   timezone('{TIMEZONE}', reported_at) AS r_loc
-            FROM cases_in WHERE reported_at IS NOT NULL
-        ), k AS (
+        con.execute(
+            f"""
+        CREATE OR REPLACE TEMP TABLE g AS
+        WITH k AS (
             SELECT *, st IN ('open', 'closed') AS valid,
                    (st = 'closed' AND closed_at IS NOT NULL AND closed_at >= reported_at) AS closed_ok
-            FROM base
-        ), k2 AS (
-            SELECT *, CASE WHEN closed_ok THEN timezone('{TIMEZONE}', closed_at) END AS c_loc,
-                   (valid AND (st = 'open' OR closed_ok)) AS tracked,
-                   epoch_us(reported_at) // 1000000 - {_EPOCH0_S} AS r_sec
-            FROM k
+            FROM ({source})
         ), s AS (
-            SELECT k2.*, {kr} AS kr, {kc} AS kc,
+            SELECT k.ward_code, k.category, valid, closed_ok,
+                   (valid AND (st = 'open' OR closed_ok)) AS tracked, xy, is_repeat, cost,
+                   epoch_us(reported_at) // 1000000 - {_EPOCH0_S} AS r_sec,
+                   dr.key AS kr, CASE WHEN closed_ok THEN dc.key END AS kc,
                    (epoch_us(closed_at) - epoch_us(reported_at)) / 86400000000.0 AS days,
-                   sla_in.sla_working_days AS sla_days,
-                   CASE WHEN valid THEN wdn.day - 1 END AS deadline,
-                   cc.wd_idx - cr.wd_idx AS wd
-            FROM k2
-            LEFT JOIN sla_in ON k2.category = sla_in.category
-            LEFT JOIN cal cr ON cr.day = CAST(k2.r_loc AS DATE)
-            LEFT JOIN cal cc ON cc.day = CAST(k2.c_loc AS DATE)
-            LEFT JOIN wdn ON wdn.n = cr.wd_idx + sla_in.sla_working_days + 1
+                   sd.sla_days, CASE WHEN valid THEN sd.deadline END AS deadline,
+                   CASE WHEN valid THEN sd.kd END AS kd,
+                   CASE WHEN closed_ok THEN dc.wd_idx END - dr.wd_idx AS wd
+            FROM k
+            LEFT JOIN days dr ON dr.day = k.reported_day
+            LEFT JOIN days dc ON dc.day = k.closed_day
+            LEFT JOIN sla_days sd ON sd.category = k.category AND sd.day = k.reported_day
         ), f AS (
-            SELECT *, {kd} AS kd,
-                   coalesce(tracked AND sla_days IS NOT NULL AND closed_ok AND wd <= sla_days, false) AS met
+            SELECT *, coalesce(tracked AND sla_days IS NOT NULL AND closed_ok AND wd <= sla_days,
+                               false) AS met
             FROM s
         )
-            SELECT ward_code, category, valid, tracked, closed_ok, xy, is_repeat, r_sec, cost, kr, kc,
-                   kd, days, met,
-                   (tracked AND sla_days IS NOT NULL AND NOT met AND deadline < DATE '{as_of_day}') AS failed
-            FROM f
+        SELECT ward_code, category, valid, tracked, closed_ok, xy, is_repeat, r_sec, cost, kr,
+               kc, kd, days, met,
+               (tracked AND sla_days IS NOT NULL AND NOT met AND deadline < DATE '{as_of_day}')
+                   AS failed
+        FROM f
         """
-        con.execute(per_case)
+        )
         counts = """
         WITH ev AS (
             SELECT ward_code, kr AS key, valid::INT AS v, (NOT valid)::INT AS x, tracked::INT AS tr,
@@ -645,8 +716,9 @@ def _partials_duckdb(
             UNION ALL
             SELECT ward_code, kd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, NULL FROM g WHERE failed
         )
-        SELECT ward_code, key, sum(v)::BIGINT AS cases, sum(x)::BIGINT AS excluded_cases, sum(tr)::BIGINT AS tracked_reported,
-               sum(ft)::BIGINT AS fly_tips, sum(rb)::BIGINT AS repeat_base, sum(rc)::BIGINT AS repeat_cases,
+        SELECT ward_code, key, sum(v)::BIGINT AS cases, sum(x)::BIGINT AS excluded_cases,
+               sum(tr)::BIGINT AS tracked_reported, sum(ft)::BIGINT AS fly_tips,
+               sum(rb)::BIGINT AS repeat_base, sum(rc)::BIGINT AS repeat_cases,
                sum(cl)::BIGINT AS closed, sum(due)::BIGINT AS sla_due, sum(mt)::BIGINT AS sla_met,
                sum(os)::BIGINT AS overdue_start, sum(oe)::BIGINT AS overdue_end,
                CAST(sum(rs) AS BIGINT) AS r_sec_tracked, CAST(sum(rsc) AS BIGINT) AS r_sec_closed,
@@ -659,56 +731,95 @@ def _partials_duckdb(
         city = c.groupby("key", as_index=False)[sums].sum()
         city.insert(0, "ward_code", CITYWIDE)
         ward = c[c["ward_code"].notna()]
-        q = "quantile_cont(days, [0.5, 0.9]) AS q"
-        qw = _read_arrow(
+        quant = _read_arrow(
             con,
-            f"SELECT ward_code, kc AS key, {q} FROM g WHERE closed_ok AND ward_code IS NOT NULL GROUP BY ALL",
+            "SELECT CASE WHEN grouping(ward_code) = 1 THEN '"
+            + CITYWIDE
+            + "' ELSE ward_code END AS ward_code, kc AS key, "
+            "quantile_cont(days, [0.5, 0.9]) AS q FROM g WHERE closed_ok "
+            "GROUP BY GROUPING SETS ((ward_code, kc), (kc)) "
+            "HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL",
         ).to_pandas()
-        qc = _read_arrow(
-            con, f"SELECT kc AS key, {q} FROM g WHERE closed_ok GROUP BY ALL"
-        ).to_pandas()
-        qc.insert(0, "ward_code", CITYWIDE)
-        quant = pd.concat([qw, qc], ignore_index=True)
+        con.execute("DROP TABLE g")
         quant["median_days_to_close"] = [v[0] for v in quant["q"]]
         quant["p90_days_to_close"] = [v[1] for v in quant["q"]]
-        parts = [
-            pd.concat([ward, city], ignore_index=True),
-            quant.drop(columns="q"),
-        ]
+        parts += [pd.concat([ward, city], ignore_index=True), quant.drop(columns="q")]
+    else:
+        return _merge_partials([pd.DataFrame(columns=["ward_code", "key"])])
+    if enf_source is not None:
+        fin = ", ".join(f"'{o}'" for o in FPN_FINAL_OUTCOMES)
+        fto = ", ".join(f"'{o}'" for o in FLY_TIPPING_OFFENCES)
+        nfa = ", ".join(f"'{o}'" for o in NOT_AN_ACTION)
+        ke = _sql_key("issued_day", period)
+        esql = f"""
+        WITH e2 AS (
+            SELECT *, {ke} AS key, coalesce(action NOT IN ({nfa}), false) AS act,
+                   coalesce(action = 'fixed_penalty_notice', false) AS fpn
+            FROM ({enf_source}) WHERE issued_day IS NOT NULL
+        )
+        SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code, key,
+               count(*) FILTER (WHERE act) AS enforcement_actions,
+               count(*) FILTER (WHERE act AND offence IN ({fto})) AS fly_tipping_actions,
+               count(*) FILTER (WHERE fpn) AS fpn_issued,
+               count(*) FILTER (WHERE fpn AND outcome = 'paid') AS fpn_paid,
+               count(*) FILTER (WHERE fpn AND outcome IN ({fin})) AS fpn_with_outcome,
+               count(*) FILTER (WHERE action = 'prosecution') AS prosecutions
+        FROM e2
+        GROUP BY GROUPING SETS ((ward_code, key), (key))
+        HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
+        """
+        e = _read_arrow(con, esql).to_pandas()
+        if len(e):
+            parts.append(e)
+    return _merge_partials(parts)
+
+
+def _enf_source(relation: str, columns: Sequence[str], where: str = "") -> str:
+    day = (
+        "issued_day"
+        if "issued_day" in columns
+        else f"CAST(timezone('{TIMEZONE}', issued_at) AS DATE)"
+    )
+    return (
+        "SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(offence AS VARCHAR) AS offence, "
+        "CAST(action AS VARCHAR) AS action, CAST(outcome AS VARCHAR) AS outcome, "
+        f"{day} AS issued_day FROM {relation} WHERE issued_at IS NOT NULL{where}"
+    )
+
+
+def _partials_duckdb(
+    cases: pa.Table,
+    enf: pd.DataFrame | None,
+    *,
+    period: P.Period,
+    sla: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """The same partials as :func:`_partials_pandas`, as SQL over an Arrow table."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("cases_in", cases)
+        enf_source = None
         if enf is not None and len(enf):
             e = enf[
                 [c for c in ("ward_code", "offence", "action", "issued_at", "outcome") if c in enf]
             ]
             con.register("enf_in", pa.Table.from_pandas(e, preserve_index=False))
-            fin = ", ".join(f"'{o}'" for o in FPN_FINAL_OUTCOMES)
-            fto = ", ".join(f"'{o}'" for o in FLY_TIPPING_OFFENCES)
-            nfa = ", ".join(f"'{o}'" for o in NOT_AN_ACTION)
-            ke = _sql_key("i_loc", period)
-            esql = f"""
-            WITH e AS (
-                SELECT CAST(ward_code AS VARCHAR) AS ward_code, CAST(offence AS VARCHAR) AS offence,
-                       CAST(action AS VARCHAR) AS action, CAST(outcome AS VARCHAR) AS outcome,
-                       timezone('{TIMEZONE}', issued_at) AS i_loc
-                FROM enf_in WHERE issued_at IS NOT NULL
-            ), e2 AS (
-                SELECT *, {ke} AS key, coalesce(action NOT IN ({nfa}), false) AS act,
-                       coalesce(action = 'fixed_penalty_notice', false) AS fpn FROM e
-            )
-            SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code, key,
-                   count(*) FILTER (WHERE act) AS enforcement_actions,
-                   count(*) FILTER (WHERE act AND offence IN ({fto})) AS fly_tipping_actions,
-                   count(*) FILTER (WHERE fpn) AS fpn_issued,
-                   count(*) FILTER (WHERE fpn AND outcome = 'paid') AS fpn_paid,
-                   count(*) FILTER (WHERE fpn AND outcome IN ({fin})) AS fpn_with_outcome,
-                   count(*) FILTER (WHERE action = 'prosecution') AS prosecutions
-            FROM e2
-            GROUP BY GROUPING SETS ((ward_code, key), (key))
-            HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
-            """
-            parts.append(_read_arrow(con, esql).to_pandas())
+            enf_source = _enf_source("enf_in", list(e.columns))
+        return _partials_sql(
+            con,
+            _case_source("cases_in", cases.column_names),
+            enf_source,
+            period=period,
+            sla=sla,
+            as_of=as_of,
+        )
     finally:
         con.close()
-    return _merge_partials(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1066,6 +1177,20 @@ def ward_period_table(
     """
     P._check_period(period)
     cache_key = None
+    default_repeats = (float(repeat_distance_m), float(repeat_window_days)) == (50.0, 90.0)
+    if not isinstance(data, MetricInputs) and engine in ("auto", "duckdb") and default_repeats:
+        fast = _table_from_store(
+            data,
+            period=period,
+            start=start,
+            end=end,
+            categories=categories,
+            wards=wards,
+            min_count_for_rank=min_count_for_rank,
+            as_of=as_of,
+        )
+        if fast is not None:
+            return fast
     if not isinstance(data, MetricInputs):
         store = data
         inputs = load_inputs(store, as_arrow=True)
@@ -1181,6 +1306,34 @@ def ward_period_table(
         )
         partials = _partials_duckdb(arrow, enf, period=period, sla=sla, as_of=as_of)
 
+    return _assemble(
+        partials,
+        spend,
+        inputs,
+        cases_wards,
+        wards=wards,
+        period=period,
+        start=start,
+        end=end,
+        as_of=as_of,
+        min_count_for_rank=min_count_for_rank,
+    )
+
+
+def _assemble(
+    partials: pd.DataFrame,
+    spend: pd.DataFrame | None,
+    inputs: MetricInputs,
+    cases_wards: pd.DataFrame,
+    *,
+    wards: Sequence[str] | None,
+    period: P.Period,
+    start: Any,
+    end: Any,
+    as_of: pd.Timestamp,
+    min_count_for_rank: int,
+) -> pd.DataFrame:
+    """Spend allocation and the shared finishing step (both engines and the store path)."""
     sp = allocate_spend(spend, period)
     if wards is not None:
         # the total of selected wards: rebuild citywide spend from the ward rows only
@@ -1199,6 +1352,110 @@ def ward_period_table(
         as_of=as_of,
         min_count_for_rank=min_count_for_rank,
     )
+
+
+#: Stored per-case columns (store.DERIVED_COLUMNS) the store path needs.
+STORED_DERIVED = ("reported_day", "closed_day", "is_repeat")
+
+
+def _table_from_store(
+    store: Any,
+    *,
+    period: P.Period,
+    start: Any,
+    end: Any,
+    categories: Sequence[str] | None,
+    wards: Sequence[str] | None,
+    min_count_for_rank: int,
+    as_of: Any,
+    sla: pd.DataFrame | None = None,
+) -> pd.DataFrame | None:
+    """The table straight from the store: SQL over the stored per-case columns, in place.
+
+    Nothing per case leaves DuckDB: no Arrow copy of the cases, no time-zone conversion, no
+    repeat search (``is_repeat``, ``reported_day`` and ``closed_day`` are written at ingest).
+    Returns None when the store predates those columns (then the general path runs).
+    """
+    sla = sla if sla is not None else read_sla()
+    with store.read() as con:
+        have = _table_columns(con, "cases")
+        if have is None or not set(STORED_DERIVED) <= set(have):
+            return None
+        small = _small_inputs(con)
+        params: list[Any] = []
+        where = ""
+        enf_where = ""
+        enf_params: list[Any] = []
+        if categories is not None:
+            cats = [str(c) for c in categories]
+            where += f" AND category IN (SELECT unnest(${len(params) + 1}::VARCHAR[]))"
+            params.append(cats)
+            offences = [o for o, c in OFFENCE_CATEGORY.items() if c in cats]
+            enf_where += f" AND offence IN (SELECT unnest(${len(enf_params) + 1}::VARCHAR[]))"
+            enf_params.append(offences)
+        if wards is not None:
+            wl = [str(w) for w in wards]
+            where += f" AND ward_code IN (SELECT unnest(${len(params) + 1}::VARCHAR[]))"
+            params.append(wl)
+            enf_where += f" AND ward_code IN (SELECT unnest(${len(enf_params) + 1}::VARCHAR[]))"
+            enf_params.append(wl)
+        pre = con.execute(
+            "SELECT epoch_us(greatest(max(reported_at), max(closed_at))) FROM cases"
+        ).fetchall()[0][0]
+        if as_of is None:
+            as_of = (
+                pd.Timestamp(pre, unit="us", tz="UTC")
+                if pre is not None
+                else pd.Timestamp.now(tz=TIMEZONE)
+            )
+        as_of = pd.Timestamp(as_of)
+        as_of = as_of.tz_localize(TIMEZONE) if as_of.tzinfo is None else as_of.tz_convert(TIMEZONE)
+        name_col = "ward_name" if "ward_name" in have else "ward_code"
+        cases_wards = (
+            _read_arrow(
+                con,
+                f"SELECT ward_code, any_value({name_col}) AS ward_name FROM cases "
+                "WHERE ward_code IS NOT NULL GROUP BY ward_code",
+            )
+            .to_pandas()
+            .astype(object)
+        )
+        # parameters are inlined as literals: the queries are built from lists we control
+        source = _case_source("cases", have, _inline(where, params))
+        enf_cols = _table_columns(con, "enforcement")
+        enf_source = None
+        if (
+            enf_cols is not None
+            and con.execute("SELECT count(*) FROM enforcement").fetchall()[0][0]
+        ):
+            enf_source = _enf_source("enforcement", enf_cols, _inline(enf_where, enf_params))
+        partials = _partials_sql(con, source, enf_source, period=period, sla=sla, as_of=as_of)
+    spend = small["spend"]
+    if wards is not None and spend is not None:
+        spend = spend[spend["ward_code"].isin(list(wards))]
+    inputs = MetricInputs(
+        cases=pd.DataFrame(), population=small["population"], wards=small["wards"]
+    )
+    return _assemble(
+        partials,
+        spend,
+        inputs,
+        cases_wards,
+        wards=wards,
+        period=period,
+        start=start,
+        end=end,
+        as_of=as_of,
+        min_count_for_rank=min_count_for_rank,
+    )
+
+
+def _inline(where: str, params: list[Any]) -> str:
+    """Replace ``$n::VARCHAR[]`` placeholders by quoted list literals."""
+    for i, values in reversed(list(enumerate(params, start=1))):
+        quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+        where = where.replace(f"${i}::VARCHAR[]", f"[{quoted}]::VARCHAR[]")
+    return where
 
 
 def _filter(frame: Any, col: str, values: list[str]) -> Any:

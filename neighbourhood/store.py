@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DB_NAME = "store.duckdb"
 LOCK_NAME = "store.lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: derived columns (reported_day, closed_day, is_repeat, issued_day)
 DEFAULT_STORE = Path("data") / "store"
 ENV_STORE = "NEIGHBOURHOOD_STORE"
 ENV_LOCK_TIMEOUT = "NEIGHBOURHOOD_LOCK_TIMEOUT"
@@ -96,9 +96,32 @@ def _columns(*names: str) -> dict[str, str]:
     return {name: _CANONICAL_TYPES[name] for name in names}
 
 
+#: Columns the store derives from each row at ingest (never read from a file), so that the
+#: metrics need no per-case time-zone work: local (Europe/London) calendar dates, and the
+#: repeat-location flag with the default rule (50 m, 90 days; ``repeats.flag_repeats``) over the
+#: whole table. ``is_repeat`` depends on other rows: every write that changes a case's category,
+#: time, place or status refreshes the flags it can affect (:func:`_refresh_repeats`).
+DERIVED_COLUMNS: dict[str, dict[str, str]] = {
+    "cases": {"reported_day": "DATE", "closed_day": "DATE", "is_repeat": "BOOLEAN"},
+    "enforcement": {"issued_day": "DATE"},
+}
+#: (local-date column, timestamp column) pairs of DERIVED_COLUMNS.
+LOCAL_DAY_OF: dict[str, tuple[tuple[str, str], ...]] = {
+    "cases": (("reported_day", "reported_at"), ("closed_day", "closed_at")),
+    "enforcement": (("issued_day", "issued_at"),),
+}
+REPEAT_DISTANCE_M = 50.0
+REPEAT_WINDOW_DAYS = 90.0
+
 DATA_TABLES: dict[str, dict[str, str]] = {
-    "cases": _columns(*schemas.CLEANSING_COLUMNS, "ingest_id"),
-    "enforcement": _columns(*schemas.ENFORCEMENT_COLUMNS, "ingest_id"),
+    "cases": {
+        **_columns(*schemas.CLEANSING_COLUMNS, "ingest_id"),
+        **DERIVED_COLUMNS["cases"],
+    },
+    "enforcement": {
+        **_columns(*schemas.ENFORCEMENT_COLUMNS, "ingest_id"),
+        **DERIVED_COLUMNS["enforcement"],
+    },
     "spend": _columns(*schemas.SPEND_COLUMNS, "ingest_id"),
     "population": _columns("ward_code", "ward_name", "year", "population", "ingest_id"),
     "wards": _columns(
@@ -382,6 +405,7 @@ def _arrow_type(sql_type: str) -> pa.DataType:
         _TS: pa.timestamp("us", tz="UTC"),
         "DATE": pa.date32(),
         "BLOB": pa.binary(),
+        "BOOLEAN": pa.bool_(),
     }[sql_type]
 
 
@@ -908,6 +932,7 @@ class Store:
         started = batch.started_at or _utc_now()
         con.execute("BEGIN")
         try:
+            _migrate(con)
             seq = self._next_seq(con)
             ingest_id = _format_ingest_id(seq)
             duplicate = self._find_duplicate(con, batch.sha256, batch.kind)
@@ -955,13 +980,18 @@ class Store:
         time.sleep(float(pause))
 
     def _prepare(self, batch: IngestBatch) -> pa.Table:
+        """The incoming rows as Arrow: the canonical columns, then the derived local dates."""
         table = TABLE_FOR_KIND[batch.kind]
-        columns = {c: t for c, t in DATA_TABLES[table].items() if c != "ingest_id"}
+        columns = dict.fromkeys(_data_columns(table))
+        columns = {c: DATA_TABLES[table][c] for c in columns}
         frame = batch.frame
         assert frame is not None
         if table == "wards":
             frame = _wards_frame(frame, batch.boundary_set or "default")
-        return frame_to_arrow(frame, columns)
+        arrow = frame_to_arrow(frame, columns)
+        for day_col, ts_col in LOCAL_DAY_OF.get(table, ()):
+            arrow = arrow.append_column(day_col, _local_day_array(arrow.column(ts_col)))
+        return arrow
 
     @staticmethod
     def _plan(
@@ -971,18 +1001,33 @@ class Store:
         data_cols: list[str],
         source: str,
     ) -> None:
-        """Temp table ``plan``: the incoming rows plus ``_action`` (new/stale/same/update)."""
+        """Temp table ``plan``: the incoming keys plus ``_action`` (new/stale/same/update).
+
+        Rows are compared by a 64-bit hash of every data column, computed on both sides in the
+        same query (so it never depends on a stored hash or on the DuckDB version): the join
+        carries three narrow columns instead of two whole rows, which halves the cost of a
+        re-ingest. Two different rows with equal hashes (probability 2^-64 per changed row)
+        would count as unchanged. For ``cases`` the plan also says whether the fields the
+        repeat flag reads (category, time, place, cancelled/duplicate) changed (``_rep``).
+        """
+        types = DATA_TABLES[table]
+        row_hash = "hash(" + ", ".join(f"CAST({_q(c)} AS {types[c]})" for c in data_cols) + ")"
+        has_upd = "updated_at" in data_cols
         stale = (
             "s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
-            if "updated_at" in data_cols
+            if has_upd
             else "FALSE"
         )
-        same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM t.{_q(c)}" for c in data_cols)
+        key_cols = ", ".join(_q(k) for k in keys)
+        upd = ", updated_at" if has_upd else ""
+        rep_hash = ", " + _REPEAT_HASH + " AS _rh" if table == "cases" else ""
+        rep = ", (t._h IS NULL OR s._rh <> t._rh) AS _rep" if table == "cases" else ", TRUE AS _rep"
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE plan AS SELECT s.*, CASE "
-            "WHEN t._present IS NULL THEN 'new' "
-            f"WHEN {stale} THEN 'stale' WHEN {same} THEN 'same' ELSE 'update' END AS _action "
-            f"FROM {source} s LEFT JOIN (SELECT *, TRUE AS _present FROM {table}) t "
+            f"CREATE OR REPLACE TEMP TABLE plan AS SELECT {', '.join('s.' + _q(k) for k in keys)}, "
+            "CASE WHEN t._h IS NULL THEN 'new' "
+            f"WHEN {stale} THEN 'stale' WHEN s._h = t._h THEN 'same' ELSE 'update' END AS _action"
+            f"{rep} FROM (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash} FROM {source}) s "
+            f"LEFT JOIN (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash} FROM {table}) t "
             f"ON {_join('s', 't', keys)}"
         )
 
@@ -991,7 +1036,7 @@ class Store:
     ) -> IngestOutcome:
         table = TABLE_FOR_KIND[batch.kind]
         keys = KEYS[table]
-        data_cols = [c for c in DATA_TABLES[table] if c != "ingest_id"]
+        data_cols = _data_columns(table)
         key_list = ", ".join(_q(k) for k in keys)
         incoming = self._prepare(batch)
         accepted = incoming.num_rows
@@ -1013,10 +1058,27 @@ class Store:
                     f"ORDER BY {', '.join([*order, '_row DESC'])}) = 1"
                 )
                 source = "stage"
-            self._plan(con, table, keys, data_cols, source)
+            outcome = self._write_plan(con, batch, ingest_id, source, accepted, repeated)
         finally:
             con.unregister("incoming_batch")
-        con.execute("DROP TABLE IF EXISTS stage")
+            con.execute("DROP TABLE IF EXISTS stage")
+            con.execute("DROP TABLE IF EXISTS plan")
+        return outcome
+
+    def _write_plan(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: IngestBatch,
+        ingest_id: str,
+        source: str,
+        accepted: int,
+        repeated: int,
+    ) -> IngestOutcome:
+        table = TABLE_FOR_KIND[batch.kind]
+        keys = KEYS[table]
+        data_cols = _data_columns(table)
+        key_list = ", ".join(_q(k) for k in keys)
+        self._plan(con, table, keys, data_cols, source)
         counts = dict(con.execute("SELECT _action, count(*) FROM plan GROUP BY _action").fetchall())
         replaced = f"(SELECT {key_list} FROM plan WHERE _action = 'update')"
         if counts.get("update"):
@@ -1045,13 +1107,40 @@ class Store:
                     [ingest_id, set_name],
                 )
                 con.execute(f"DELETE FROM wards WHERE {gone}", [set_name])
-        select = ", ".join(_q(c) for c in data_cols)
-        con.execute(
-            f"INSERT INTO {table} BY NAME SELECT {select}, ? AS ingest_id FROM plan "
-            "WHERE _action IN ('new', 'update')",
-            [ingest_id],
-        )
-        con.execute("DROP TABLE plan")
+        written = f"(SELECT {key_list} FROM plan WHERE _action IN ('new', 'update'))"
+        derived = [c for c, _ in LOCAL_DAY_OF.get(table, ())]
+        select = ", ".join(f"s.{_q(c)}" for c in (*data_cols, *derived))
+        if table == "cases" and (counts.get("new") or counts.get("update")):
+            # Repeat flags: those of the written rows are computed here (after the replaced
+            # rows left, before the new ones arrive); stored rows that flip are updated.
+            touched = (
+                f"SELECT category, reported_at FROM {source} s SEMI JOIN (SELECT case_id FROM "
+                "plan WHERE _action IN ('new', 'update') AND _rep) p ON s.case_id = p.case_id "
+                "UNION ALL SELECT category, reported_at FROM case_versions WHERE "
+                "table_name = 'cases' AND replaced_by = $ingest AND case_id IN (SELECT case_id "
+                "FROM plan WHERE _action = 'update' AND _rep)"
+            )
+            pending = f"(SELECT s.* FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id)"
+            flags = _refresh_repeats(con, touched, {"ingest": ingest_id}, pending=pending)
+            con.register("pending_flags", flags)
+            try:
+                con.execute(
+                    f"INSERT INTO cases BY NAME SELECT {select}, ? AS ingest_id, "
+                    "coalesce(f.is_repeat, v.is_repeat, false) AS is_repeat "
+                    f"FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id "
+                    "LEFT JOIN pending_flags f ON f.case_id = s.case_id "
+                    "LEFT JOIN (SELECT case_id, is_repeat FROM case_versions WHERE "
+                    "table_name = 'cases' AND replaced_by = ?) v ON v.case_id = s.case_id",
+                    [ingest_id, ingest_id],
+                )
+            finally:
+                con.unregister("pending_flags")
+        else:
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT {select}, ? AS ingest_id FROM {source} s "
+                f"SEMI JOIN {written} p ON {_join('s', 'p', keys)}",
+                [ingest_id],
+            )
         new = int(counts.get("new", 0))
         updated = int(counts.get("update", 0))
         unchanged = accepted - new - updated
@@ -1188,6 +1277,7 @@ class Store:
             try:
                 con.execute("BEGIN")
                 try:
+                    _migrate(con)
                     result = self._undo(con, wanted, actor)
                     con.execute("COMMIT")
                 except BaseException:
@@ -1223,6 +1313,15 @@ class Store:
             )
         table = TABLE_FOR_KIND[kind]
         cols = ", ".join(_q(c) for c in DATA_TABLES[table])
+        starts = None
+        if table == "cases":  # the rows that leave and the versions that return
+            starts = _repeat_starts(
+                con,
+                "SELECT category, reported_at FROM cases WHERE ingest_id = $i UNION ALL "
+                "SELECT category, reported_at FROM case_versions WHERE table_name = 'cases' "
+                "AND replaced_by = $i",
+                {"i": ingest_id},
+            )
         deleted = int(
             con.execute(
                 f"SELECT count(*) FROM {table} WHERE ingest_id = ?", [ingest_id]
@@ -1244,6 +1343,8 @@ class Store:
             "DELETE FROM case_versions WHERE table_name = ? AND replaced_by = ?",
             [table, ingest_id],
         )
+        if starts is not None:
+            _refresh_repeats(con, starts)
         message = (
             f"undone by {actor}: {deleted} rows removed, {restored} previous versions restored"
         )
@@ -1260,6 +1361,176 @@ class Store:
             "rows_restored": restored,
             "message": message,
         }
+
+
+def _data_columns(table: str) -> list[str]:
+    """The columns an ingest writes from the file (no ``ingest_id``, no derived columns)."""
+    derived = DERIVED_COLUMNS.get(table, {})
+    return [c for c in DATA_TABLES[table] if c != "ingest_id" and c not in derived]
+
+
+def _local_day_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """UTC timestamps → Europe/London calendar dates (``date32``), nulls kept."""
+    from neighbourhood.periods import local_dates
+
+    utc = column.to_numpy(zero_copy_only=False) if len(column) else np.array([], "datetime64[us]")
+    if utc.dtype.kind != "M":
+        utc = utc.astype("datetime64[us]")
+    days = local_dates(utc)
+    return pa.array(days, type=pa.date32(), mask=np.isnat(days))
+
+
+_EXCLUDED = "('cancelled', 'duplicate')"
+#: What the repeat flag reads from a row (repeats.flag_repeats): a change here may flip flags.
+_REPEAT_HASH = (
+    "hash(CAST(category AS VARCHAR), CAST(reported_at AS TIMESTAMPTZ), "
+    "CAST(latitude AS DOUBLE), CAST(longitude AS DOUBLE), "
+    f"coalesce(CAST(status AS VARCHAR) IN {_EXCLUDED}, false))"
+)
+
+
+def _repeat_starts(
+    con: duckdb.DuckDBPyConnection, touched: str, params: dict[str, Any] | None = None
+) -> pa.Table:
+    """Per category, the earliest ``reported_at`` (epoch µs) among the touched row versions."""
+    return con.sql(
+        f"SELECT CAST(category AS VARCHAR) AS category, min(epoch_us(reported_at)) AS t0 "
+        f"FROM ({touched}) WHERE category IS NOT NULL AND reported_at IS NOT NULL GROUP BY 1",
+        params=params or None,
+    ).to_arrow_table()
+
+
+def _refresh_repeats(
+    con: duckdb.DuckDBPyConnection,
+    touched: str | pa.Table,
+    params: dict[str, Any] | None = None,
+    *,
+    pending: str | None = None,
+) -> pa.Table:
+    """Recompute ``is_repeat`` wherever the touched row versions can have changed it.
+
+    A case's flag depends only on earlier cases of its category within the window, so when
+    row versions of category ``c`` reported at ``t`` appear or disappear, only cases of ``c``
+    reported at or after ``min t`` can change. Those are recomputed exactly (context: from
+    ``min t - window``, which contains their whole look-back); stored rows that flip are
+    updated in place. Rows of ``pending`` (a relation about to be inserted) take part too and
+    their flags are returned as ``case_id, is_repeat`` instead of written.
+
+    A re-extract that only closes cases or corrects streets and costs touches nothing here.
+
+    Parameters
+    ----------
+    con
+        Connection inside the write transaction.
+    touched
+        SQL relation with ``category, reported_at`` of every row version added or removed, or
+        the :func:`_repeat_starts` table of it.
+    params
+        Named parameters of ``touched``.
+    pending
+        SQL relation of rows about to be inserted (cases columns), or None.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``case_id, is_repeat`` for the pending rows that were recomputed.
+    """
+    from neighbourhood.repeats import repeat_flags_arrays
+
+    starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
+    empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
+    if starts.num_rows == 0:
+        return empty
+    window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
+    cols = (
+        "CAST(x.case_id AS VARCHAR) AS case_id, CAST(x.category AS VARCHAR) AS category, "
+        "epoch_us(x.reported_at) AS t, CAST(x.latitude AS DOUBLE) AS lat, "
+        f"CAST(x.longitude AS DOUBLE) AS lon, coalesce(CAST(x.status AS VARCHAR) IN {_EXCLUDED}, "
+        "false) AS excl, epoch_us(x.reported_at) >= r.t0 AS target"
+    )
+    on = "x.category = r.category AND epoch_us(x.reported_at) > r.t0 - " + str(window)
+    sql = f"SELECT 0 AS src, {cols}, x.is_repeat AS old FROM cases x JOIN rep_t0 r ON {on}"
+    if pending is not None:
+        sql += (
+            f" UNION ALL SELECT 1 AS src, {cols}, CAST(NULL AS BOOLEAN) AS old "
+            f"FROM {pending} x JOIN rep_t0 r ON {on}"
+        )
+    con.register("rep_t0", starts)
+    try:
+        ctx = con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("rep_t0")
+    if ctx.num_rows == 0:
+        return empty
+    import pyarrow.compute as pc
+
+    codes = pc.dictionary_encode(ctx.column("category")).combine_chunks().indices
+    t = ctx.column("t").to_numpy(zero_copy_only=False)
+    flags = repeat_flags_arrays(
+        codes.to_numpy(zero_copy_only=False).astype(np.int64),
+        np.nan_to_num(t, nan=0).astype(np.int64),
+        ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64),
+        ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64),
+        ~ctx.column("excl").to_numpy(zero_copy_only=False).astype(bool),
+        REPEAT_DISTANCE_M,
+        REPEAT_WINDOW_DAYS,
+    )
+    src = ctx.column("src").to_numpy(zero_copy_only=False)
+    target = ctx.column("target").to_numpy(zero_copy_only=False).astype(bool)
+    old = ctx.column("old")
+    old_val = old.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    old_null = old.is_null().to_numpy(zero_copy_only=False).astype(bool)
+    ids = ctx.column("case_id")
+    flip = target & (src == 0) & (old_null | (old_val != flags))
+    if flip.any():
+        upd = pa.table({"case_id": ids.filter(pa.array(flip)), "flag": pa.array(flags[flip])})
+        con.register("repeat_updates", upd)
+        try:
+            con.execute(
+                "UPDATE cases SET is_repeat = u.flag FROM repeat_updates u "
+                "WHERE cases.case_id = u.case_id"
+            )
+        finally:
+            con.unregister("repeat_updates")
+    mine = target & (src == 1)
+    return pa.table({"case_id": ids.filter(pa.array(mine)), "is_repeat": pa.array(flags[mine])})
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
+    """Bring a store written by schema version 1 up to date (inside the caller's transaction).
+
+    Adds the derived columns (:data:`DERIVED_COLUMNS`) to their tables and to
+    ``case_versions``, fills them (local dates with ICU ``timezone()``, repeat flags over the
+    whole table) and records the schema version. Returns whether anything changed.
+    """
+    have: dict[str, set[str]] = {}
+    for name, col in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        have.setdefault(name, set()).add(col)
+    changed = False
+    for table in (*DERIVED_COLUMNS, "case_versions"):
+        wanted = (
+            DERIVED_COLUMNS[table]
+            if table in DERIVED_COLUMNS
+            else {c: t for d in DERIVED_COLUMNS.values() for c, t in d.items()}
+        )
+        for col, sql_type in wanted.items():
+            if col not in have.get(table, set()):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(col)} {sql_type}")
+                changed = True
+    if not changed:
+        return False
+    tz = schemas.TIMEZONE
+    for table, pairs in LOCAL_DAY_OF.items():
+        sets = ", ".join(f"{_q(d)} = CAST(timezone('{tz}', {_q(ts)}) AS DATE)" for d, ts in pairs)
+        con.execute(f"UPDATE {table} SET {sets}")
+        con.execute(f"UPDATE case_versions SET {sets} WHERE table_name = '{table}'")
+    _refresh_repeats(con, "SELECT category, reported_at FROM cases")
+    con.execute("UPDATE cases SET is_repeat = false WHERE is_repeat IS NULL")
+    con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    return True
 
 
 def _is_missing(value: Any) -> bool:

@@ -1,0 +1,180 @@
+"""Per-case columns the store derives at ingest (local dates, repeat flags) and the metrics
+path that reads them in place: they must always equal a from-scratch computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neighbourhood import periods as P
+from neighbourhood import store as st
+from neighbourhood.metrics import MetricInputs, ward_period_table
+from neighbourhood.repeats import flag_repeats
+from neighbourhood.store import IngestBatch, Store
+
+TZ = "Europe/London"
+WARDS = ["E05000001", "E05000002", "E05000003"]
+
+
+def frame(n: int, seed: int, id_offset: int = 0, days: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rep = pd.Timestamp("2023-01-01", tz=TZ) + pd.to_timedelta(rng.integers(0, days * 86400, n), "s")
+    status = rng.choice(
+        ["open", "closed", "cancelled", "duplicate", None], n, p=[0.1, 0.7, 0.08, 0.07, 0.05]
+    )
+    clo = pd.Series(rep + pd.to_timedelta(rng.exponential(5 * 86400, n).astype(int), "s"))
+    # small area so that repeats are common; some cases without coordinates
+    lat = 53.4 + rng.random(n) * 0.004
+    lat[rng.random(n) < 0.05] = np.nan
+    return pd.DataFrame(
+        {
+            "case_id": [f"C{i + id_offset}" for i in range(n)],
+            "category": rng.choice(["litter", "fly_tipping", "weeds"], n),
+            "reported_at": rep,
+            "closed_at": clo.where(pd.Series(status) != "open").to_numpy(),
+            "status": status,
+            "latitude": lat,
+            "longitude": -2.98 + rng.random(n) * 0.006,
+            "ward_code": rng.choice(WARDS, n),
+            "ward_name": "Ward",
+            "cost_gbp": rng.choice([np.nan, 12.5, 40.0], n),
+            "updated_at": rep,
+        }
+    )
+
+
+def enforcement(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "case_id": [f"E{i}" for i in range(n)],
+            "offence": rng.choice(["fly_tipping", "littering", "duty_of_care"], n),
+            "action": rng.choice(
+                ["investigation", "fixed_penalty_notice", "prosecution", "no_further_action"], n
+            ),
+            "issued_at": pd.Timestamp("2023-01-01", tz=TZ)
+            + pd.to_timedelta(rng.integers(0, 400 * 86400, n), "s"),
+            "outcome": rng.choice(["paid", "unpaid", "pending", None], n),
+            "ward_code": rng.choice(WARDS, n),
+        }
+    )
+
+
+def ingest(store: Store, kind: str, df: pd.DataFrame, sha: str):
+    return store.apply_ingest(IngestBatch(kind, f"{sha}.csv", sha, 1, df, rows_read=len(df)))
+
+
+def assert_derived_exact(store: Store) -> None:
+    cases = store.table("cases")
+    want = flag_repeats(cases)
+    assert cases["is_repeat"].notna().all()
+    assert (cases["is_repeat"].astype(bool) == want).all(), int((cases["is_repeat"] != want).sum())
+    for day, ts in st.LOCAL_DAY_OF["cases"]:
+        local = cases[ts].dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+        got = pd.to_datetime(cases[day])
+        assert ((got == local) | (got.isna() & local.isna())).all(), day
+    enf = store.table("enforcement")
+    if len(enf):
+        local = enf["issued_at"].dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+        assert (pd.to_datetime(enf["issued_day"]) == local).all()
+
+
+@pytest.fixture
+def store(store_dir: Path) -> Store:
+    s = Store(store_dir)
+    s.initialise()
+    return s
+
+
+def test_local_dates_across_clock_changes():
+    utc = np.array(
+        ["2024-03-30T23:30", "2024-03-31T23:30", "2024-10-26T23:30", "2024-10-27T23:30"],
+        "datetime64[us]",
+    )
+    assert P.local_dates(utc).astype(str).tolist() == [
+        "2024-03-30",  # GMT
+        "2024-04-01",  # BST: 00:30 local
+        "2024-10-27",  # BST
+        "2024-10-27",  # GMT again
+    ]
+
+
+def test_repeat_flags_stay_exact_through_ingests_updates_and_undo(store: Store) -> None:
+    base = frame(1500, 1)
+    ingest(store, "cleansing", base, "a")
+    assert_derived_exact(store)
+    # an overlapping extract: moved cases, new categories, cancellations, new cases
+    nxt = base.sample(400, random_state=2).copy()
+    rng = np.random.default_rng(3)
+    nxt["latitude"] = nxt["latitude"] + rng.normal(0, 0.0004, len(nxt))
+    nxt.loc[nxt.index[:50], "status"] = "cancelled"
+    nxt.loc[nxt.index[50:100], "category"] = "litter"
+    nxt.loc[nxt.index[100:150], "reported_at"] -= pd.Timedelta(days=30)
+    nxt["updated_at"] = nxt["updated_at"] + pd.Timedelta(days=500)
+    nxt = pd.concat([nxt, frame(300, 4, id_offset=10_000)], ignore_index=True)
+    second = ingest(store, "cleansing", nxt, "b")
+    assert second.rows_updated > 300 and second.rows_new == 300
+    assert_derived_exact(store)
+    # street-only corrections touch no flag and keep them
+    third = store.table("cases").drop(columns=["ingest_id", *st.DERIVED_COLUMNS["cases"]])
+    third["street"] = "Renamed Road"
+    third["updated_at"] = third["updated_at"] + pd.Timedelta(days=900)
+    assert ingest(store, "cleansing", third, "c").rows_updated == len(third)
+    assert_derived_exact(store)
+    store.undo("ingest-000003")
+    assert_derived_exact(store)
+    store.undo(second.ingest_id)
+    assert_derived_exact(store)
+
+
+def test_migration_of_a_version_1_store_fills_derived_columns(store: Store) -> None:
+    ingest(store, "cleansing", frame(800, 5), "a")
+    ingest(store, "enforcement", enforcement(200, 6), "e")
+    con = store._connect(read_only=False)
+    try:
+        for table, cols in st.DERIVED_COLUMNS.items():
+            for col in cols:
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
+                con.execute(f"ALTER TABLE case_versions DROP COLUMN {col}")
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    before = ward_period_table(store)  # old store: the general path (flags computed on read)
+    ingest(store, "cleansing", frame(100, 7, id_offset=50_000), "b")  # migrates, then writes
+    assert_derived_exact(store)
+    assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0] == "2"
+    store.undo("ingest-000003")
+    pd.testing.assert_frame_equal(ward_period_table(store), before, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("period", ["month", "quarter"])
+def test_store_path_equals_pandas_reference(store: Store, period: str) -> None:
+    cases = frame(3000, 8)
+    enf = enforcement(500, 9)
+    pop = pd.DataFrame(
+        {"ward_code": WARDS * 2, "year": [2022] * 3 + [2023] * 3, "population": 5000}
+    )
+    ingest(store, "cleansing", cases, "a")
+    ingest(store, "enforcement", enf, "e")
+    ingest(store, "population", pop, "p")
+    stored = store.table("cases")
+    ref_inputs = MetricInputs(
+        cases=stored.drop(columns=["is_repeat", "reported_day", "closed_day"]),
+        enforcement=store.table("enforcement"),
+        population=pop,
+        wards=pd.DataFrame({"ward_code": WARDS, "ward_name": "Ward"}),
+    )
+    for kw in (
+        {},
+        {"categories": ["litter", "fly_tipping"]},
+        {"wards": ["E05000002"], "start": "2023-06-01"},
+        {"as_of": "2023-09-15 12:00"},
+    ):
+        got = ward_period_table(store, period=period, **kw)
+        ref = ward_period_table(ref_inputs, period=period, engine="pandas", **kw)
+        pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
+        assert got["repeat_cases"].sum() > 0 and got["sla_due"].sum() > 0
