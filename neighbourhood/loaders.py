@@ -1019,9 +1019,10 @@ def _decode(data: bytes, opts: ReadOptions) -> tuple[str, bytes]:
         return "utf-8-sig", data[3:]
     if _valid_utf8(data):
         return "utf-8", data
-    _refuse_mixed_encodings(data)
+    high = _high_bytes(data)
+    _refuse_mixed_encodings(data, high)
     try:
-        return "cp1252", data.decode("cp1252").encode("utf-8")
+        return "cp1252", _cp1252_to_utf8(data, high)
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -1048,13 +1049,71 @@ _UTF8_MULTIBYTE: Final[re.Pattern[bytes]] = re.compile(
 )
 
 
-def _refuse_mixed_encodings(data: bytes) -> None:
+def _high_bytes(data: bytes) -> np.ndarray:
+    """Positions of the non-ASCII bytes (>= 0x80), in order; a chunked numpy scan."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 22
+    found = []
+    for start in range(0, len(arr), step):
+        idx = np.flatnonzero(arr[start : start + step] >= 0x80)
+        if len(idx):
+            found.append(idx + start)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _first_utf8_multibyte(data: bytes, high: np.ndarray) -> re.Match[bytes] | None:
+    """The same match as ``_UTF8_MULTIBYTE.search(data)``, tried only where one can start.
+
+    Every alternative of the pattern starts with a lead byte (0xC2-0xF4) followed by a
+    continuation byte (0x80-0xBF), so only those positions are tried, in file order, and the
+    first one that matches is the leftmost match. (The regex over the whole file took seconds.)
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    lead = high[(arr[high] >= 0xC2) & (arr[high] <= 0xF4) & (high + 1 < len(arr))]
+    lead = lead[(arr[lead + 1] & 0xC0) == 0x80]
+    for pos in lead.tolist():
+        found = _UTF8_MULTIBYTE.match(data, pos)
+        if found is not None:
+            return found
+    return None
+
+
+_CP1252_UTF8: Final[dict[int, bytes]] = {
+    i: bytes([i]).decode("cp1252").encode("utf-8")
+    for i in range(0x80, 0x100)
+    if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)  # undefined in Windows-1252
+}
+
+
+def _cp1252_to_utf8(data: bytes, high: np.ndarray) -> bytes:
+    """``data.decode("cp1252").encode("utf-8")`` without building a Python str.
+
+    Only the non-ASCII bytes change, and extracts have few of them, so the ASCII runs between
+    them are copied as they are. Raises ``UnicodeDecodeError`` exactly when the codec would.
+    """
+    if len(high) > len(data) // 64:
+        return data.decode("cp1252").encode("utf-8")
+    codes = np.frombuffer(data, dtype=np.uint8)[high].tolist()
+    if any(c not in _CP1252_UTF8 for c in codes):
+        return data.decode("cp1252").encode("utf-8")  # raises, as the codec does
+    view = memoryview(data)
+    pieces: list[Any] = []
+    prev = 0
+    for pos, code in zip(high.tolist(), codes, strict=True):
+        pieces.append(view[prev:pos])
+        pieces.append(_CP1252_UTF8[code])
+        prev = pos + 1
+    pieces.append(view[prev:])
+    return b"".join(pieces)
+
+
+def _refuse_mixed_encodings(data: bytes, high: np.ndarray | None = None) -> None:
     """Refuse a file that is not valid UTF-8 but contains UTF-8 text (lines pasted together).
 
     Decoding it as Windows-1252 would silently turn the UTF-8 part into mojibake ("CafÃ©").
     ``ReadOptions(encoding=...)`` overrides this check.
     """
-    found = _UTF8_MULTIBYTE.search(data)
+    found = _first_utf8_multibyte(data, _high_bytes(data) if high is None else high)
     if found is None:
         return
     try:
@@ -1275,7 +1334,8 @@ def _read_arrow(utf8: bytes, ncols: int, usecols: list[int], delimiter: str) -> 
                 delimiter=delimiter, newlines_in_values=b'"' in utf8, ignore_empty_lines=True
             ),
             convert_options=pv.ConvertOptions(
-                column_types={names[i]: pa.string() for i in usecols},
+                # large_string is what pandas' str dtype holds: to_pandas() copies nothing.
+                column_types={names[i]: pa.large_string() for i in usecols},
                 include_columns=[names[i] for i in usecols],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,

@@ -131,6 +131,35 @@ def test_mixed_utf8_and_cp1252_lines_are_refused_unless_the_encoding_is_given():
     assert ex.frame["category_raw"].tolist() == ["CafÃ© litter", "£5 litter"]
 
 
+_ODD_BYTES = [0x41, 0x0A, 0x80, 0x81, 0x92, 0x9D, 0xA3, 0xBF, 0xC2, 0xC3, 0xDF, 0xE0, 0xE2, 0xED]
+_ODD_BYTES += [0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_encoding_scans_match_the_regex_and_the_codec(seed: int):
+    """The numpy scans used on big cp1252 files give exactly what the regex and codec give."""
+    from neighbourhood import loaders as L
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        data = bytes(rng.choice(_ODD_BYTES, rng.integers(0, 30)).tolist())
+        data += b"A" * int(rng.integers(0, 3)) * 64 * len(data)  # both transcoding paths
+        high = L._high_bytes(data)
+        want, got = L._UTF8_MULTIBYTE.search(data), L._first_utf8_multibyte(data, high)
+        assert (want is None) == (got is None)
+        if want is not None and got is not None:
+            assert (want.start(), want.group()) == (got.start(), got.group())
+        try:
+            expected: bytes | None = data.decode("cp1252").encode("utf-8")
+        except UnicodeDecodeError:
+            expected = None
+        try:
+            actual: bytes | None = L._cp1252_to_utf8(data, high)
+        except UnicodeDecodeError:
+            actual = None
+        assert actual == expected
+
+
 def test_values_over_the_length_limit_reject_the_row():
     ex = cases("C1,05/03/2024,Litter,,,,,", "C2,05/03/2024," + "x" * 1001 + ",,,,,")
     assert ex.frame["case_id"].tolist() == ["C1"]
