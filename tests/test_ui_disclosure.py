@@ -178,3 +178,10 @@ def test_map_legend_explains_grey_and_leaves_room_for_tick_labels() -> None:
     fig = colour_legend(0, 30, "enforcement_actions", True, missing_label="<5 or no data")
     assert "(grey: <5 or no data)" in fig.layout.title.text
     assert fig.layout.margin.b >= 40
+
+
+def test_map_legend_ticks_never_repeat_a_label() -> None:
+    fig = colour_legend(0, 1, "enforcement_actions")
+    assert list(fig.layout.xaxis.ticktext) == ["0", "1"]
+    single = colour_legend(0, 0, "enforcement_actions")
+    assert list(single.layout.xaxis.ticktext) == ["0"]

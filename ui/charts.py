@@ -342,7 +342,12 @@ def colour_legend(
     if pd.isna(vmin) or pd.isna(vmax):
         vmin, vmax = 0.0, 1.0
     span = vmax - vmin if vmax > vmin else 1.0
-    ticks = [vmin + span * i / (steps - 1) for i in range(steps)]
+    ticks, labels = [], []
+    for t in [vmin + span * i / (steps - 1) for i in range(steps)] if vmax > vmin else [vmin]:
+        label = metric_value(metric, t)
+        if label not in labels:  # counts over a small range: no "0, 0, 0, 1, 1"
+            ticks.append(t)
+            labels.append(label)
     grid = [[vmin + span * i / 99 for i in range(100)]]
     fig = go.Figure(
         go.Heatmap(
@@ -363,7 +368,7 @@ def colour_legend(
     )
     fig.update_xaxes(
         tickvals=ticks,
-        ticktext=[metric_value(metric, t) for t in ticks],
+        ticktext=labels,
         ticks="outside",
         automargin=True,
     )
