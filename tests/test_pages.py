@@ -298,6 +298,17 @@ def test_every_page_has_the_sidebar_navigation_with_plain_labels(demo_store: Pat
         assert [lbl for lbl, _ in _nav(at)] == expected, label
 
 
+def test_every_page_says_the_demo_data_is_synthetic(demo_store: Path) -> None:
+    from ui.nav import PAGES
+
+    at = _open()
+    for path, label, _ in PAGES:
+        if path != "app.py":
+            at.switch_page(path).run()
+        notices = [el.value for el in at.sidebar.info]
+        assert any("fictional city" in str(v) and "synthetic" in str(v) for v in notices), label
+
+
 # --- disclosure control: enforcement counts from 1 to threshold-1 are never shown exactly ------
 
 

@@ -13,6 +13,7 @@ from typing import Final
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from neighbourhood.store import Store
 from ui.auth import sign_out_button
 
 #: (script path relative to app.py, label, icon), in menu order.
@@ -25,6 +26,29 @@ PAGES: Final[tuple[tuple[str, str, str], ...]] = (
     ("pages/4_Upload.py", "Load data", ":material/upload:"),
     ("pages/6_Ingest_log.py", "Ingest log", ":material/history:"),
 )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def demo_in_use(revision: str) -> bool:
+    """Whether any data still in the store came from the bundled synthetic demo."""
+    log = Store().log()
+    if log.empty or "channel" not in log.columns:
+        return False
+    live = log[log["status"] == "committed"] if "status" in log.columns else log
+    return bool((live["channel"] == "demo").any())
+
+
+def demo_notice() -> None:
+    """Say plainly, on every page, when the figures come from the synthetic demo data set."""
+    from ui.data import revision
+
+    store = Store()
+    if store.exists() and demo_in_use(revision()):
+        st.sidebar.info(
+            "**Demo data.** Merseyford is a fictional city: every figure on these pages is "
+            "synthetic. Load your council's extracts on *Load data* to replace it.",
+            icon=":material/science:",
+        )
 
 
 def sidebar_nav() -> None:
@@ -41,4 +65,5 @@ def sidebar_nav() -> None:
             except StreamlitPageNotFoundError:
                 continue
         st.divider()
+    demo_notice()
     sign_out_button()
