@@ -1344,7 +1344,13 @@ def _read_arrow(utf8: bytes, ncols: int, usecols: list[int], delimiter: str) -> 
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    frame = table.to_pandas()
+    # One contiguous array per column (the reader gives one chunk per block), combined a column
+    # at a time so that the peak holds one extra column, not a second table.
+    columns = [table.column(i) for i in range(table.num_columns)]
+    del table
+    for i, col in enumerate(columns):
+        columns[i] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    frame = pa.table(columns, names=[str(c) for c in usecols]).to_pandas()
     frame.columns = usecols
     return frame
 
@@ -1526,11 +1532,54 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
 
     if col not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="str")
-    arr = pc.utf8_trim_whitespace(_pa(frame[col]))
+    raw = _pa(frame[col])
+    if frame[col].dtype == "str" and _nothing_to_trim(raw):
+        if isinstance(raw, pa.ChunkedArray) and raw.num_chunks != 1:
+            return _from_pa(raw, frame.index)  # the checks below expect one contiguous array
+        return pd.Series(frame[col].array, index=frame.index)
+    arr = pc.utf8_trim_whitespace(raw)
     empty = pc.equal(arr, "")
     if pc.any(empty).as_py():
         arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
     return _from_pa(arr, frame.index)
+
+
+# First or last UTF-8 byte of a value that utf8_trim_whitespace may strip: ASCII whitespace
+# (0x09-0x0D, 0x1C-0x20) or any non-ASCII byte (NBSP, U+2000-U+200A ... are checked exactly).
+_EDGE_SPACE: Final[np.ndarray] = np.zeros(256, dtype=bool)
+_EDGE_SPACE[[*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)]] = True
+
+
+def _nothing_to_trim(arr: Any) -> bool:
+    """True when no value is empty or starts or ends with whitespace (then trimming is a no-op).
+
+    Looks only at the first and last byte of each value through the Arrow buffers, so a clean
+    column costs a few milliseconds instead of a trim and a copy. Values whose edge byte might be
+    whitespace (non-ASCII included) are trimmed to find out.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        if not pa.types.is_large_string(chunk.type) or len(chunk) == 0:
+            return False if len(chunk) else True
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        starts, ends = offsets[:-1], offsets[1:]
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+        if (valid & (ends <= starts)).any():
+            return False  # an empty string becomes NA
+        if not valid.any():
+            continue
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)
+        edge = np.zeros(len(chunk), dtype=bool)
+        edge[valid] = _EDGE_SPACE[data[starts[valid]]] | _EDGE_SPACE[data[ends[valid] - 1]]
+        if edge.any():
+            sub = chunk.filter(pa.array(edge))
+            if not pc.all(pc.equal(pc.utf8_trim_whitespace(sub), sub)).as_py():
+                return False
+    return True
 
 
 class _Cols:
@@ -1902,15 +1951,26 @@ def _total_rows(
     return hit
 
 
+def _all_distinct(arr: Any) -> bool:
+    """True when the values (no nulls) are all different; cheap when they are in sorted order."""
+    import pyarrow.compute as pc
+
+    if arr.null_count == 0 and len(arr) > 1:
+        # Extracts are usually sorted by id: strictly increasing values are all distinct, and
+        # comparing neighbours is far cheaper than hashing a million strings.
+        if pc.all(pc.less(arr[:-1], arr[1:])).as_py():
+            return True
+    return len(pc.unique(arr)) == len(arr)
+
+
 def _dedupe(
     keys: pd.DataFrame, order_by: pd.Series | None, rejects: _Rejects, values: pd.Series, col: str
 ) -> None:
     """Among rows without errors, keep the newest per key (by order_by, then file order)."""
-    import pyarrow.compute as pc
 
     ok = ~rejects.bad
-    sub = keys[ok]
-    if sub.shape[1] == 1 and len(pc.unique(_pa(sub.iloc[:, 0]))) == len(sub):
+    sub = keys if ok.all() else keys[ok]
+    if sub.shape[1] == 1 and _all_distinct(_pa(sub.iloc[:, 0])):
         return  # fast path: every id is distinct
     dup_any = sub.duplicated(keep=False)
     if not dup_any.any():
@@ -2239,11 +2299,29 @@ def _population(
     return out[list(S.POPULATION_COLUMNS)], rejects
 
 
+def _max_bytes(arr: Any) -> int:
+    """Longest value in bytes, from the Arrow offsets; a large number when it cannot tell."""
+    import pyarrow as pa
+
+    longest = 0
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not pa.types.is_large_string(chunk.type):
+            return 1 << 62
+        if len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        longest = max(longest, int(np.diff(offsets).max()))
+    return longest
+
+
 def _reject_too_long(frame: pd.DataFrame, rejects: _Rejects) -> None:
     """Reject rows with a value over :data:`MAX_CELL_CHARS` characters in any column read."""
     import pyarrow.compute as pc
 
     for col in frame.columns:
+        if _max_bytes(_pa(frame[col])) <= MAX_CELL_CHARS:
+            continue  # no value has more bytes, so none has more characters
         lengths = pc.utf8_length(_pa(frame[col].astype("str")))
         long = pc.fill_null(pc.greater(lengths, MAX_CELL_CHARS), False)
         if pc.any(long).as_py():
@@ -2349,9 +2427,12 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
 
     _reject_too_long(frame, rejects)
     keep = ~rejects.bad
-    out = out[keep].copy()
-    out["source_line"] = lines[keep]
-    out = out.reset_index(drop=True)
+    if keep.all():  # nothing rejected: the frame is already ours, no need to copy it
+        out["source_line"] = lines
+    else:
+        out = out[keep].copy()
+        out["source_line"] = lines[keep]
+        out = out.reset_index(drop=True)
     rej = rejects.frame()
     report["rows_accepted"] = len(out)
     report["rows_rejected"] = int(rejects.bad.sum())

@@ -814,3 +814,51 @@ def test_real_fixmystreet_labels_for_our_categories_map(shared_data: Path):
 def test_output_frames_satisfy_the_pandera_models(kind: str, data: bytes):
     ex = read_extract(data, "x.csv", kind, OPTS)
     S.MODELS[kind].validate(ex.frame, lazy=True)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Ship Place", "Dock Drive", None],
+        ["Café", "Caf\u00e9\u00a0", " x", None],
+        ["x\u2003", "\u1680y", "plain"],
+        ["a\x1c", "b", "c"],
+        ["", "a"],
+        [None, None],
+        ["naïve", "£5", "ok"],
+    ],
+)
+def test_trim_shortcut_agrees_with_trimming(values: list[str | None]):
+    """A column is left as it is only when utf8_trim_whitespace would change nothing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from neighbourhood import loaders as L
+
+    arr = pa.array(values, type=pa.large_string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    unchanged = trimmed.equals(arr) and "" not in values
+    assert L._nothing_to_trim(arr) == unchanged
+    assert L._nothing_to_trim(pa.chunked_array([arr[:1], arr[1:]])) == unchanged
+    ex = cases(*(f"C{i},05/03/2024,{v or ''},,,,," for i, v in enumerate(values)))
+    raw = ex.frame["category_raw"].tolist()
+    want = [None if (v or "").strip() == "" else v.strip() for v in values]
+    assert [None if pd.isna(v) else v for v in raw] == [
+        None if w is None else pc.utf8_trim_whitespace(pa.array([w])).to_pylist()[0] for w in want
+    ]
+
+
+def test_distinct_ids_shortcut_and_byte_lengths():
+    import pyarrow as pa
+
+    from neighbourhood import loaders as L
+
+    assert L._all_distinct(pa.array(["C1", "C2", "C3"], type=pa.large_string()))
+    assert not L._all_distinct(pa.array(["C1", "C2", "C2"], type=pa.large_string()))
+    assert not L._all_distinct(pa.array(["C2", "C1", "C2"], type=pa.large_string()))
+    assert L._all_distinct(pa.array(["C2", "C1", "C3"], type=pa.large_string()))
+    assert not L._all_distinct(pa.array([None, "C1", None], type=pa.large_string()))
+    assert L._max_bytes(pa.array(["é" * 600, "x", None], type=pa.large_string())) == 1200
+    ex = cases("C1,05/03/2024,Litter,,,,,", "C2,05/03/2024," + "é" * 600 + ",,,,,")
+    assert "E_TOO_LONG" not in set(ex.rejects["rule"])  # 1,200 bytes but 600 characters
+    assert len(ex.frame) == 2
