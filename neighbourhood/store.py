@@ -41,7 +41,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DB_NAME = "store.duckdb"
 LOCK_NAME = "store.lock"
-SCHEMA_VERSION = 2  # 2: derived columns (reported_day, closed_day, is_repeat, issued_day)
+SCHEMA_VERSION = 3  # 2: derived columns (reported_day, closed_day, is_repeat, issued_day)
+# 3: per-case codes for the metrics (case_state, days_to_close, category_id, ward_id) and the
+#    value_codes table they refer to
 DEFAULT_STORE = Path("data") / "store"
 ENV_STORE = "NEIGHBOURHOOD_STORE"
 ENV_LOCK_TIMEOUT = "NEIGHBOURHOOD_LOCK_TIMEOUT"
@@ -101,10 +103,36 @@ def _columns(*names: str) -> dict[str, str]:
 #: repeat-location flag with the default rule (50 m, 90 days; ``repeats.flag_repeats``) over the
 #: whole table. ``is_repeat`` depends on other rows: every write that changes a case's category,
 #: time, place or status refreshes the flags it can affect (:func:`_refresh_repeats`).
+#:
+#: Schema 3 adds per-case values that depend on the row alone, so that the ward × period SQL
+#: compares integers instead of text (docs/metrics.md, "Performance"):
+#:
+#: - ``case_state`` (:data:`CASE_STATES`): 0 open, 1 closed with a valid ``closed_at`` (not
+#:   before ``reported_at``), 2 closed without one, 3 not counted (cancelled, duplicate, any other
+#:   status); a missing status reads as closed when ``closed_at`` is set, else open;
+#: - ``days_to_close``: elapsed days ``closed_at - reported_at`` of state-1 cases, else NULL (the
+#:   same expression the metrics used on read, so the values are identical);
+#: - ``category_id``, ``ward_id``: integer codes of ``category`` and ``ward_code`` from the
+#:   ``value_codes`` table (a code, once given, never changes or gets reused).
 DERIVED_COLUMNS: dict[str, dict[str, str]] = {
-    "cases": {"reported_day": "DATE", "closed_day": "DATE", "is_repeat": "BOOLEAN"},
+    "cases": {
+        "reported_day": "DATE",
+        "closed_day": "DATE",
+        "is_repeat": "BOOLEAN",
+        "case_state": "UTINYINT",
+        "days_to_close": "DOUBLE",
+        "category_id": "INTEGER",
+        "ward_id": "INTEGER",
+    },
     "enforcement": {"issued_day": "DATE"},
 }
+#: ``case_state`` values.
+CASE_STATES = {"open": 0, "closed_ok": 1, "closed_no_date": 2, "not_counted": 3}
+#: Derived columns computed in SQL from the row itself (:func:`_case_codes_select`).
+CODED_COLUMNS = ("case_state", "days_to_close", "category_id", "ward_id")
+#: Columns given integer codes in ``value_codes`` (column -> derived code column).
+CODED_VALUES = {"category": "category_id", "ward_code": "ward_id"}
+CODES_COLUMNS: dict[str, str] = {"col": "VARCHAR", "value": "VARCHAR", "code": "INTEGER"}
 #: (local-date column, timestamp column) pairs of DERIVED_COLUMNS.
 LOCAL_DAY_OF: dict[str, tuple[tuple[str, str], ...]] = {
     "cases": (("reported_day", "reported_at"), ("closed_day", "closed_at")),
@@ -189,6 +217,7 @@ ALL_TABLES: dict[str, dict[str, str]] = {
     "ingest_log": LOG_COLUMNS,
     "rejects": REJECT_COLUMNS,
     "case_versions": VERSION_COLUMNS,
+    "value_codes": CODES_COLUMNS,
 }
 STATUSES = ("committed", "duplicate_file", "refused", "undone")
 # Readers that want the active boundary set in SQL use this view (same rule as
@@ -406,6 +435,7 @@ def _arrow_type(sql_type: str) -> pa.DataType:
         "DATE": pa.date32(),
         "BLOB": pa.binary(),
         "BOOLEAN": pa.bool_(),
+        "UTINYINT": pa.uint8(),
     }[sql_type]
 
 
@@ -1122,11 +1152,13 @@ class Store:
             )
             pending = f"(SELECT s.* FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id)"
             flags = _refresh_repeats(con, touched, {"ingest": ingest_id}, pending=pending)
+            _add_codes(con, source)
             con.register("pending_flags", flags)
             try:
                 con.execute(
                     f"INSERT INTO cases BY NAME SELECT {select}, ? AS ingest_id, "
-                    "coalesce(f.is_repeat, v.is_repeat, false) AS is_repeat "
+                    "coalesce(f.is_repeat, v.is_repeat, false) AS is_repeat, "
+                    f"{_case_codes_select('s')} "
                     f"FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id "
                     "LEFT JOIN pending_flags f ON f.case_id = s.case_id "
                     "LEFT JOIN (SELECT case_id, is_repeat FROM case_versions WHERE "
@@ -1496,19 +1528,85 @@ def _refresh_repeats(
     return pa.table({"case_id": ids.filter(pa.array(mine)), "is_repeat": pa.array(flags[mine])})
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
-    """Bring a store written by schema version 1 up to date (inside the caller's transaction).
+def _add_codes(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Give every value of :data:`CODED_VALUES` in ``relation`` a code in ``value_codes``.
 
-    Adds the derived columns (:data:`DERIVED_COLUMNS`) to their tables and to
-    ``case_versions``, fills them (local dates with ICU ``timezone()``, repeat flags over the
-    whole table) and records the schema version. Returns whether anything changed.
+    New values get the next free codes (existing codes never change, so stored rows and
+    ``case_versions`` stay valid through undo).
     """
+    for col in CODED_VALUES:
+        con.execute(
+            "INSERT INTO value_codes SELECT $col, v, (SELECT coalesce(max(code), 0) FROM "
+            "value_codes WHERE col = $col) + CAST(row_number() OVER (ORDER BY v) AS INTEGER) "
+            f"FROM (SELECT DISTINCT CAST({_q(col)} AS VARCHAR) AS v FROM {relation} "
+            f"WHERE {_q(col)} IS NOT NULL) WHERE v NOT IN (SELECT value FROM value_codes "
+            "WHERE col = $col)",
+            {"col": col},
+        )
+
+
+def _case_codes_exprs(a: str) -> dict[str, str]:
+    """SQL expressions of :data:`CODED_COLUMNS` for the cases row aliased ``a``.
+
+    ``value_codes`` must already hold the row's values (:func:`_add_codes`). The state rule is
+    ``metrics.effective_status`` and the ``closed_ok`` rule of ``metrics.case_frame``.
+    """
+    st = (
+        f"coalesce(CAST({a}.status AS VARCHAR), "
+        f"CASE WHEN {a}.closed_at IS NULL THEN 'open' ELSE 'closed' END)"
+    )
+    ok = (
+        f"coalesce({st} = 'closed' AND {a}.closed_at IS NOT NULL "
+        f"AND {a}.closed_at >= {a}.reported_at, false)"
+    )
+    states = CASE_STATES
+    exprs = {
+        "case_state": f"CAST(CASE WHEN {st} = 'open' THEN {states['open']} WHEN {ok} THEN "
+        f"{states['closed_ok']} WHEN {st} = 'closed' THEN {states['closed_no_date']} "
+        f"ELSE {states['not_counted']} END AS UTINYINT)",
+        "days_to_close": f"CASE WHEN {ok} THEN (epoch_us({a}.closed_at) - "
+        f"epoch_us({a}.reported_at)) / 86400000000.0 END",
+    }
+    for col, code_col in CODED_VALUES.items():
+        exprs[code_col] = (
+            f"(SELECT code FROM value_codes WHERE col = '{col}' "
+            f"AND value = CAST({a}.{_q(col)} AS VARCHAR))"
+        )
+    return exprs
+
+
+def _case_codes_select(a: str) -> str:
+    """:func:`_case_codes_exprs` as a SELECT list."""
+    return ", ".join(f"{e} AS {_q(c)}" for c, e in _case_codes_exprs(a).items())
+
+
+def _fill_case_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """Compute :data:`CODED_COLUMNS` for every stored case and case version (migration)."""
+    _add_codes(
+        con,
+        "(SELECT category, ward_code FROM cases UNION ALL SELECT category, ward_code "
+        "FROM case_versions WHERE table_name = 'cases')",
+    )
+    for table, where in (("cases", ""), ("case_versions", " WHERE table_name = 'cases'")):
+        sets = ", ".join(f"{_q(c)} = {e}" for c, e in _case_codes_exprs(table).items())
+        con.execute(f"UPDATE {table} SET {sets}{where}")
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
+    """Bring a store written by an older schema up to date (inside the caller's transaction).
+
+    Adds the missing derived columns (:data:`DERIVED_COLUMNS`) to their tables and to
+    ``case_versions`` and fills only those: local dates with ICU ``timezone()`` and repeat flags
+    over the whole table (schema 1 → 2), the per-case codes (:data:`CODED_COLUMNS`, 2 → 3). Then
+    records the schema version. Returns whether anything changed.
+    """
+    con.execute(_create_sql("value_codes", CODES_COLUMNS))
     have: dict[str, set[str]] = {}
     for name, col in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns"
     ).fetchall():
         have.setdefault(name, set()).add(col)
-    changed = False
+    added: set[str] = set()
     for table in (*DERIVED_COLUMNS, "case_versions"):
         wanted = (
             DERIVED_COLUMNS[table]
@@ -1518,16 +1616,22 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
         for col, sql_type in wanted.items():
             if col not in have.get(table, set()):
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(col)} {sql_type}")
-                changed = True
-    if not changed:
+                added.add(col)
+    if not added:
         return False
     tz = schemas.TIMEZONE
     for table, pairs in LOCAL_DAY_OF.items():
-        sets = ", ".join(f"{_q(d)} = CAST(timezone('{tz}', {_q(ts)}) AS DATE)" for d, ts in pairs)
+        todo = [(d, ts) for d, ts in pairs if d in added]
+        if not todo:
+            continue
+        sets = ", ".join(f"{_q(d)} = CAST(timezone('{tz}', {_q(ts)}) AS DATE)" for d, ts in todo)
         con.execute(f"UPDATE {table} SET {sets}")
         con.execute(f"UPDATE case_versions SET {sets} WHERE table_name = '{table}'")
-    _refresh_repeats(con, "SELECT category, reported_at FROM cases")
-    con.execute("UPDATE cases SET is_repeat = false WHERE is_repeat IS NULL")
+    if "is_repeat" in added:
+        _refresh_repeats(con, "SELECT category, reported_at FROM cases")
+        con.execute("UPDATE cases SET is_repeat = false WHERE is_repeat IS NULL")
+    if added & set(CODED_COLUMNS):
+        _fill_case_codes(con)
     con.execute("DELETE FROM meta WHERE key = 'schema_version'")
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     return True

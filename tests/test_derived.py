@@ -11,7 +11,7 @@ import pytest
 
 from neighbourhood import periods as P
 from neighbourhood import store as st
-from neighbourhood.metrics import MetricInputs, ward_period_table
+from neighbourhood.metrics import MetricInputs, effective_status, ward_period_table
 from neighbourhood.repeats import flag_repeats
 from neighbourhood.store import IngestBatch, Store
 
@@ -76,10 +76,35 @@ def assert_derived_exact(store: Store) -> None:
         local = cases[ts].dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
         got = pd.to_datetime(cases[day])
         assert ((got == local) | (got.isna() & local.isna())).all(), day
+    assert_codes_exact(store, cases)
     enf = store.table("enforcement")
     if len(enf):
         local = enf["issued_at"].dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
         assert (pd.to_datetime(enf["issued_day"]) == local).all()
+
+
+def assert_codes_exact(store: Store, cases: pd.DataFrame) -> None:
+    """Schema-3 columns equal the pandas definitions (metrics.effective_status, case_frame)."""
+    status = effective_status(cases)
+    rep, clo = cases["reported_at"], cases["closed_at"]
+    closed_ok = (status == "closed") & clo.notna() & (clo >= rep)
+    state = np.select(
+        [status == "open", closed_ok, status == "closed"], [0, 1, 2], default=3
+    ).astype(np.int64)
+    assert (cases["case_state"].astype("int64").to_numpy() == state).all()
+    days = (clo - rep) / pd.Timedelta(days=1)
+    got = cases["days_to_close"].astype("float64")
+    assert got[closed_ok].to_numpy().tolist() == days[closed_ok].to_numpy().tolist()
+    assert got[~closed_ok].isna().all()
+    codes = store.table("value_codes")
+    for col, code_col in st.CODED_VALUES.items():
+        mine = codes[codes["col"] == col]
+        assert mine["code"].is_unique and mine["value"].is_unique
+        lookup = dict(zip(mine["value"], mine["code"], strict=True))
+        want = cases[col].map(lookup)
+        have = cases[code_col].astype("Int64")
+        assert (have.isna() == cases[col].isna()).all(), col
+        assert (have[have.notna()].astype("int64") == want[have.notna()]).all(), col
 
 
 @pytest.fixture
@@ -146,9 +171,38 @@ def test_migration_of_a_version_1_store_fills_derived_columns(store: Store) -> N
     before = ward_period_table(store)  # old store: the general path (flags computed on read)
     ingest(store, "cleansing", frame(100, 7, id_offset=50_000), "b")  # migrates, then writes
     assert_derived_exact(store)
-    assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0] == "2"
+    assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0] == str(
+        st.SCHEMA_VERSION
+    )
     store.undo("ingest-000003")
     pd.testing.assert_frame_equal(ward_period_table(store), before, check_exact=False, rtol=1e-12)
+
+
+def test_migration_of_a_version_2_store_adds_codes_and_keeps_the_table(store: Store) -> None:
+    ingest(store, "cleansing", frame(800, 15), "a")
+    nxt = frame(200, 16)  # updates: versions in case_versions need codes too
+    nxt["status"] = "closed"
+    nxt["updated_at"] = nxt["updated_at"] + pd.Timedelta(days=900)
+    ingest(store, "cleansing", nxt, "b")
+    want = ward_period_table(store)
+    con = store._connect(read_only=False)
+    try:
+        for col in st.CODED_COLUMNS:
+            con.execute(f"ALTER TABLE cases DROP COLUMN {col}")
+            con.execute(f"ALTER TABLE case_versions DROP COLUMN {col}")
+        con.execute("DROP TABLE value_codes")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    pd.testing.assert_frame_equal(ward_period_table(store), want)  # v2 path, read-only
+    ingest(store, "cleansing", frame(50, 17, id_offset=70_000), "c")  # migrates, then writes
+    assert_derived_exact(store)
+    assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0] == "3"
+    store.undo("ingest-000003")  # restores nothing, removes the new rows
+    pd.testing.assert_frame_equal(ward_period_table(store), want)
+    store.undo("ingest-000002")  # versions restored from case_versions carry their codes
+    assert_derived_exact(store)
 
 
 @pytest.mark.parametrize("period", ["month", "quarter"])
