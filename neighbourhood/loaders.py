@@ -2423,7 +2423,9 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
     else:
         frame, lines = _read_csv(payload, opts, kind, report)
 
-    blank = frame.isna().all(axis=1).to_numpy(bool)
+    blank = np.ones(len(frame), dtype=bool)  # column by column: no 2-D stack of the frame
+    for col in frame.columns:
+        blank &= frame[col].isna().to_numpy(bool)
     if blank.any():
         report["blank_rows"] = int(blank.sum())
         frame = frame[~blank].reset_index(drop=True)
