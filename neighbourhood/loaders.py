@@ -1310,9 +1310,14 @@ def _read_csv(
     usecols = sorted(mapping)
     physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
     frame = _read_arrow(utf8, len(header), usecols, delimiter)
+    lines: np.ndarray | None = None
     if frame is not None and physical == len(frame) + 1:
         lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    else:
+    elif frame is not None and b'"' in utf8:
+        # Newlines inside quoted values (free-text columns): count them with pyarrow rather
+        # than re-reading the whole file with the much slower C engine.
+        lines = _arrow_lines(utf8, len(header), delimiter, physical, len(frame))
+    if frame is None or lines is None:
         # Blank lines, newlines inside quoted fields or ragged rows: the C engine keeps every
         # line, so the physical line of each row can be worked out.
         frame, lines = _read_c(utf8, len(header), usecols, delimiter)
@@ -1359,6 +1364,52 @@ def _read_arrow(utf8: bytes, ncols: int, usecols: list[int], delimiter: str) -> 
     frame = pa.table(columns, names=[str(c) for c in usecols]).to_pandas()
     frame.columns = usecols
     return frame
+
+
+def _arrow_lines(
+    utf8: bytes, ncols: int, delimiter: str, physical: int, nrows: int
+) -> np.ndarray | None:
+    """Physical line of each row from the newlines inside values, or None if that cannot tell.
+
+    Every column is read (a newline in an ignored column moves the lines too). The answer is used
+    only when the newlines inside values account for every line of the file exactly; blank lines
+    or ``\r``-only line ends leave a difference and the caller falls back to the C engine.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    names = [f"c{i}" for i in range(ncols)]
+    try:
+        table = pv.read_csv(
+            pa.BufferReader(utf8),
+            read_options=pv.ReadOptions(
+                column_names=names, skip_rows=1, encoding="utf8", block_size=1 << 24
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != nrows:
+        return None
+    extra = np.zeros(nrows, dtype=np.int64)
+    for i in range(table.num_columns):
+        counts = pc.fill_null(pc.count_substring(table.column(i), "\n"), 0)
+        extra += counts.to_numpy().astype(np.int64, copy=False)
+    del table
+    if physical != nrows + 1 + int(extra.sum()):
+        return None
+    lines = 2 + np.arange(nrows, dtype=np.int64)
+    lines[1:] += np.cumsum(extra)[:-1]
+    return lines
 
 
 def _read_c(

@@ -277,6 +277,40 @@ def test_physical_line_numbers_survive_embedded_newlines_and_blank_lines():
     assert ex.report["blank_rows"] == 1
 
 
+def test_line_numbers_with_newlines_in_values_agree_between_the_two_readers():
+    """Newlines inside quoted values (also in an ignored column) are counted by pyarrow; the same
+    file with a blank line, or with \r\n inside values, goes through the C engine."""
+    from neighbourhood import loaders as L
+
+    body = (
+        b"Case ID,Date Received,Request Type,Description\n"
+        b'C1,05/03/2024,Litter,"two\nlines"\n'
+        b'C2,05/03/2024,"Fly\ntipping",x\n'
+        b'C3,99/99/2024,Litter,"a\r\nb\n\nc"\n'
+        b"C4,06/03/2024,Litter,x"
+    )
+    calls: list[int] = []
+    real = L._read_c
+
+    def spy(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    L._read_c = spy  # type: ignore[assignment]
+    try:
+        fast = read_extract(body, "x.csv", "cleansing", OPTS)
+        assert not calls  # pyarrow counted the lines
+        slow = read_extract(body.replace(b"C4", b"\nC4"), "x.csv", "cleansing", OPTS)
+        assert calls  # a blank line: the C engine
+    finally:
+        L._read_c = real  # type: ignore[assignment]
+    assert fast.frame["source_line"].tolist() == [2, 4, 10]
+    assert fast.rejects["source_line"].tolist() == [6]
+    assert slow.frame["source_line"].tolist() == [2, 4, 11]
+    assert slow.rejects["source_line"].tolist() == [6]
+    assert fast.frame["category_raw"].tolist() == slow.frame["category_raw"].tolist()
+
+
 # --- header mapping ----------------------------------------------------------------------------
 
 
