@@ -38,7 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neighbourhood import metrics  # noqa: E402
 from neighbourhood.repeats import flag_repeats  # noqa: E402
-from neighbourhood.store import _local_day_array  # noqa: E402
+from neighbourhood.store import (  # noqa: E402
+    CODES_COLUMNS,
+    _add_codes,
+    _case_codes_select,
+    _create_sql,
+    _local_day_array,
+)
 
 CATS = ["fly_tipping", "litter", "detritus", "graffiti", "fly_posting", "dog_fouling", "overflowing_bin",
         "weeds", "abandoned_vehicle", "needles", "other"]  # fmt: skip
@@ -133,8 +139,12 @@ def generate(n: int, seed: int = 1) -> tuple[pa.Table, pa.Table, pa.Table]:
     return cases, enf, pop
 
 
-def write_store(path: Path, cases: pa.Table, enf: pa.Table, pop: pa.Table) -> None:
+def write_store(
+    path: Path, cases: pa.Table, enf: pa.Table, pop: pa.Table, *, codes: bool = False
+) -> None:
+    """Write the tables; ``codes=True`` adds the schema-3 per-case codes as ingest does."""
     con = duckdb.connect(str(path))
+    con.execute("SET TimeZone = 'UTC'")
     for name, tbl in (("cases", cases), ("enforcement", enf), ("population", pop)):
         con.register("src", tbl)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM src")
@@ -142,7 +152,19 @@ def write_store(path: Path, cases: pa.Table, enf: pa.Table, pop: pa.Table) -> No
     con.execute("ALTER TABLE cases ALTER reported_at TYPE TIMESTAMPTZ")
     con.execute("ALTER TABLE cases ALTER closed_at TYPE TIMESTAMPTZ")
     con.execute("ALTER TABLE enforcement ALTER issued_at TYPE TIMESTAMPTZ")
+    if codes:
+        add_codes(con)
     con.close()
+
+
+def add_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """The schema-3 columns (store.CODED_COLUMNS) and ``value_codes``, with the store's SQL."""
+    con.execute(_create_sql("value_codes", CODES_COLUMNS))
+    _add_codes(con, "cases")
+    con.execute(f"CREATE TABLE cases_coded AS SELECT c.*, {_case_codes_select('c')} FROM cases c")
+    con.execute("DROP TABLE cases")
+    con.execute("ALTER TABLE cases_coded RENAME TO cases")
+    con.execute("CHECKPOINT")
 
 
 def timed(label: str, fn, results: dict) -> object:
@@ -194,7 +216,10 @@ def main() -> None:
         p1, p2 = Path(tmp) / "a.duckdb", Path(tmp) / "b.duckdb"
         timed(
             "write_stores",
-            lambda: (write_store(p1, stored, enf_stored, pop), write_store(p2, cases, enf, pop)),
+            lambda: (
+                write_store(p1, stored, enf_stored, pop, codes=True),
+                write_store(p2, cases, enf, pop),
+            ),
             res,
         )
         s1, s2 = BenchStore(p1, "r1"), BenchStore(p2, "r2")

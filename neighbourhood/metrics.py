@@ -725,68 +725,231 @@ def _partials_sql(
             if sla_cats
             else pd.DataFrame(columns=["ward_code", "kc", "kd", "met", "failed", "closed_ok", "n"])
         )
-        due_key = due["kc"].where(due["met"].astype(bool), due["kd"])
-        fails = due[due["failed"].astype(bool)]
-        sla_parts = [
-            due.assign(key=due_key, sla_due=due["n"], sla_met=due["n"].where(due["met"], 0)),
-            fails.assign(key=fails["kd"], overdue_start=fails["n"]),
-            fails[fails["closed_ok"].astype(bool)].assign(
-                key=lambda d: d["kc"], overdue_end=lambda d: d["n"]
-            ),
-        ]
-        for part, cols in zip(
-            (rep, *sla_parts),
-            (None, ["sla_due", "sla_met"], ["overdue_start"], ["overdue_end"]),
-            strict=True,
-        ):
-            if cols is not None:
-                part = part[part["key"].notna()]
-                part = (
-                    part.assign(ward_code=part["ward_code"].astype(object))
-                    .groupby(["ward_code", "key"], dropna=False, as_index=False)[cols]
-                    .sum()
-                )
-            sums = [c for c in part.columns if c not in ("ward_code", "key")]
-            city = part.groupby("key", as_index=False)[sums].sum()
-            city.insert(0, "ward_code", CITYWIDE)
-            parts.append(pd.concat([part[part["ward_code"].notna()], city], ignore_index=True))
-        city_rows = clo["city"].astype(bool)
-        clo = clo[city_rows | clo["ward_code"].notna()].drop(columns="city")
-        parts.append(clo.drop(columns="q"))
-        quant = clo[["ward_code", "key", "q"]]
-        quant = quant.assign(
-            median_days_to_close=[v[0] for v in quant["q"]],
-            p90_days_to_close=[v[1] for v in quant["q"]],
-        )
-        parts.append(quant.drop(columns="q"))
+        parts = _combine_partials(rep, clo, due)
     else:
         return _merge_partials([pd.DataFrame(columns=["ward_code", "key"])])
     if enf_source is not None:
-        fin = ", ".join(f"'{o}'" for o in FPN_FINAL_OUTCOMES)
-        fto = ", ".join(f"'{o}'" for o in FLY_TIPPING_OFFENCES)
-        nfa = ", ".join(f"'{o}'" for o in NOT_AN_ACTION)
-        ke = _sql_key("issued_day", period)
-        esql = f"""
-        WITH e2 AS (
-            SELECT *, {ke} AS key, coalesce(action NOT IN ({nfa}), false) AS act,
-                   coalesce(action = 'fixed_penalty_notice', false) AS fpn
-            FROM ({enf_source}) WHERE issued_day IS NOT NULL
-        )
-        SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code, key,
-               count(*) FILTER (WHERE act) AS enforcement_actions,
-               count(*) FILTER (WHERE act AND offence IN ({fto})) AS fly_tipping_actions,
-               count(*) FILTER (WHERE fpn) AS fpn_issued,
-               count(*) FILTER (WHERE fpn AND outcome = 'paid') AS fpn_paid,
-               count(*) FILTER (WHERE fpn AND outcome IN ({fin})) AS fpn_with_outcome,
-               count(*) FILTER (WHERE action = 'prosecution') AS prosecutions
-        FROM e2
-        GROUP BY GROUPING SETS ((ward_code, key), (key))
-        HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
-        """
-        e = _read_arrow(con, esql).to_pandas()
-        if len(e):
-            parts.append(e)
+        parts.extend(_enforcement_partials(con, enf_source, period))
     return _merge_partials(parts)
+
+
+def _partials_coded(
+    con: Any,
+    *,
+    categories: Sequence[str] | None,
+    wards: Sequence[str] | None,
+    enf_source: str | None,
+    period: P.Period,
+    sla: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """Partials straight from a schema-3 store: integer columns only, in place.
+
+    The same partials as :func:`_partials_sql`, but every per-case test reads a column that
+    ingest stored (``store.CODED_COLUMNS``): the state code instead of ``status`` text, stored
+    ``days_to_close``, ``category_id``/``ward_id`` instead of text keys. Filters become integer
+    ``IN`` lists pushed into the scan. Period keys are computed from the stored local dates;
+    the SLA outcome needs one join of (category_id, report date) to a small deadline table:
+    *within SLA* is ``closed_day <= deadline`` (the deadline is the last day on which closure
+    counts as within SLA, docs/metrics.md).
+    """
+    from neighbourhood.store import CASE_STATES
+
+    codes = _read_arrow(con, "SELECT col, value, code FROM value_codes").to_pandas()
+    code_of = {
+        col: dict(zip(g["value"], g["code"].astype(int), strict=True))
+        for col, g in codes.groupby("col")
+    }
+    cat_codes = code_of.get("category", {})
+    ward_names = {c: v for v, c in code_of.get("ward_code", {}).items()}
+
+    def ids(col: str, values: Sequence[str]) -> str:
+        known = sorted(
+            {code_of.get(col, {})[v] for v in map(str, values) if v in code_of.get(col, {})}
+        )
+        return ", ".join(map(str, known)) if known else "NULL"
+
+    where = "reported_at IS NOT NULL"
+    if categories is not None:
+        where += f" AND category_id IN ({ids('category', categories)})"
+    if wards is not None:
+        where += f" AND ward_id IN ({ids('ward_code', wards)})"
+    rng = con.execute(
+        f"SELECT min(reported_day), max(reported_day), max(closed_day) FROM cases WHERE {where}"
+    ).fetchall()[0]
+    if rng[0] is None:
+        return _merge_partials([pd.DataFrame(columns=["ward_code", "key"])])
+    first = np.datetime64(rng[0], "D")
+    last = max(np.datetime64(rng[1], "D"), np.datetime64(rng[2] or rng[1], "D"))
+    open_, ok, no_date = (CASE_STATES[k] for k in ("open", "closed_ok", "closed_no_date"))
+    valid = f"case_state <= {no_date}"  # open or closed: counted
+    tracked = f"case_state <= {max(open_, ok)}"  # open, or closed with a valid closed_at
+    assert {open_, ok} == {0, 1} and no_date == 2
+    kr, kc = _sql_key("reported_day", period), _sql_key("closed_day", period)
+    xy = (
+        "latitude IS NOT NULL AND longitude IS NOT NULL AND NOT isnan(latitude) "
+        "AND NOT isnan(longitude)"
+    )
+    fly = cat_codes.get("fly_tipping")
+    r_sec = f"epoch_us(reported_at) // 1000000 - {_EPOCH0_S}"
+    rep = _read_arrow(
+        con,
+        f"""
+        SELECT ward_id, {kr} AS key, count(*) FILTER (WHERE {valid}) AS cases,
+               count(*) FILTER (WHERE NOT ({valid})) AS excluded_cases,
+               count(*) FILTER (WHERE {tracked}) AS tracked_reported,
+               count(*) FILTER (WHERE {valid} AND category_id = {fly if fly is not None else "NULL"})
+                   AS fly_tips,
+               count(*) FILTER (WHERE {valid} AND {xy}) AS repeat_base,
+               count(*) FILTER (WHERE {valid} AND {xy} AND coalesce(is_repeat, false))
+                   AS repeat_cases,
+               CAST(coalesce(sum({r_sec}) FILTER (WHERE {tracked}), 0) AS BIGINT) AS r_sec_tracked,
+               coalesce(sum(nullif(CAST(cost_gbp AS DOUBLE), 'NaN'::DOUBLE))
+                   FILTER (WHERE {valid}), 0) AS clearance_cost_gbp
+        FROM cases WHERE {where} GROUP BY ALL
+        """,
+    ).to_pandas()
+    # Closures: medians per ward and per city need separate groups (GROUPING SETS would sort
+    # every value twice in one operator; two scans of the integer columns are cheaper).
+    closed = f"""count(*) AS closed, CAST(sum({r_sec}) AS BIGINT) AS r_sec_closed,
+               quantile_cont(days_to_close, [0.5, 0.9]) AS q
+        FROM cases WHERE {where} AND case_state = {ok}"""
+    clo = pd.concat(
+        [
+            _read_arrow(
+                con,
+                f"SELECT ward_id, {kc} AS key, 0 AS city, {closed} AND ward_id IS NOT NULL "
+                "GROUP BY ALL",
+            ).to_pandas(),
+            _read_arrow(
+                con, f"SELECT NULL AS ward_id, {kc} AS key, 1 AS city, {closed} GROUP BY ALL"
+            ).to_pandas(),
+        ],
+        ignore_index=True,
+    )
+    # SLA outcomes: one integer join to the deadline of (category, report date)
+    _register_calendar(con, first, last, period=period, sla=sla)
+    sla_ids = [cat_codes.get(str(c)) for c in sla["category"]]
+    deadlines = _read_arrow(con, "SELECT category, day, deadline, kd FROM sla_days").to_pandas()
+    deadlines["category_id"] = deadlines["category"].map(cat_codes)
+    deadlines = deadlines.dropna(subset=["category_id"]).drop(columns="category")
+    import pyarrow as pa
+
+    con.register(
+        "sla_deadlines",
+        pa.Table.from_pandas(deadlines.astype({"category_id": "int32"}), preserve_index=False),
+    )
+    as_of_day = pd.Timestamp(as_of).tz_convert(TIMEZONE).date().isoformat()
+    if any(i is not None for i in sla_ids):
+        due = _read_arrow(
+            con,
+            f"""
+            WITH x AS (
+                SELECT ward_id, case_state = {ok} AS closed_ok,
+                       CASE WHEN case_state = {ok} THEN {kc} END AS kc, sd.kd, sd.deadline,
+                       coalesce(case_state = {ok} AND closed_day <= sd.deadline, false) AS met
+                FROM (SELECT * FROM cases WHERE {where} AND {tracked}) k JOIN sla_deadlines sd
+                    ON sd.category_id = k.category_id AND sd.day = k.reported_day
+
+            )
+            SELECT ward_id, kc, kd, met, NOT met AND deadline < DATE '{as_of_day}' AS failed,
+                   closed_ok, count(*) AS n
+            FROM x WHERE met OR deadline < DATE '{as_of_day}' GROUP BY ALL
+            """,
+        ).to_pandas()
+    else:
+        due = pd.DataFrame(columns=["ward_id", "kc", "kd", "met", "failed", "closed_ok", "n"])
+    con.unregister("sla_deadlines")
+
+    def named(frame: pd.DataFrame) -> pd.DataFrame:
+        wid = frame.pop("ward_id")
+        code = pd.Series(wid, dtype="Int64").map(ward_names).astype(object)
+        frame.insert(0, "ward_code", code.where(code.notna(), None).to_numpy())
+        return frame
+
+    clo = named(clo)
+    clo.loc[clo["city"].astype(bool), "ward_code"] = CITYWIDE
+    parts = _combine_partials(named(rep), clo, named(due))
+    if enf_source is not None:
+        parts.extend(_enforcement_partials(con, enf_source, period))
+    return _merge_partials(parts)
+
+
+def _combine_partials(
+    rep: pd.DataFrame, clo: pd.DataFrame, due: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """Partials from the three case aggregates of the SQL paths.
+
+    ``rep``: per (ward_code, key) of report; ``clo``: per (ward_code, key) of closure with a
+    ``city`` flag for the per-key rows and ``q`` = [median, p90]; ``due``: SLA outcome counts
+    ``ward_code, kc, kd, met, failed, closed_ok, n``.
+    """
+    parts: list[pd.DataFrame] = []
+    due_key = due["kc"].where(due["met"].astype(bool), due["kd"])
+    fails = due[due["failed"].astype(bool)]
+    sla_parts = [
+        due.assign(key=due_key, sla_due=due["n"], sla_met=due["n"].where(due["met"], 0)),
+        fails.assign(key=fails["kd"], overdue_start=fails["n"]),
+        fails[fails["closed_ok"].astype(bool)].assign(
+            key=lambda d: d["kc"], overdue_end=lambda d: d["n"]
+        ),
+    ]
+    for part, cols in zip(
+        (rep, *sla_parts),
+        (None, ["sla_due", "sla_met"], ["overdue_start"], ["overdue_end"]),
+        strict=True,
+    ):
+        if cols is not None:
+            part = part[part["key"].notna()]
+            part = (
+                part.assign(ward_code=part["ward_code"].astype(object))
+                .groupby(["ward_code", "key"], dropna=False, as_index=False)[cols]
+                .sum()
+            )
+        sums = [c for c in part.columns if c not in ("ward_code", "key")]
+        city = part.groupby("key", as_index=False)[sums].sum()
+        city.insert(0, "ward_code", CITYWIDE)
+        parts.append(pd.concat([part[part["ward_code"].notna()], city], ignore_index=True))
+    city_rows = clo["city"].astype(bool)
+    clo = clo[city_rows | clo["ward_code"].notna()].drop(columns="city")
+    parts.append(clo.drop(columns="q"))
+    quant = clo[["ward_code", "key", "q"]]
+    quant = quant.assign(
+        median_days_to_close=[v[0] for v in quant["q"]],
+        p90_days_to_close=[v[1] for v in quant["q"]],
+    )
+    parts.append(quant.drop(columns="q"))
+    return parts
+
+
+def _enforcement_partials(con: Any, enf_source: str, period: P.Period) -> list[pd.DataFrame]:
+    """Enforcement partials (``enf_source`` selects ward_code, offence, action, outcome,
+    issued_day)."""
+    fin = ", ".join(f"'{o}'" for o in FPN_FINAL_OUTCOMES)
+    fto = ", ".join(f"'{o}'" for o in FLY_TIPPING_OFFENCES)
+    nfa = ", ".join(f"'{o}'" for o in NOT_AN_ACTION)
+    ke = _sql_key("issued_day", period)
+    esql = f"""
+    WITH e2 AS (
+        SELECT *, {ke} AS key, coalesce(action NOT IN ({nfa}), false) AS act,
+               coalesce(action = 'fixed_penalty_notice', false) AS fpn
+        FROM ({enf_source}) WHERE issued_day IS NOT NULL
+    )
+    SELECT CASE WHEN grouping(ward_code) = 1 THEN '{CITYWIDE}' ELSE ward_code END AS ward_code, key,
+           count(*) FILTER (WHERE act) AS enforcement_actions,
+           count(*) FILTER (WHERE act AND offence IN ({fto})) AS fly_tipping_actions,
+           count(*) FILTER (WHERE fpn) AS fpn_issued,
+           count(*) FILTER (WHERE fpn AND outcome = 'paid') AS fpn_paid,
+           count(*) FILTER (WHERE fpn AND outcome IN ({fin})) AS fpn_with_outcome,
+           count(*) FILTER (WHERE action = 'prosecution') AS prosecutions
+    FROM e2
+    GROUP BY GROUPING SETS ((ward_code, key), (key))
+    HAVING grouping(ward_code) = 1 OR ward_code IS NOT NULL
+    """
+    e = _read_arrow(con, esql).to_pandas()
+    if len(e):
+        return [e]
+    return []
 
 
 def _enf_source(relation: str, columns: Sequence[str], where: str = "") -> str:
@@ -1371,6 +1534,8 @@ def _assemble(
 
 #: Stored per-case columns (store.DERIVED_COLUMNS) the store path needs.
 STORED_DERIVED = ("reported_day", "closed_day", "is_repeat")
+#: Schema-3 per-case codes (store.CODED_COLUMNS): with them the store path reads no text.
+CODED_COLUMNS = ("case_state", "days_to_close", "category_id", "ward_id")
 
 
 def _table_from_store(
@@ -1444,7 +1609,18 @@ def _table_from_store(
             and con.execute("SELECT count(*) FROM enforcement").fetchall()[0][0]
         ):
             enf_source = _enf_source("enforcement", enf_cols, _inline(enf_where, enf_params))
-        partials = _partials_sql(con, source, enf_source, period=period, sla=sla, as_of=as_of)
+        if set(CODED_COLUMNS) <= set(have):
+            partials = _partials_coded(
+                con,
+                categories=categories,
+                wards=wards,
+                enf_source=enf_source,
+                period=period,
+                sla=sla,
+                as_of=as_of,
+            )
+        else:  # schema 2 store, until its next write upgrades it
+            partials = _partials_sql(con, source, enf_source, period=period, sla=sla, as_of=as_of)
     spend = small["spend"]
     if wards is not None and spend is not None:
         spend = spend[spend["ward_code"].isin(list(wards))]
