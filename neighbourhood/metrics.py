@@ -830,16 +830,29 @@ def _partials_coded(
     # SLA outcomes: one integer join to the deadline of (category, report date)
     _register_calendar(con, first, last, period=period, sla=sla)
     sla_ids = [cat_codes.get(str(c)) for c in sla["category"]]
-    deadlines = _read_arrow(con, "SELECT category, day, deadline, kd FROM sla_days").to_pandas()
-    deadlines["category_id"] = deadlines["category"].map(cat_codes)
-    deadlines = deadlines.dropna(subset=["category_id"]).drop(columns="category")
     import pyarrow as pa
 
+    # Keep the DATE type of the day columns: a pandas round trip would make them TIMESTAMP
+    # and the join would cast every case's date.
     con.register(
-        "sla_deadlines",
-        pa.Table.from_pandas(deadlines.astype({"category_id": "int32"}), preserve_index=False),
+        "sla_category_ids",
+        pa.table(
+            {
+                "category": pa.array(list(cat_codes), pa.string()),
+                "category_id": pa.array(list(cat_codes.values()), pa.int32()),
+            }
+        ),
     )
+    deadlines = _read_arrow(
+        con,
+        "SELECT i.category_id, s.day, s.deadline, s.kd FROM sla_days s "
+        "JOIN sla_category_ids i ON i.category = s.category",
+    )
+    con.unregister("sla_category_ids")
+    con.register("sla_deadlines", deadlines)
     as_of_day = pd.Timestamp(as_of).tz_convert(TIMEZONE).date().isoformat()
+    # reported_day is NULL exactly when reported_at is: test the column this query reads anyway
+    where_day = where.replace("reported_at IS NOT NULL", "reported_day IS NOT NULL", 1)
     if any(i is not None for i in sla_ids):
         due = _read_arrow(
             con,
@@ -848,7 +861,7 @@ def _partials_coded(
                 SELECT ward_id, case_state = {ok} AS closed_ok,
                        CASE WHEN case_state = {ok} THEN {kc} END AS kc, sd.kd, sd.deadline,
                        coalesce(case_state = {ok} AND closed_day <= sd.deadline, false) AS met
-                FROM (SELECT * FROM cases WHERE {where} AND {tracked}) k JOIN sla_deadlines sd
+                FROM (SELECT * FROM cases WHERE {where_day} AND {tracked}) k JOIN sla_deadlines sd
                     ON sd.category_id = k.category_id AND sd.day = k.reported_day
 
             )

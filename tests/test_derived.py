@@ -232,3 +232,63 @@ def test_store_path_equals_pandas_reference(store: Store, period: str) -> None:
         ref = ward_period_table(ref_inputs, period=period, engine="pandas", **kw)
         pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
         assert got["repeat_cases"].sum() > 0 and got["sla_due"].sum() > 0
+
+
+def test_stored_repeat_cases_reads_the_whole_store_flag(store: Store) -> None:
+    from neighbourhood.repeats import stored_repeat_cases
+
+    ingest(store, "cleansing", frame(1200, 21), "a")
+    cases = store.table("cases")
+    want = pd.Series(flag_repeats(cases).to_numpy(), index=cases["case_id"])
+    ward = WARDS[1]
+    got = stored_repeat_cases(store, "ward_code = ?", [ward])
+    assert got is not None and len(got) == int((cases["ward_code"] == ward).sum())
+    # flags of one ward's cases still see earlier cases in other wards (whole-store rule)
+    assert (got["is_repeat"].to_numpy() == want.loc[got["case_id"]].to_numpy()).all()
+    assert got["is_repeat"].any()
+    con = store._connect(read_only=False)
+    try:
+        con.execute("ALTER TABLE cases DROP COLUMN is_repeat")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    assert stored_repeat_cases(store, "TRUE", []) is None  # schema 1: the caller computes flags
+
+
+@pytest.mark.parametrize("period", ["month", "year"])
+def test_coded_store_path_equals_pandas_on_edge_cases(
+    store: Store, period: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import neighbourhood.metrics as m
+
+    def text_path(*args, **kwargs):  # the schema-2 SQL must not run on a schema-3 store
+        raise AssertionError("schema-2 path used")
+
+    monkeypatch.setattr(m, "_partials_sql", text_path)
+    cases = frame(2000, 31)
+    n = len(cases)
+    rng = np.random.default_rng(32)
+    pick = rng.permutation(n)
+    back = cases.index[pick[:60]]  # closed before reported: counted, never a valid closure
+    cases.loc[back, "closed_at"] = cases.loc[back, "reported_at"] - pd.Timedelta(hours=5)
+    cases.loc[cases.index[pick[60:90]], ["status", "closed_at"]] = ["closed", pd.NaT]
+    stale = cases.index[pick[90:120]]  # reopened: open with a stale closed_at
+    cases.loc[stale, "status"] = "open"
+    cases.loc[stale, "closed_at"] = cases.loc[stale, "reported_at"] + pd.Timedelta(days=2)
+    cases.loc[cases.index[pick[120:150]], "ward_code"] = None
+    cases.loc[cases.index[pick[150:180]], "category"] = "needles"  # 1-day SLA
+    cases.loc[cases.index[pick[180:200]], "category"] = "not_in_sla_csv"
+    ingest(store, "cleansing", cases, "a")
+    ref_inputs = MetricInputs(
+        cases=store.table("cases").drop(columns=list(st.DERIVED_COLUMNS["cases"])),
+        wards=pd.DataFrame({"ward_code": WARDS, "ward_name": "Ward"}),
+    )
+    for kw in (
+        {},
+        {"categories": ["needles", "not_in_sla_csv", "no_such_category"]},
+        {"categories": ["no_such_category"]},
+        {"wards": [WARDS[0], "E05999999"], "as_of": "2023-11-30 23:00"},
+    ):
+        got = ward_period_table(store, period=period, **kw)
+        ref = ward_period_table(ref_inputs, period=period, engine="pandas", **kw)
+        pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
