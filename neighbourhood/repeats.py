@@ -23,6 +23,9 @@ and the candidates are checked newest first until one is close enough.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -265,3 +268,55 @@ def flag_repeats_bruteforce(
         dist = EARTH_RADIUS_M * np.sqrt(dphi**2 + dlam**2)
         out[i] = bool((dist <= distance_m + TOLERANCE_M).any())
     return pd.Series(out, index=cases.index, name="is_repeat")
+
+
+#: What :func:`stored_repeat_cases` returns besides ``is_repeat``.
+REPEAT_CASE_COLUMNS = (
+    "case_id",
+    "category",
+    "reported_at",
+    "closed_at",
+    "status",
+    "latitude",
+    "longitude",
+    "ward_code",
+    "street",
+)
+
+
+def stored_repeat_cases(store: Any, where: str, params: Sequence[Any]) -> pd.DataFrame | None:
+    """Cases matching ``where`` with the repeat flag the store keeps, or None without one.
+
+    The store writes ``is_repeat`` at ingest with the default rule over the *whole* table (50 m,
+    90 days, an earlier case in another ward or before a date filter counts) and refreshes it on
+    every write and undo, so a page needs no look-back read and no repeat search. A store
+    written before schema 2 has no such column: then this returns None and the caller computes
+    flags with :func:`flag_repeats`.
+
+    Parameters
+    ----------
+    store : neighbourhood.store.Store
+    where : str
+        SQL condition on ``cases`` (with ``?`` placeholders).
+    params : sequence
+        Values of the placeholders.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        :data:`REPEAT_CASE_COLUMNS` present in the store plus boolean ``is_repeat``.
+    """
+    have = set(
+        store.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases'"
+        )["column_name"]
+    )
+    if "is_repeat" not in have:
+        return None
+    cols = ", ".join(c for c in REPEAT_CASE_COLUMNS if c in have)
+    cases = store.query(
+        f"SELECT {cols}, coalesce(is_repeat, false) AS is_repeat FROM cases WHERE {where}",
+        list(params),
+    )
+    cases["is_repeat"] = cases["is_repeat"].astype(bool)
+    return cases

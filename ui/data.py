@@ -24,7 +24,7 @@ from shapely.geometry import mapping
 
 from neighbourhood import evaluation, metrics, periods
 from neighbourhood.geo import simplify_for_map
-from neighbourhood.repeats import flag_repeats
+from neighbourhood.repeats import flag_repeats, stored_repeat_cases
 from neighbourhood.schemas import CATEGORIES, CITYWIDE
 from neighbourhood.sdc import suppress_small_counts
 from neighbourhood.store import Store
@@ -554,21 +554,26 @@ def repeat_locations(
 ) -> pd.DataFrame:
     """A ward's locations with most repeat cases (``metrics.top_repeat_locations``).
 
-    Cases from 90 days before ``start`` are read too, so a case early in the range can still be
-    a repeat of an earlier one; only cases inside the range are counted.
+    Uses the repeat flag the store keeps (``repeats.stored_repeat_cases``: the whole-store rule,
+    the same as the ward table's ``repeat_cases``). A store without it (schema 1, until its next
+    ingest) falls back to computing flags from the cases 90 days before ``start`` onwards.
     """
-    look_back = pd.Timestamp(start) - pd.Timedelta(days=90)
-    where, params = _where(look_back, end, cats, (ward,))
-    cases = store().query(
-        "SELECT case_id, category, reported_at, closed_at, status, latitude, longitude, "
-        f"ward_code, street FROM cases WHERE {where}",
-        params,
-    )
+    where, params = _where(start, end, cats, (ward,))
+    cases = stored_repeat_cases(store(), where, params)
+    if cases is None:
+        look_back = pd.Timestamp(start) - pd.Timedelta(days=90)
+        where, params = _where(look_back, end, cats, (ward,))
+        cases = store().query(
+            "SELECT case_id, category, reported_at, closed_at, status, latitude, longitude, "
+            f"ward_code, street FROM cases WHERE {where}",
+            params,
+        )
+        if not cases.empty:
+            cases["is_repeat"] = flag_repeats(cases).to_numpy()
+            local = cases["reported_at"].dt.tz_convert("Europe/London").dt.date
+            cases = cases[local >= pd.Timestamp(start).date()]
     if cases.empty:
         return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
-    cases["is_repeat"] = flag_repeats(cases).to_numpy()
-    local = cases["reported_at"].dt.tz_convert("Europe/London").dt.date
-    cases = cases[local >= pd.Timestamp(start).date()]
     top = metrics.top_repeat_locations(cases, ward, n=n)
     if top.empty:
         return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
