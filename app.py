@@ -2,20 +2,11 @@
 
 import streamlit as st
 
-from ui import charts, components, data, filters
-from ui.auth import current_visitor
+from ui import charts, components, data
 from ui.format import metric_label
-from ui.nav import sidebar_nav
+from ui.nav import dashboard_page
 
-st.set_page_config(page_title="Neighbourhood: overview", page_icon=":material/home:", layout="wide")
-sidebar_nav()
-current_visitor()
-data.ensure_store()
-
-options = data.filter_options(data.revision())
-if options is None:
-    components.no_data()
-f = filters.sidebar(options)
+options, f = dashboard_page("Neighbourhood: overview", ":material/home:")
 
 st.title("Street cleansing and enforcement: overview")
 compare = st.segmented_control(

@@ -3,18 +3,10 @@
 import streamlit as st
 
 from ui import columns, components, data, disclosure, filters, maps
-from ui.auth import current_visitor
 from ui.format import metric_label
-from ui.nav import sidebar_nav
+from ui.nav import dashboard_page
 
-st.set_page_config(page_title="Ward map", page_icon=":material/map:", layout="wide")
-sidebar_nav()
-current_visitor()
-data.ensure_store()
-options = data.filter_options(data.revision())
-if options is None:
-    components.no_data()
-f = filters.sidebar(options)
+options, f = dashboard_page("Ward map", ":material/map:")
 
 st.title("Ward map")
 choices = data.period_choices(f)

@@ -2,19 +2,11 @@
 
 import streamlit as st
 
-from ui import charts, columns, components, data, disclosure, filters
-from ui.auth import current_visitor
+from ui import charts, columns, components, data, disclosure
 from ui.format import metric_label
-from ui.nav import sidebar_nav
+from ui.nav import dashboard_page
 
-st.set_page_config(page_title="Trends", page_icon=":material/show_chart:", layout="wide")
-sidebar_nav()
-current_visitor()
-data.ensure_store()
-options = data.filter_options(data.revision())
-if options is None:
-    components.no_data()
-f = filters.sidebar(options)
+options, f = dashboard_page("Trends", ":material/show_chart:")
 
 st.title("Trends")
 pick, compare, city = st.columns([2, 3, 1], vertical_alignment="bottom")

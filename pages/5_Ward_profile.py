@@ -3,18 +3,10 @@
 import streamlit as st
 
 from ui import charts, columns, components, data, filters, maps
-from ui.auth import current_visitor
 from ui.format import gbp, uk_date
-from ui.nav import sidebar_nav
+from ui.nav import dashboard_page
 
-st.set_page_config(page_title="Ward profile", page_icon=":material/location_city:", layout="wide")
-sidebar_nav()
-current_visitor()
-data.ensure_store()
-options = data.filter_options(data.revision())
-if options is None:
-    components.no_data()
-f = filters.sidebar(options)
+options, f = dashboard_page("Ward profile", ":material/location_city:")
 
 st.title("Ward profile")
 ward = filters.ward_picker(options.wards, "Ward", default=next(iter(options.wards)))

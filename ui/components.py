@@ -92,7 +92,7 @@ def no_data() -> None:
     """What a page shows when the store holds no cases yet."""
     st.info(
         "No street-cleansing cases have been loaded yet. An analyst can load an extract on the "
-        "Upload page.",
+        "Load data page.",
         icon=":material/info:",
     )
     st.stop()

@@ -14,7 +14,8 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from neighbourhood.store import Store
-from ui.auth import sign_out_button
+from ui.auth import current_visitor, sign_out_button
+from ui.filters import FilterOptions, Filters
 
 #: (script path relative to app.py, label, icon), in menu order.
 PAGES: Final[tuple[tuple[str, str, str], ...]] = (
@@ -67,3 +68,27 @@ def sidebar_nav() -> None:
         st.divider()
     demo_notice()
     sign_out_button()
+
+
+def dashboard_page(page_title: str, icon: str) -> tuple[FilterOptions, Filters]:
+    """The opening every viewing page shares, in order.
+
+    Page config, the navigation, the sign-in gate, the store (built from the demo data on first
+    start), then the shared sidebar filters. Stops the page with a plain message when no cases
+    have been loaded yet.
+
+    Returns
+    -------
+    tuple of FilterOptions and Filters
+        What the filters could offer (wards, categories, dates) and what the visitor chose.
+    """
+    from ui import components, data, filters
+
+    st.set_page_config(page_title=page_title, page_icon=icon, layout="wide")
+    sidebar_nav()
+    current_visitor()
+    data.ensure_store()
+    options = data.filter_options(data.revision())
+    if options is None:
+        components.no_data()
+    return options, filters.sidebar(options)
