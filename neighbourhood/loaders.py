@@ -1258,7 +1258,8 @@ def _check_required(kind: str, mapped: set[str], header: list[str]) -> None:
     raise FileRefused(
         "F_MISSING_COLUMNS",
         f"Missing required column(s) for a {kind} extract: {hints}. "
-        f"The file's columns are: {shown}. Rename a column or pass ReadOptions(column_map=...).",
+        f"The file's columns are: {shown}. Rename a column in the file, or map it to the "
+        "missing one (Load data page: the column table; Python: ReadOptions(column_map=...)).",
     )
 
 
@@ -1878,7 +1879,9 @@ def _dates(
                     f"e.g. {example!r} only makes sense as month/day/year: {mf_ok} of "
                     f"{len(present)} values read as {mf_fmt}, only {df_ok} as day-first). "
                     "UK extracts are read day-first. If this file really is month-first, "
-                    'read it with ReadOptions(date_format="monthfirst").',
+                    "load it again with the date format set to month first (command line: "
+                    '--date-format monthfirst; Load data page: Date format "Month first"; '
+                    'Python: ReadOptions(date_format="monthfirst")).',
                 )
     report["date_formats"][col] = fmt
     if extra:

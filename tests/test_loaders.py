@@ -787,6 +787,7 @@ def test_real_nyc_311_month_first(shared_data: Path, file_name: str):
         read_extract(data, path.name, "cleansing", OPTS)
     assert info.value.code == "F_DATE_MONTHFIRST"
     assert 'ReadOptions(date_format="monthfirst")' in info.value.message
+    assert "--date-format monthfirst" in info.value.message
 
     opts = ReadOptions(now=NOW, date_format="monthfirst", bounds=None)
     ex = read_extract(data, path.name, "cleansing", opts)
