@@ -47,7 +47,7 @@ def demo_notice() -> None:
     if store.exists() and demo_in_use(revision()):
         st.sidebar.info(
             "**Demo data.** Merseyford is a fictional city: every figure on these pages is "
-            "synthetic. Load your council's extracts on *Load data* to replace it.",
+            "synthetic. For your council's own data, see *Your council's data* in the README.",
             icon=":material/science:",
         )
 
