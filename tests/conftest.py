@@ -8,8 +8,10 @@ cleanly when it is unset. Never copy those files into the repository.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import settings
 
@@ -41,3 +43,33 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(path))
     return path
+
+
+@pytest.fixture
+def streamlit_caches_cleared() -> Iterator[None]:
+    """Clear Streamlit's caches before and after a page test: they leak between AppTest
+    instances (STYLE.md §19). Page test modules use it through ``pytestmark``."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every CSV a page builds for ``st.download_button`` (as text), recorded as it is built."""
+    import ui.components
+
+    made: list[str] = []
+    real = ui.components.to_csv_bytes
+
+    def record(frame: pd.DataFrame) -> bytes:
+        data = real(frame)
+        made.append(data.decode("utf-8-sig"))
+        return data
+
+    monkeypatch.setattr(ui.components, "to_csv_bytes", record)
+    return made

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from page_support import analyst, copy_store, demo_store, page, texts, viewer
 
 from neighbourhood.ingest import ingest_bytes
@@ -15,13 +14,7 @@ from neighbourhood.store import Store
 PAGE = "6_Ingest_log.py"
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture(scope="session")

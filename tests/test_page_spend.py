@@ -17,13 +17,7 @@ from neighbourhood.demo import PROGRAMME_NAME
 PAGE = "3_Spend_vs_results.py"
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import io
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from page_support import (
     copy_store,
     demo_store,
@@ -27,13 +26,7 @@ PAGE = "4_Upload.py"
 LOCAL = {"roles": {"analysts": []}}  # secrets without [auth]: local mode
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
@@ -42,11 +41,7 @@ def _store_env(demo_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches() -> None:
-    """Caches leak between AppTest instances (STYLE.md §19)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 def _app() -> AppTest:
@@ -405,20 +400,3 @@ def _ys(trace: dict) -> list:
         arr = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
         return [None if np.isnan(v) else float(v) for v in arr]
     return list(y)
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every CSV a page offers for download (as text), recorded as the page builds it."""
-    import ui.components
-
-    made: list[str] = []
-    real = ui.components.to_csv_bytes
-
-    def record(frame: pd.DataFrame) -> bytes:
-        data = real(frame)
-        made.append(data.decode("utf-8-sig"))
-        return data
-
-    monkeypatch.setattr(ui.components, "to_csv_bytes", record)
-    return made

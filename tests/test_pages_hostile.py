@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from page_support import REPO, copy_store, demo_store
 from streamlit.testing.v1 import AppTest
 
@@ -36,13 +35,7 @@ PAGES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +80,6 @@ def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def _env(hostile_store: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(hostile_store[0]))
     monkeypatch.chdir(REPO)
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every CSV the dashboard pages build for ``st.download_button`` (as text)."""
-    import ui.components
-
-    made: list[str] = []
-    real = ui.components.to_csv_bytes
-
-    def record(frame: pd.DataFrame) -> bytes:
-        data = real(frame)
-        made.append(data.decode("utf-8-sig"))
-        return data
-
-    monkeypatch.setattr(ui.components, "to_csv_bytes", record)
-    return made
 
 
 def _app(ward: str) -> AppTest:
