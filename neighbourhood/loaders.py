@@ -1917,6 +1917,24 @@ def _check_date_range(
         rejects.add(ahead, col, "E_DATE_FUTURE", raw)
 
 
+def _coordinate_pair(
+    txt: _Cols, first: str, second: str, rejects: _Rejects
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Parse two coordinate columns (lat/lon or easting/northing) as numbers.
+
+    A value that is not a number, and a pair with only one half given (reported on ``first``),
+    are ``E_COORD_INVALID``. Returns both numeric series and both raw text series.
+    """
+    raw_a, raw_b = txt(first), txt(second)
+    a, bad_a = _numbers(raw_a)
+    b, bad_b = _numbers(raw_b)
+    rejects.add(bad_a, first, "E_COORD_INVALID", raw_a)
+    rejects.add(bad_b, second, "E_COORD_INVALID", raw_b)
+    half = (a.isna() ^ b.isna()).to_numpy(bool) & ~bad_a & ~bad_b
+    rejects.add(half, first, "E_COORD_INVALID", raw_a)
+    return a, b, raw_a, raw_b
+
+
 def _coordinates(
     frame: pd.DataFrame, opts: ReadOptions, rejects: _Rejects, report: dict[str, Any]
 ) -> dict[str, pd.Series]:
@@ -1940,13 +1958,7 @@ def _coordinates(
         cols = set(frame.columns)
         txt = _Cols(frame)
     if {"latitude", "longitude"} & cols:
-        raw_lat, raw_lon = txt("latitude"), txt("longitude")
-        lat, bad_lat = _numbers(raw_lat)
-        lon, bad_lon = _numbers(raw_lon)
-        rejects.add(bad_lat, "latitude", "E_COORD_INVALID", raw_lat)
-        rejects.add(bad_lon, "longitude", "E_COORD_INVALID", raw_lon)
-        half = (lat.isna() ^ lon.isna()).to_numpy(bool) & ~bad_lat & ~bad_lon
-        rejects.add(half, "latitude", "E_COORD_INVALID", raw_lat)
+        lat, lon, raw_lat, raw_lon = _coordinate_pair(txt, "latitude", "longitude", rejects)
         if opts.bounds is not None:
             la0, la1, lo0, lo1 = opts.bounds
             inside = lat.between(la0, la1) & lon.between(lo0, lo1)
@@ -1962,13 +1974,7 @@ def _coordinates(
         out["latitude"], out["longitude"] = lat, lon
         systems.append("wgs84")
     if {"easting", "northing"} & cols:
-        raw_e, raw_n = txt("easting"), txt("northing")
-        east, bad_e = _numbers(raw_e)
-        north, bad_n = _numbers(raw_n)
-        rejects.add(bad_e, "easting", "E_COORD_INVALID", raw_e)
-        rejects.add(bad_n, "northing", "E_COORD_INVALID", raw_n)
-        half = (east.isna() ^ north.isna()).to_numpy(bool) & ~bad_e & ~bad_n
-        rejects.add(half, "easting", "E_COORD_INVALID", raw_e)
+        east, north, raw_e, raw_n = _coordinate_pair(txt, "easting", "northing", rejects)
         e0, e1, n0, n1 = BNG_BOUNDS
         outside = east.notna() & north.notna() & ~(east.between(e0, e1) & north.between(n0, n1))
         if outside.any():
