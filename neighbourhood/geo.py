@@ -33,6 +33,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 
+from neighbourhood.schemas import REJECT_COLUMNS
+
 __all__ = [
     "BNG",
     "REJECT_COLUMNS",
@@ -65,15 +67,6 @@ RULE_UNKNOWN_WARD = "E_UNKNOWN_WARD"
 RULE_NO_LOCATION = "E_NO_LOCATION"
 RULE_WARD_MISMATCH = "W_WARD_MISMATCH"
 
-REJECT_COLUMNS: tuple[str, ...] = (
-    "source_line",
-    "case_id",
-    "column",
-    "value",
-    "rule",
-    "message",
-    "severity",
-)
 
 # Generous projected bounds of British National Grid (EPSG:27700 area of use, in metres).
 _BNG_X = (-110_000.0, 700_000.0)

@@ -40,16 +40,7 @@ __all__ = [
 
 NO_WARDS_MESSAGE = "load ward boundaries first: python -m neighbourhood ingest FILE --kind wards"
 NO_WARDS_CODE = "F_NO_WARDS"
-REJECT_COLUMNS: tuple[str, ...] = (
-    "source_file",
-    "source_line",
-    "case_id",
-    "column",
-    "value",
-    "rule",
-    "message",
-    "severity",
-)
+REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
 
 
 @dataclass

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from neighbourhood import schemas as S
+from neighbourhood.schemas import REJECT_COLUMNS
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -680,16 +681,6 @@ class Extract:
         errors = self.rejects[self.rejects["severity"] == "error"]
         return int(errors["source_line"].nunique())
 
-
-REJECT_COLUMNS: Final[tuple[str, ...]] = (
-    "source_line",
-    "case_id",
-    "column",
-    "value",
-    "rule",
-    "message",
-    "severity",
-)
 
 # ---------------------------------------------------------------------------------------------
 # Mapping tables

@@ -130,6 +130,18 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 
 TIMEZONE: Final[str] = "Europe/London"
 
+# One row per (source row, column, rule) in every rejects report (loaders, geo); the ingest adds
+# ``source_file`` in front (reliability.md §1, "Recommended rejection report").
+REJECT_COLUMNS: Final[tuple[str, ...]] = (
+    "source_line",
+    "case_id",
+    "column",
+    "value",
+    "rule",
+    "message",
+    "severity",
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # pandera models of the frames the loaders hand on (STYLE.md §13). The loader builds its rejects
