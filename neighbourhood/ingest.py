@@ -16,16 +16,20 @@ Flow (docs/architecture.md, "Ingest API"):
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from neighbourhood import geo, loaders, schemas
+from neighbourhood import geo, loaders, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
 from neighbourhood.store import IngestBatch, Store
 
@@ -41,6 +45,8 @@ __all__ = [
 NO_WARDS_MESSAGE = "load ward boundaries first: python -m neighbourhood ingest FILE --kind wards"
 NO_WARDS_CODE = "F_NO_WARDS"
 REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
+SLICED_KINDS: tuple[str, ...] = ("cleansing", "enforcement")
+"""Kinds whose big plain CSV files are read in slices (:mod:`neighbourhood.stream`)."""
 
 
 @dataclass
@@ -167,6 +173,22 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
     >>> ingest_path(Store("data/store"), "wards.geojson", "wards")  # doctest: +SKIP
     """
     p = Path(path)
+    if kind in SLICED_KINDS:
+        try:
+            source = p.open("rb")
+        except OSError as exc:
+            raise FileRefused(
+                "F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}"
+            ) from exc
+        with source:
+            try:
+                found = stream.scan(source, p.name, kw.get("options"))
+            except OSError as exc:
+                raise FileRefused(
+                    "F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}"
+                ) from exc
+            if found is not None:
+                return _ingest_slices(store, source, found, p.name, kind, **kw)
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -223,8 +245,22 @@ def ingest_bytes(
     """
     if kind not in schemas.KINDS:
         raise ValueError(f"kind must be one of {schemas.KINDS}")
-    started = _utc_now()
     data = bytes(data)
+    if kind in SLICED_KINDS:
+        source = io.BytesIO(data)  # shares the bytes until written to (never, here)
+        found = stream.scan(source, name, options)
+        if found is not None:
+            return _ingest_slices(
+                store,
+                source,
+                found,
+                name,
+                kind,
+                options=options,
+                actor=actor,
+                channel=channel,
+            )
+    started = _utc_now()
     sha = hashlib.sha256(data).hexdigest()
     base = IngestBatch(
         kind=kind,
@@ -266,6 +302,205 @@ def ingest_bytes(
         base.boundary_set = active
         outcome = store.apply_ingest(base)
     return _result(store, base, outcome, rejects, extract.report)
+
+
+def _ingest_slices(
+    store: Store,
+    source: BinaryIO,
+    found: stream.Scan,
+    name: str,
+    kind: str,
+    *,
+    options: ReadOptions | None = None,
+    actor: str = "cli",
+    channel: str = "cli",
+    boundary_set: str | None = None,
+) -> IngestResult:
+    """:func:`ingest_bytes` for a big case extract, read and assigned one slice at a time.
+
+    Each slice's accepted rows are prepared for the store and written to a Parquet file in a
+    private temporary folder; the store's one transaction then reads them back. Nothing is
+    written to the store until every slice has been read, so a refusal anywhere in the file
+    leaves it untouched. Ids repeated across slices are settled as the loader settles them
+    within a file (:func:`_cross_slice_duplicates`).
+    """
+    del boundary_set  # wards are never read in slices
+    started = _utc_now()
+    base = IngestBatch(
+        kind=kind,
+        file_name=name,
+        sha256=found.sha256,
+        n_bytes=found.size,
+        frame=None,
+        actor=actor,
+        channel=channel,
+        started_at=started,
+    )
+    if store.exists() and store.find_duplicate(found.sha256, kind) is not None:
+        outcome = store.apply_ingest(base)
+        if outcome.status == "duplicate_file":
+            return _result(store, base, outcome, _empty_rejects(), {})
+    if not store.exists():
+        raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
+    with store.writing(), tempfile.TemporaryDirectory(prefix="neighbourhood-ingest-") as tmp:
+        wards = store.wards()
+        if wards.empty:
+            raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
+        active = store.active_boundary_set()
+        reports: list[dict[str, Any]] = []
+        loader_rejects: list[pd.DataFrame] = []
+        ward_rejects: list[pd.DataFrame] = []
+        keys: list[pa.Table] = []
+        files: list[str] = []
+        staged_rows = 0
+        for i, extract in enumerate(stream.read_slices(source, found, name, kind, options)):
+            reports.append(extract.report)
+            loader_rejects.append(extract.rejects)
+            frame = extract.frame
+            keys.append(_slice_keys(frame))
+            assigned, rejected = geo.assign_wards(frame, wards)
+            del extract, frame
+            ward_rejects.append(rejected)
+            rows = Store.prepare_rows(kind, assigned)
+            rows = rows.append_column(
+                "source_line", pa.array(assigned["source_line"].to_numpy(np.int64))
+            )
+            del assigned
+            path = os.path.join(tmp, f"rows-{i:05d}.parquet")
+            pq.write_table(rows, path, compression="lz4")
+            staged_rows += rows.num_rows
+            files.append(path)
+            del rows
+        report = stream.merge_reports(reports, found)
+        with_updated = "updated_at" in (report.get("columns") or {}).values()
+        losers = _cross_slice_duplicates(keys, with_updated)
+        del keys
+        loser_lines = set(losers["source_line"].tolist())
+        if loser_lines:
+            # As in one file: a row that lost to a newer one is never assigned a ward.
+            ward_rejects = [p[~p["source_line"].isin(loser_lines)] for p in ward_rejects]
+            report["rows_accepted"] = int(report.get("rows_accepted", 0)) - len(losers)
+            report["rows_rejected"] = int(report.get("rows_rejected", 0)) + len(losers)
+            rules = report.setdefault("rules", {})
+            rules["E_DUPLICATE_ID"] = int(rules.get("E_DUPLICATE_ID", 0)) + len(losers)
+        loaded = _sorted_rejects([*loader_rejects, losers])
+        del loader_rejects
+        rejects = _combine_rejects(name, loaded, *ward_rejects)
+        base.rejects = rejects
+        base.report = report
+        base.rows_read = int(report.get("rows_read", 0))
+        if files:
+            base.staged = files
+            base.staged_exclude = sorted(loser_lines)
+            kept_rows = int(
+                _count_staged(files, base.staged_exclude) if loser_lines else staged_rows
+            )
+        else:
+            base.frame = _empty_rows(kind)
+            kept_rows = 0
+        base.rows_rejected = base.rows_read - kept_rows
+        base.boundary_set = active
+        outcome = store.apply_ingest(base)
+    return _result(store, base, outcome, rejects, report)
+
+
+def _slice_keys(frame: pd.DataFrame) -> pa.Table:
+    """``case_id``, ``updated_at``, ``source_line`` of one slice's accepted rows."""
+    return pa.table(
+        {
+            "case_id": pa.array(frame["case_id"].array, type=pa.large_string()),
+            "updated_at": pa.array(
+                frame["updated_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+                if "updated_at" in frame
+                else np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+            ),
+            "source_line": pa.array(frame["source_line"].to_numpy(np.int64)),
+        }
+    )
+
+
+def _cross_slice_duplicates(keys: list[pa.Table], with_updated: bool) -> pd.DataFrame:
+    """Reject rows for ids repeated across slices: the loader's rule for repeats in one file.
+
+    Among the rows each slice accepted, the one with the newest ``updated_at`` (rows without one
+    lose to rows with one), then the later row, is kept; the others get ``E_DUPLICATE_ID`` with
+    the message the loader gives. Slices whose ids are sorted and do not overlap (the usual
+    extract, ordered by reference) are settled without a join.
+    """
+    import pyarrow.compute as pc
+
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in schemas.REJECT_COLUMNS})
+    empty["source_line"] = empty["source_line"].astype("int64")
+    parts = [k for k in keys if k.num_rows]
+    if len(parts) < 2:
+        return empty
+    bounds = []
+    for part in parts:
+        ids = part.column("case_id").combine_chunks()
+        ordered = len(ids) < 2 or pc.all(pc.less(ids[:-1], ids[1:])).as_py()
+        if not ordered:
+            break
+        bounds.append((ids[0].as_py(), ids[-1].as_py()))
+    else:
+        if all(bounds[i][1] < bounds[i + 1][0] for i in range(len(bounds) - 1)):
+            return empty
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET memory_limit = '256MB'")
+        con.register("slice_keys", pa.concat_tables(parts))
+        found = con.execute(
+            "SELECT source_line, case_id FROM slice_keys QUALIFY row_number() OVER "
+            "(PARTITION BY case_id ORDER BY updated_at DESC NULLS LAST, source_line DESC) > 1 "
+            "ORDER BY source_line"
+        ).df()
+    finally:
+        con.close()
+    if found.empty:
+        return empty
+    message = loaders.DUPLICATE_NEWEST if with_updated else loaders.DUPLICATE_LAST
+    return pd.DataFrame(
+        {
+            "source_line": found["source_line"].astype("int64"),
+            "case_id": found["case_id"].astype("str"),
+            "column": "case_id",
+            "value": found["case_id"].astype("str").str.slice(0, 100),
+            "rule": "E_DUPLICATE_ID",
+            "message": message,
+            "severity": "error",
+        }
+    )
+
+
+def _sorted_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return _empty_rejects().drop(columns=["source_file"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["source_line", "severity"], kind="stable", ignore_index=True)
+
+
+def _count_staged(files: list[str], exclude: list[int]) -> int:
+    import duckdb
+
+    paths = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    con = duckdb.connect()
+    try:
+        return int(
+            con.execute(
+                f"SELECT count(*) FROM read_parquet({paths}) "
+                "WHERE source_line NOT IN (SELECT unnest(?::BIGINT[]))",
+                [exclude],
+            ).fetchall()[0][0]
+        )
+    finally:
+        con.close()
+
+
+def _empty_rows(kind: str) -> pd.DataFrame:
+    columns = schemas.CLEANSING_COLUMNS if kind == "cleansing" else schemas.ENFORCEMENT_COLUMNS
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
 def _ingest_wards(

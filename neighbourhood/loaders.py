@@ -2029,6 +2029,12 @@ def _all_distinct(arr: Any) -> bool:
     return len(pc.unique(arr)) == len(arr)
 
 
+DUPLICATE_NEWEST: Final[str] = (
+    "Another row has the same id; the row with the newest updated_at was kept."
+)
+DUPLICATE_LAST: Final[str] = "Another row has the same id; the last one in the file was kept."
+
+
 def _dedupe(
     keys: pd.DataFrame, order_by: pd.Series | None, rejects: _Rejects, values: pd.Series, col: str
 ) -> None:
@@ -2051,11 +2057,7 @@ def _dedupe(
     losers = cand[cand.duplicated(subset=list(keys.columns), keep="last")]["_pos"].to_numpy()
     mask = np.zeros(len(keys), dtype=bool)
     mask[losers] = True
-    rule_msg = (
-        "Another row has the same id; the row with the newest updated_at was kept."
-        if order_by is not None
-        else "Another row has the same id; the last one in the file was kept."
-    )
+    rule_msg = DUPLICATE_NEWEST if order_by is not None else DUPLICATE_LAST
     rejects.add(mask, col, "E_DUPLICATE_ID", values, rule_msg)
 
 

@@ -251,7 +251,12 @@ class IngestBatch:
 
     ``frame`` holds canonical columns (extra columns are ignored); for ``kind="wards"`` it is a
     GeoDataFrame with ``ward_code``, ``ward_name``, ``geometry`` (EPSG:4326). ``frame=None`` is
-    only valid for a file already known to be a duplicate.
+    only valid for a file already known to be a duplicate, or with ``staged``.
+
+    ``staged`` (big files read in slices, :mod:`neighbourhood.stream`) lists Parquet files of
+    rows already prepared by :meth:`Store.prepare_rows`, each with a ``source_line`` column;
+    they are read in the transaction instead of ``frame``. Rows whose ``source_line`` is in
+    ``staged_exclude`` are left out (ids repeated across slices that lost to a newer row).
     """
 
     kind: str
@@ -268,6 +273,8 @@ class IngestBatch:
     rows_rejected: int = 0
     boundary_set: str | None = None
     message: str = ""
+    staged: list[str] | None = None
+    staged_exclude: list[int] | None = None
 
 
 @dataclass
@@ -632,6 +639,9 @@ class Store:
             # Row order in a table carries no meaning here (reads that need one ORDER BY), and
             # dropping it lets DuckDB insert in parallel with less memory.
             con.execute("SET preserve_insertion_order = false")
+            limit = os.environ.get("NEIGHBOURHOOD_DUCKDB_MEMORY", "")
+            if limit:
+                con.execute(f"SET memory_limit = '{limit}'")
         return con
 
     # ---- locks and connections ------------------------------------------------------------
@@ -982,7 +992,7 @@ class Store:
                 )
                 rows_read, rows_rejected = batch.rows_read, 0
             else:
-                if batch.frame is None:
+                if batch.frame is None and batch.staged is None:
                     raise StoreError(
                         "the earlier identical ingest was undone meanwhile; please ingest again"
                     )
@@ -1011,13 +1021,37 @@ class Store:
 
     def _prepare(self, batch: IngestBatch) -> pa.Table:
         """The incoming rows as Arrow: the canonical columns, then the derived local dates."""
-        table = TABLE_FOR_KIND[batch.kind]
+        assert batch.frame is not None
+        return self.prepare_rows(batch.kind, batch.frame, batch.boundary_set)
+
+    @staticmethod
+    def prepare_rows(kind: str, frame: pd.DataFrame, boundary_set: str | None = None) -> pa.Table:
+        """Rows of one kind as the Arrow table the store writes (columns, types, local dates).
+
+        Parameters
+        ----------
+        kind
+            ``cleansing``, ``enforcement``, ``spend``, ``population`` or ``wards``.
+        frame
+            Canonical columns (extra columns are ignored).
+        boundary_set
+            ``wards`` only: the set's name.
+
+        Returns
+        -------
+        pyarrow.Table
+
+        Examples
+        --------
+        >>> f = pd.DataFrame({"ward_code": ["E1"], "year": [2024], "population": [900]})
+        >>> Store.prepare_rows("population", f).column_names
+        ['ward_code', 'year', 'population']
+        """
+        table = TABLE_FOR_KIND[kind]
         columns = dict.fromkeys(_data_columns(table))
         columns = {c: DATA_TABLES[table][c] for c in columns}
-        frame = batch.frame
-        assert frame is not None
         if table == "wards":
-            frame = _wards_frame(frame, batch.boundary_set or "default")
+            frame = _wards_frame(frame, boundary_set or "default")
         arrow = frame_to_arrow(frame, columns)
         for day_col, ts_col in LOCAL_DAY_OF.get(table, ()):
             arrow = arrow.append_column(day_col, _local_day_array(arrow.column(ts_col)))
@@ -1068,9 +1102,15 @@ class Store:
         keys = KEYS[table]
         data_cols = _data_columns(table)
         key_list = ", ".join(_q(k) for k in keys)
-        incoming = self._prepare(batch)
-        accepted = incoming.num_rows
-        con.register("incoming_batch", incoming)
+        staged = batch.staged is not None
+        if staged:
+            _stage_view(con, batch.staged or [], batch.staged_exclude or [])
+            accepted = int(con.execute("SELECT count(*) FROM incoming_batch").fetchall()[0][0])
+        else:
+            incoming = self._prepare(batch)
+            accepted = incoming.num_rows
+            con.register("incoming_batch", incoming)
+            del incoming
         try:
             repeated = con.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM incoming_batch GROUP BY {key_list} "
@@ -1090,7 +1130,11 @@ class Store:
                 source = "stage"
             outcome = self._write_plan(con, batch, ingest_id, source, accepted, repeated)
         finally:
-            con.unregister("incoming_batch")
+            if staged:
+                con.execute("DROP VIEW IF EXISTS incoming_batch")
+                con.execute("DROP TABLE IF EXISTS staged_exclude")
+            else:
+                con.unregister("incoming_batch")
             con.execute("DROP TABLE IF EXISTS stage")
             con.execute("DROP TABLE IF EXISTS plan")
         return outcome
@@ -1395,6 +1439,24 @@ class Store:
         }
 
 
+def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[int]) -> None:
+    """Temp view ``incoming_batch`` over staged Parquet files, less the excluded lines."""
+    if not files:
+        raise StoreError("a staged ingest needs at least one staged file")
+    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    where = ""
+    if exclude:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE staged_exclude AS SELECT unnest(?::BIGINT[]) AS line",
+            [[int(x) for x in exclude]],
+        )
+        where = " WHERE source_line NOT IN (SELECT line FROM staged_exclude)"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW incoming_batch AS SELECT * EXCLUDE (source_line) "
+        f"FROM read_parquet({paths}){where}"
+    )
+
+
 def _data_columns(table: str) -> list[str]:
     """The columns an ingest writes from the file (no ``ingest_id``, no derived columns)."""
     derived = DERIVED_COLUMNS.get(table, {})
@@ -1467,15 +1529,13 @@ def _refresh_repeats(
     pyarrow.Table
         ``case_id, is_repeat`` for the pending rows that were recomputed.
     """
-    from neighbourhood.repeats import repeat_flags_arrays
-
     starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
     empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
     if starts.num_rows == 0:
         return empty
     window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
     cols = (
-        "CAST(x.case_id AS VARCHAR) AS case_id, CAST(x.category AS VARCHAR) AS category, "
+        "CAST(x.case_id AS VARCHAR) AS case_id, "
         "epoch_us(x.reported_at) AS t, CAST(x.latitude AS DOUBLE) AS lat, "
         f"CAST(x.longitude AS DOUBLE) AS lon, coalesce(CAST(x.status AS VARCHAR) IN {_EXCLUDED}, "
         "false) AS excl, epoch_us(x.reported_at) >= r.t0 AS target"
@@ -1487,19 +1547,29 @@ def _refresh_repeats(
             f" UNION ALL SELECT 1 AS src, {cols}, CAST(NULL AS BOOLEAN) AS old "
             f"FROM {pending} x JOIN rep_t0 r ON {on}"
         )
-    con.register("rep_t0", starts)
-    try:
-        ctx = con.sql(sql).to_arrow_table()
-    finally:
-        con.unregister("rep_t0")
-    if ctx.num_rows == 0:
-        return empty
-    import pyarrow.compute as pc
+    # Categories never interact, so each is computed on its own: the arrays of one category
+    # at a time are in memory, not those of the whole store.
+    mine: list[pa.Table] = []
+    for i in range(starts.num_rows):
+        con.register("rep_t0", starts.slice(i, 1))
+        try:
+            ctx = con.sql(sql).to_arrow_table()
+        finally:
+            con.unregister("rep_t0")
+        if ctx.num_rows:
+            mine.append(_category_flags(con, ctx))
+        del ctx
+    mine = [m for m in mine if m.num_rows]
+    return pa.concat_tables(mine) if mine else empty
 
-    codes = pc.dictionary_encode(ctx.column("category")).combine_chunks().indices
+
+def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
+    """Repeat flags of one category's context rows; stored rows that flip are updated."""
+    from neighbourhood.repeats import repeat_flags_arrays
+
     t = ctx.column("t").to_numpy(zero_copy_only=False)
     flags = repeat_flags_arrays(
-        codes.to_numpy(zero_copy_only=False).astype(np.int64),
+        np.zeros(ctx.num_rows, dtype=np.int64),
         np.nan_to_num(t, nan=0).astype(np.int64),
         ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64),
         ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64),
@@ -1507,6 +1577,7 @@ def _refresh_repeats(
         REPEAT_DISTANCE_M,
         REPEAT_WINDOW_DAYS,
     )
+    del t
     src = ctx.column("src").to_numpy(zero_copy_only=False)
     target = ctx.column("target").to_numpy(zero_copy_only=False).astype(bool)
     old = ctx.column("old")

@@ -1,0 +1,437 @@
+"""Big plain CSV extracts read in slices of whole rows, so that memory stays flat as files grow.
+
+A council's case extract of a few years can be a million rows and more. Read whole, the file's
+bytes, the parsed frame and its intermediate columns are all in memory at once (about 6× the
+file at 1M rows). Read in slices, only one slice's frame is in memory at a time and the accepted
+rows wait on disk (Parquet, in a private temporary folder) until the store's transaction reads
+them back (docs/loaders.md, "Big files").
+
+The slices give the same result as the whole file would:
+
+* :func:`scan` reads the file once in blocks: SHA-256, NUL bytes, strict UTF-8, Windows-1252.
+  The encoding is decided for the whole file, as the whole-file reader decides it. Anything the
+  whole-file reader would refuse, or that a slice could read differently (compressed or Excel
+  files, UTF-16, a NUL byte, mixed or unknown encodings, an explicit encoding, a header that
+  is not one line), makes :func:`scan` return ``None`` and the caller reads the file whole.
+* :func:`iter_slices` cuts the body at line ends outside quoted values (an even number of
+  ``"`` since the start of the body), prefixes each slice with the header line, and gives the
+  number of line ends before it so that every row keeps its physical line in the file.
+* Repeated ids across slices are settled afterwards by the loader's own rule (newest
+  ``updated_at``, then the later row; see :func:`neighbourhood.ingest`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO, Final
+
+import numpy as np
+import pandas as pd
+
+from neighbourhood import loaders, schemas
+
+__all__ = [
+    "DEFAULT_SLICE_BYTES",
+    "Scan",
+    "iter_slices",
+    "merge_reports",
+    "read_slices",
+    "scan",
+    "slice_bytes",
+]
+
+DEFAULT_SLICE_BYTES: Final[int] = 16 * 1024 * 1024
+"""Bytes of rows per slice (about 100,000 cases): files up to this size are read whole."""
+
+ENV_SLICE_BYTES: Final[str] = "NEIGHBOURHOOD_SLICE_BYTES"
+
+_BLOCK: Final[int] = 16 * 1024 * 1024
+_HEADER_LIMIT: Final[int] = 1_000_000
+_CP1252_UNDEFINED: Final[frozenset[int]] = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
+_NOT_CSV_MAGIC: Final[tuple[bytes, ...]] = (
+    b"\x1f\x8b",  # gzip
+    b"PK\x03\x04",  # zip / xlsx
+    b"\xd0\xcf\x11\xe0",  # old Excel
+    b"%PDF",
+    b"PAR1",
+    b"SQLite format",
+    b"\xff\xfe",  # UTF-16 BOMs
+    b"\xfe\xff",
+)
+_ASCII_COMPATIBLE: Final[frozenset[str]] = frozenset(
+    {"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-1", "iso8859-15", "ascii"}
+)
+
+
+def slice_bytes() -> int:
+    """The slice size in force: ``NEIGHBOURHOOD_SLICE_BYTES`` or :data:`DEFAULT_SLICE_BYTES`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> slice_bytes() >= 1
+    True
+    """
+    raw = os.environ.get(ENV_SLICE_BYTES, "")
+    try:
+        value = int(raw) if raw.strip() else DEFAULT_SLICE_BYTES
+    except ValueError:
+        value = DEFAULT_SLICE_BYTES
+    return max(value, 1)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over the file found.
+
+    Attributes
+    ----------
+    sha256 : str
+        Digest of the bytes (the duplicate-file check).
+    size : int
+        Bytes in the file.
+    encoding : str
+        ``utf-8``, ``utf-8-sig`` or ``cp1252``, for the whole file.
+    header_end : int
+        Offset just after the header line's line end.
+    """
+
+    sha256: str
+    size: int
+    encoding: str
+    header_end: int
+
+
+def _codec(name: str) -> str | None:
+    import codecs
+
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _header_end(head: bytes) -> int | None:
+    """Offset after the header line's ``\\n``, or None when the header is not one line."""
+    end = head.find(b"\n", 0, _HEADER_LIMIT)
+    if end < 0 or head.count(b'"', 0, end) % 2:
+        return None
+    return end + 1
+
+
+def scan(
+    source: BinaryIO,
+    name: str,
+    options: loaders.ReadOptions | None = None,
+    *,
+    min_bytes: int | None = None,
+) -> Scan | None:
+    """Read the file once; None when it must (or may as well) be read whole.
+
+    Parameters
+    ----------
+    source
+        The file, opened for binary reading at its start (rewound afterwards).
+    name
+        Its file name (a suffix the reader refuses sends the file to the whole-file path,
+        which refuses it with the usual message).
+    options
+        The reader options; an explicit encoding other than an ASCII-compatible one, or a size
+        limit the file exceeds, means the whole-file path.
+    min_bytes
+        Files of at most this size are read whole (default :func:`slice_bytes`).
+
+    Returns
+    -------
+    Scan or None
+
+    Examples
+    --------
+    >>> import io
+    >>> scan(io.BytesIO(b"Case ID,Date Received\\nC1,05/03/2024\\n"), "x.csv", min_bytes=0).encoding
+    'utf-8'
+    """
+    opts = options or loaders.ReadOptions()
+    limit = slice_bytes() if min_bytes is None else min_bytes
+    source.seek(0, os.SEEK_END)
+    size = source.tell()
+    source.seek(0)
+    if size <= limit or size > opts.max_bytes:
+        return None
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if suffix in {"json", "geojson", "parquet", "pdf", "xls", "xlsx", "shp", "gpkg", "docx", "gz"}:
+        return None
+    if opts.encoding is not None and _codec(opts.encoding) not in _ASCII_COMPATIBLE:
+        return None
+    digest = hashlib.sha256()
+    valid_utf8 = True
+    multibyte = False
+    undefined = False
+    header_end: int | None = None
+    bom = False
+    carry = b""
+    first = True
+    while True:
+        block = source.read(_BLOCK)
+        if not block and not carry:
+            break
+        digest.update(block)
+        if first:
+            first = False
+            if block.startswith(_NOT_CSV_MAGIC):
+                source.seek(0)
+                return None
+            bom = block.startswith(b"\xef\xbb\xbf")
+            header_end = _header_end(block)
+            if header_end is None:
+                source.seek(0)
+                return None
+        if block:
+            piece = carry + block
+            cut = piece.rfind(b"\n") + 1  # whole lines only, so no character is split
+            if cut == 0:
+                carry = piece
+                continue
+            piece, carry = piece[:cut], piece[cut:]
+        else:
+            piece, carry = carry, b""
+        if b"\x00" in piece:
+            source.seek(0)
+            return None  # the whole-file reader refuses it with the line number
+        if piece.isascii():
+            continue
+        if loaders._valid_utf8(piece):
+            multibyte = True  # valid UTF-8 with non-ASCII bytes holds multi-byte characters
+            continue
+        valid_utf8 = False
+        high = loaders._high_bytes(piece)
+        if not multibyte and loaders._first_utf8_multibyte(piece, high) is not None:
+            multibyte = True
+        if not undefined:
+            values = np.frombuffer(piece, dtype=np.uint8)[high]
+            undefined = bool(np.isin(values, list(_CP1252_UNDEFINED)).any())
+    source.seek(0)
+    assert header_end is not None
+    if opts.encoding is not None:
+        encoding = _codec(opts.encoding) or opts.encoding
+        if encoding in ("utf-8", "utf-8-sig", "ascii") and not valid_utf8:
+            return None  # the whole-file reader refuses it with the codec's message
+    elif valid_utf8:
+        encoding = "utf-8-sig" if bom else "utf-8"
+    elif multibyte or undefined:
+        return None  # mixed encodings (refused) or not Windows-1252 (charset detection)
+    else:
+        encoding = "cp1252"
+    return Scan(sha256=digest.hexdigest(), size=size, encoding=encoding, header_end=header_end)
+
+
+def iter_slices(
+    source: BinaryIO, found: Scan, size: int | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Yield ``(header line + rows, line ends before the rows)`` for each slice of the body.
+
+    A slice ends at a line end with an even number of ``"`` since the start of the body, so no
+    quoted value is cut. Each slice is a small CSV file of its own that the whole-file reader
+    reads; a row on local line ``L`` is on line ``L + offset`` of the file.
+
+    Parameters
+    ----------
+    source
+        The file, opened for binary reading.
+    found
+        What :func:`scan` found.
+    size
+        Bytes of rows per slice (default :func:`slice_bytes`).
+
+    Yields
+    ------
+    tuple of (bytes, int)
+
+    Examples
+    --------
+    >>> import io
+    >>> f = io.BytesIO(b"a,b\\n1,2\\n3,4\\n")
+    >>> [(s, o) for s, o in iter_slices(f, Scan("", 12, "utf-8", 4), size=4)]
+    [(b'a,b\\n1,2\\n', 0), (b'a,b\\n3,4\\n', 1)]
+    """
+    want = slice_bytes() if size is None else max(size, 1)
+    source.seek(0)
+    header = source.read(found.header_end)
+    lines_before = 0
+    buf = b""
+    eof = False
+    while True:
+        while not eof and len(buf) < want:
+            more = source.read(want - len(buf))
+            eof = not more
+            buf += more
+        if not buf:
+            return
+        cut = len(buf) if eof else _row_boundary(buf)
+        if cut == 0:  # one row longer than the slice (or an open quote): read on
+            more = source.read(_BLOCK)
+            eof = not more
+            buf += more
+            continue
+        body, buf = buf[:cut], buf[cut:]
+        yield header + body, lines_before
+        lines_before += body.count(b"\n")
+
+
+def _row_boundary(buf: bytes) -> int:
+    """Offset after the last line end of buf that is outside quotes (0 when there is none)."""
+    pos = buf.rfind(b"\n")
+    quotes = buf.count(b'"', 0, pos) if pos >= 0 else 0
+    while pos >= 0:
+        if quotes % 2 == 0:
+            return pos + 1
+        prev = buf.rfind(b"\n", 0, pos)
+        quotes -= buf.count(b'"', prev + 1 if prev >= 0 else 0, pos)
+        pos = prev
+    return 0
+
+
+_SUMMED: Final[tuple[str, ...]] = (
+    "rows_read",
+    "blank_rows",
+    "rows_accepted",
+    "rows_rejected",
+    "rows_warned",
+)
+_COUNTED: Final[tuple[str, ...]] = ("rules", "unmapped_categories")
+
+
+def merge_reports(reports: list[dict[str, Any]], found: Scan) -> dict[str, Any]:
+    """One file's report from its slices' reports.
+
+    Counts are added up; what was detected (columns, delimiter, coordinates…) is the first
+    slice's; a date format that a later slice chose differently is listed under
+    ``date_formats_extra``, as a second format within one column is by the whole-file reader.
+
+    Parameters
+    ----------
+    reports
+        The slices' reports, in file order (at least one).
+    found
+        The file's :class:`Scan`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> a = {"rows_read": 2, "rules": {"E_X": 1}, "date_formats": {"d": "%d/%m/%Y"}}
+    >>> b = {"rows_read": 3, "rules": {"E_X": 2}, "date_formats": {"d": "%Y-%m-%d"}}
+    >>> m = merge_reports([a, b], Scan("", 10, "utf-8", 4))
+    >>> m["rows_read"], m["rules"], m["date_formats_extra"]
+    (5, {'E_X': 3}, {'d': ['%Y-%m-%d']})
+    """
+    out = copy.deepcopy(reports[0])
+    for later in reports[1:]:
+        for key in _SUMMED:
+            if key in later:
+                out[key] = int(out.get(key, 0)) + int(later[key])
+        for key in _COUNTED:
+            merged = dict(out.get(key) or {})
+            for label, count in (later.get(key) or {}).items():
+                merged[label] = int(merged.get(label, 0)) + int(count)
+            out[key] = merged
+        extra = out.setdefault("date_formats_extra", {})
+        formats = out.setdefault("date_formats", {})
+        for col, fmt in (later.get("date_formats") or {}).items():
+            if col not in formats:
+                formats[col] = fmt
+            elif fmt != formats[col] and fmt not in extra.get(col, []):
+                extra.setdefault(col, []).append(fmt)
+        for col, fmts in (later.get("date_formats_extra") or {}).items():
+            for fmt in fmts:
+                if fmt != formats.get(col) and fmt not in extra.get(col, []):
+                    extra.setdefault(col, []).append(fmt)
+        if later.get("status_inferred"):
+            out["status_inferred"] = True
+        for key, value in later.items():
+            out.setdefault(key, value)
+        if not extra:
+            out.pop("date_formats_extra", None)
+    out["bytes"] = found.size
+    out["encoding"] = found.encoding
+    out["slices"] = len(reports)
+    return out
+
+
+_LINE_RE: Final[re.Pattern[str]] = re.compile(r"\b(line )(\d[\d,]*)")
+
+
+def _shifted(exc: loaders.FileRefused, offset: int) -> loaders.FileRefused:
+    """The refusal with the line numbers in its message counted from the start of the file."""
+    if not offset:
+        return exc
+
+    def move(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{int(m.group(2).replace(',', '')) + offset:,}"
+
+    return loaders.FileRefused(exc.code, _LINE_RE.sub(move, exc.message))
+
+
+def read_slices(
+    source: BinaryIO,
+    found: Scan,
+    name: str,
+    kind: str,
+    options: loaders.ReadOptions | None = None,
+    *,
+    size: int | None = None,
+) -> Iterator[loaders.Extract]:
+    """Each slice read by :func:`neighbourhood.loaders.read_extract`, lines counted in the file.
+
+    ``source_line`` in each slice's frame and rejects is the row's line in the whole file. The
+    reference time for "in the future" is fixed once for all slices. A refusal of one slice
+    refuses the file (its message's line numbers moved to the file's); a slice of blank lines
+    only is skipped, and a file whose every slice is blank is refused as ``F_NO_ROWS``.
+
+    Parameters
+    ----------
+    source, found
+        The file and what :func:`scan` found.
+    name, kind, options
+        As for :func:`neighbourhood.loaders.read_extract`.
+    size
+        Bytes of rows per slice (default :func:`slice_bytes`).
+
+    Yields
+    ------
+    neighbourhood.loaders.Extract
+
+    Raises
+    ------
+    neighbourhood.loaders.FileRefused
+        As the whole-file reader would.
+    """
+    opts = options or loaders.ReadOptions()
+    if opts.now is None:
+        opts = replace(opts, now=pd.Timestamp.now(tz=schemas.TIMEZONE))
+    yielded = False
+    for data, offset in iter_slices(source, found, size):
+        try:
+            extract = loaders.read_extract(data, name, kind, opts)
+        except loaders.FileRefused as exc:
+            if exc.code == "F_NO_ROWS":
+                continue
+            raise _shifted(exc, offset) from None
+        del data
+        if offset:
+            extract.frame["source_line"] += offset
+            extract.rejects["source_line"] += offset
+        yielded = True
+        yield extract
+    if not yielded:
+        raise loaders.FileRefused("F_NO_ROWS", f"{name} has a header but no data rows.")
