@@ -846,27 +846,27 @@ def _code_key(value: object) -> str | None:
     return text or None
 
 
-def _objects(values: pd.Series | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, None, dtype=object)
-    out = values.to_numpy(dtype=object, na_value=None)
-    return out
+def _keys_and_wards(
+    values: pd.Series | None,
+    n: int,
+    fn: Callable[[object], str | None] | None,
+    table: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: ``fn(value)`` (None when missing) and the ward index of that key (-1 if none).
 
-
-def _map_unique(values: np.ndarray, fn: Callable[[object], str | None]) -> np.ndarray:
-    """Apply ``fn`` once per distinct value (codes and names repeat a lot in case extracts)."""
-    series = pd.Series(values, dtype=object)
-    if not series.notna().any():
-        return np.full(len(values), None, dtype=object)
-    mapping = {u: fn(u) for u in series.dropna().unique()}
-    return series.map(mapping).to_numpy(dtype=object, na_value=None)
-
-
-def _lookup(keys: np.ndarray, table: dict[str, int]) -> np.ndarray:
-    """Ward index of each key, -1 when missing or unknown."""
-    if not pd.notna(keys).any():
-        return np.full(len(keys), -1, dtype=np.int64)
-    return pd.Series(keys, dtype=object).map(table).fillna(-1).to_numpy(dtype=np.int64)
+    ``fn`` and the ward lookup run once per distinct value (codes and names repeat a lot in
+    case extracts); rows get theirs by position, without a Python object per row on the way.
+    """
+    if values is None or n == 0:
+        return np.full(n, None, dtype=object), np.full(n, -1, dtype=np.int64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    keys = np.empty(len(distinct) + 1, dtype=object)  # the last slot is for missing values
+    keys[:-1] = [fn(u) for u in distinct] if fn is not None else distinct
+    keys[-1] = None
+    wards = np.array([table.get(k, -1) if k is not None else -1 for k in keys], dtype=np.int64)
+    codes = np.where(codes < 0, len(distinct), codes)
+    return keys[codes], wards[codes]
 
 
 def _assign(
@@ -884,11 +884,11 @@ def _assign(
     xy_rows = np.flatnonzero(has_xy)
     ward[xy_rows] = locate(lon[xy_rows], lat[xy_rows], w.geoms)
 
-    given_code = _map_unique(_objects(_column(frame, "ward_code"), n), _code_key)
-    given_name = _objects(_column(frame, "ward_name"), n)
-    name_key = _map_unique(given_name, normalise_ward_name)
-    code_idx = _lookup(given_code, w.by_code)
-    name_idx = _lookup(name_key, w.by_name)
+    given_code, code_idx = _keys_and_wards(_column(frame, "ward_code"), n, _code_key, w.by_code)
+    given_name, _ = _keys_and_wards(_column(frame, "ward_name"), n, None, {})
+    name_key, name_idx = _keys_and_wards(
+        _column(frame, "ward_name"), n, normalise_ward_name, w.by_name
+    )
     has_code = pd.notna(given_code)
     has_name = pd.notna(name_key)
 

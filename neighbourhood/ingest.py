@@ -350,15 +350,18 @@ def _ingest_slices(
         reports: list[dict[str, Any]] = []
         loader_rejects: list[pd.DataFrame] = []
         ward_rejects: list[pd.DataFrame] = []
-        keys: list[pa.Table] = []
+        keys: list[pa.Table] = []  # ids of rows the loader kept but no ward took (few)
+        bounds: list[tuple[bool, str | None, str | None]] = []
         files: list[str] = []
         staged_rows = 0
         for i, extract in enumerate(stream.read_slices(source, found, name, kind, options)):
             reports.append(extract.report)
             loader_rejects.append(extract.rejects)
             frame = extract.frame
-            keys.append(_slice_keys(frame))
+            bounds.append(_id_bounds(frame))
             assigned, rejected = geo.assign_wards(frame, wards)
+            if len(assigned) < len(frame):
+                keys.append(_slice_keys(frame[~frame.index.isin(assigned.index)]))
             del extract, frame
             ward_rejects.append(rejected)
             rows = Store.prepare_rows(kind, assigned)
@@ -367,13 +370,15 @@ def _ingest_slices(
             )
             del assigned
             path = os.path.join(tmp, f"rows-{i:05d}.parquet")
-            pq.write_table(rows, path, compression="lz4")
+            pq.write_table(
+                rows, path, compression="lz4", use_dictionary=False, write_statistics=False
+            )
             staged_rows += rows.num_rows
             files.append(path)
             del rows
         report = stream.merge_reports(reports, found)
         with_updated = "updated_at" in (report.get("columns") or {}).values()
-        losers = _cross_slice_duplicates(keys, with_updated)
+        losers = _cross_slice_duplicates(files, keys, bounds, with_updated)
         del keys
         loser_lines = set(losers["source_line"].tolist())
         if loser_lines:
@@ -405,54 +410,71 @@ def _ingest_slices(
 
 
 def _slice_keys(frame: pd.DataFrame) -> pa.Table:
-    """``case_id``, ``updated_at``, ``source_line`` of one slice's accepted rows."""
+    """``case_id``, ``updated_at`` (epoch µs), ``source_line`` of some of a slice's rows."""
+    updated = frame["updated_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     return pa.table(
         {
             "case_id": pa.array(frame["case_id"].array, type=pa.large_string()),
-            "updated_at": pa.array(
-                frame["updated_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-                if "updated_at" in frame
-                else np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+            "updated_us": pa.array(
+                updated.to_numpy(dtype="datetime64[us]").astype(np.int64),
+                mask=updated.isna().to_numpy(bool),
             ),
             "source_line": pa.array(frame["source_line"].to_numpy(np.int64)),
         }
     )
 
 
-def _cross_slice_duplicates(keys: list[pa.Table], with_updated: bool) -> pd.DataFrame:
-    """Reject rows for ids repeated across slices: the loader's rule for repeats in one file.
-
-    Among the rows each slice accepted, the one with the newest ``updated_at`` (rows without one
-    lose to rows with one), then the later row, is kept; the others get ``E_DUPLICATE_ID`` with
-    the message the loader gives. Slices whose ids are sorted and do not overlap (the usual
-    extract, ordered by reference) are settled without a join.
-    """
+def _id_bounds(frame: pd.DataFrame) -> tuple[bool, str | None, str | None]:
+    """(ids strictly increasing?, first id, last id) of one slice's accepted rows."""
     import pyarrow.compute as pc
 
+    ids = pa.array(frame["case_id"].array, type=pa.large_string())
+    if len(ids) == 0:
+        return True, None, None
+    ordered = len(ids) < 2 or bool(pc.all(pc.less(ids[:-1], ids[1:])).as_py())
+    return ordered, ids[0].as_py(), ids[-1].as_py()
+
+
+def _cross_slice_duplicates(
+    files: list[str],
+    unplaced: list[pa.Table],
+    bounds: list[tuple[bool, str | None, str | None]],
+    with_updated: bool,
+) -> pd.DataFrame:
+    """Reject rows for ids repeated across slices: the loader's rule for repeats in one file.
+
+    Among the rows each slice's loader kept (staged rows, and those no ward took), the one with
+    the newest ``updated_at`` (rows without one lose to rows with one), then the later row, is
+    kept; the others get ``E_DUPLICATE_ID`` with the loader's message. Slices whose ids are
+    sorted and do not overlap (the usual extract, ordered by reference) need no join.
+    """
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in schemas.REJECT_COLUMNS})
     empty["source_line"] = empty["source_line"].astype("int64")
-    parts = [k for k in keys if k.num_rows]
-    if len(parts) < 2:
+    spans = [(lo, hi) for ordered, lo, hi in bounds if lo is not None]
+    if len(spans) < 2:
         return empty
-    bounds = []
-    for part in parts:
-        ids = part.column("case_id").combine_chunks()
-        ordered = len(ids) < 2 or pc.all(pc.less(ids[:-1], ids[1:])).as_py()
-        if not ordered:
-            break
-        bounds.append((ids[0].as_py(), ids[-1].as_py()))
-    else:
-        if all(bounds[i][1] < bounds[i + 1][0] for i in range(len(bounds) - 1)):
-            return empty
+    if all(ordered for ordered, _, _ in bounds) and all(
+        spans[i][1] < spans[i + 1][0] for i in range(len(spans) - 1)
+    ):
+        return empty
     import duckdb
 
+    paths = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    sql = (
+        "SELECT CAST(case_id AS VARCHAR) AS case_id, epoch_us(updated_at) AS updated_us, "
+        f"source_line FROM read_parquet({paths})"
+    )
     con = duckdb.connect()
     try:
         con.execute("SET memory_limit = '256MB'")
-        con.register("slice_keys", pa.concat_tables(parts))
+        if unplaced:
+            con.register("unplaced", pa.concat_tables(unplaced))
+            sql += (
+                " UNION ALL SELECT CAST(case_id AS VARCHAR), updated_us, source_line FROM unplaced"
+            )
         found = con.execute(
-            "SELECT source_line, case_id FROM slice_keys QUALIFY row_number() OVER "
-            "(PARTITION BY case_id ORDER BY updated_at DESC NULLS LAST, source_line DESC) > 1 "
+            f"SELECT source_line, case_id FROM ({sql}) QUALIFY row_number() OVER "
+            "(PARTITION BY case_id ORDER BY updated_us DESC NULLS LAST, source_line DESC) > 1 "
             "ORDER BY source_line"
         ).df()
     finally:

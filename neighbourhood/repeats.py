@@ -98,13 +98,16 @@ def repeat_flags_arrays(
     gy = EARTH_RADIUS_M * phi / cell
     cx_f = np.floor(gx)
     cy_f = np.floor(gy)
-    sx = np.where(gx - cx_f < 0.5, -1, 1).astype(np.int64)
-    sy = np.where(gy - cy_f < 0.5, -1, 1).astype(np.int64)
+    sx = np.where(gx - cx_f < 0.5, -1, 1).astype(np.int8)
+    sy = np.where(gy - cy_f < 0.5, -1, 1).astype(np.int8)
+    del gx, gy
     cx = (cx_f - cx_f.min()).astype(np.int64) + 1
     cy = (cy_f - cy_f.min()).astype(np.int64) + 1
+    del cx_f, cy_f
     nx = int(cx.max()) + 2
     ny = int(cy.max()) + 2
     key = (cat * nx + cx) * ny + cy
+    del cx, cy, cat
 
     # time axis: raw units if (key, time) packs into int64, else dense rank of time
     span = int(t.max()) + 1
@@ -131,6 +134,8 @@ def repeat_flags_arrays(
     lam_s = lam[order]
     sx_s = sx[order]
     sy_s = sy[order]
+    # Only the sorted copies are used from here on (peak memory: one set of arrays, not two).
+    del comb, key, t_axis, lower_t, phi, lam, sx, sy, t
     found = np.zeros(len(order), dtype=bool)
     d2max = (d_eff / EARTH_RADIUS_M) ** 2
 

@@ -1529,13 +1529,15 @@ def _refresh_repeats(
     pyarrow.Table
         ``case_id, is_repeat`` for the pending rows that were recomputed.
     """
+    from neighbourhood.repeats import repeat_flags_arrays
+
     starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
     empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
     if starts.num_rows == 0:
         return empty
     window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
     cols = (
-        "CAST(x.case_id AS VARCHAR) AS case_id, "
+        "CAST(x.case_id AS VARCHAR) AS case_id, hash(CAST(x.category AS VARCHAR)) AS category, "
         "epoch_us(x.reported_at) AS t, CAST(x.latitude AS DOUBLE) AS lat, "
         f"CAST(x.longitude AS DOUBLE) AS lon, coalesce(CAST(x.status AS VARCHAR) IN {_EXCLUDED}, "
         "false) AS excl, epoch_us(x.reported_at) >= r.t0 AS target"
@@ -1547,37 +1549,35 @@ def _refresh_repeats(
             f" UNION ALL SELECT 1 AS src, {cols}, CAST(NULL AS BOOLEAN) AS old "
             f"FROM {pending} x JOIN rep_t0 r ON {on}"
         )
-    # Categories never interact, so each is computed on its own: the arrays of one category
-    # at a time are in memory, not those of the whole store.
-    mine: list[pa.Table] = []
-    for i in range(starts.num_rows):
-        con.register("rep_t0", starts.slice(i, 1))
-        try:
-            ctx = con.sql(sql).to_arrow_table()
-        finally:
-            con.unregister("rep_t0")
-        if ctx.num_rows:
-            mine.append(_category_flags(con, ctx))
-        del ctx
-    mine = [m for m in mine if m.num_rows]
-    return pa.concat_tables(mine) if mine else empty
-
-
-def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
-    """Repeat flags of one category's context rows; stored rows that flip are updated."""
-    from neighbourhood.repeats import repeat_flags_arrays
-
-    t = ctx.column("t").to_numpy(zero_copy_only=False)
-    flags = repeat_flags_arrays(
-        np.zeros(ctx.num_rows, dtype=np.int64),
-        np.nan_to_num(t, nan=0).astype(np.int64),
-        ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64),
-        ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64),
-        ~ctx.column("excl").to_numpy(zero_copy_only=False).astype(bool),
-        REPEAT_DISTANCE_M,
-        REPEAT_WINDOW_DAYS,
-    )
-    del t
+    con.register("rep_t0", starts)
+    try:
+        # Streamed in batches: the result is never held by DuckDB and Arrow at the same time.
+        ctx = con.sql(sql).fetch_record_batch(1 << 17).read_all()
+    finally:
+        con.unregister("rep_t0")
+    if ctx.num_rows == 0:
+        return empty
+    # Category as a 64-bit hash of its name: only equality matters here.
+    codes = ctx.column("category").to_numpy(zero_copy_only=False)
+    t = np.nan_to_num(ctx.column("t").to_numpy(zero_copy_only=False), nan=0).astype(np.int64)
+    lat = ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
+    lon = ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
+    eligible = ~ctx.column("excl").to_numpy(zero_copy_only=False).astype(bool)
+    flags = np.zeros(ctx.num_rows, dtype=bool)
+    # Categories never interact, so each is computed on its own: the search's working arrays
+    # are those of one category at a time, not of the whole store.
+    for code in np.unique(codes).tolist():
+        idx = np.flatnonzero(codes == code)
+        flags[idx] = repeat_flags_arrays(
+            np.zeros(len(idx), dtype=np.int64),
+            t[idx],
+            lat[idx],
+            lon[idx],
+            eligible[idx],
+            REPEAT_DISTANCE_M,
+            REPEAT_WINDOW_DAYS,
+        )
+    del codes, t, lat, lon, eligible
     src = ctx.column("src").to_numpy(zero_copy_only=False)
     target = ctx.column("target").to_numpy(zero_copy_only=False).astype(bool)
     old = ctx.column("old")
