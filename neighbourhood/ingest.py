@@ -376,6 +376,7 @@ def _ingest_slices(
             staged_rows += rows.num_rows
             files.append(path)
             del rows
+            stream.release_memory()
         report = stream.merge_reports(reports, found)
         with_updated = "updated_at" in (report.get("columns") or {}).values()
         losers = _cross_slice_duplicates(files, keys, bounds, with_updated)
@@ -403,6 +404,7 @@ def _ingest_slices(
         else:
             base.frame = _empty_rows(kind)
             kept_rows = 0
+        base.staged_rows = kept_rows
         base.rows_rejected = base.rows_read - kept_rows
         base.boundary_set = active
         outcome = store.apply_ingest(base)

@@ -21,13 +21,14 @@ import errno
 import fcntl
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 import numpy as np
@@ -275,6 +276,7 @@ class IngestBatch:
     message: str = ""
     staged: list[str] | None = None
     staged_exclude: list[int] | None = None
+    staged_rows: int = 0
 
 
 @dataclass
@@ -371,6 +373,73 @@ def _q(name: str) -> str:
     if '"' in name:
         raise ValueError(f"bad identifier {name!r}")
     return f'"{name}"'
+
+
+ENV_WRITE_MEMORY: Final[str] = "NEIGHBOURHOOD_DUCKDB_MEMORY"
+DEFAULT_WRITE_MEMORY: Final[str] = "128MB"
+#: DuckDB memory a writing connection starts with per incoming row (ingest); measured: 1M rows
+#: into a small store need more than 96 MB and fit in 128 MB.
+WRITE_MEMORY_PER_ROW: Final[int] = 128
+#: When DuckDB runs out of its limit, the ingest is rolled back and tried again with 4× the room,
+#: then with 80 % of the machine's memory (DuckDB's own default).
+WRITE_MEMORY_RETRIES: Final[int] = 2
+_SIZE_RE: Final[re.Pattern[str]] = re.compile(
+    r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|KIB|MIB|GIB)\s*", re.IGNORECASE
+)
+_UNITS: Final[dict[str, int]] = {
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
+
+
+def write_memory_limit() -> str:
+    """DuckDB's memory limit for writing connections (undo, migration; ingest starts here).
+
+    ``NEIGHBOURHOOD_DUCKDB_MEMORY`` (a DuckDB size such as ``512MB`` or ``2GB``) overrides
+    :data:`DEFAULT_WRITE_MEMORY`. Above the limit DuckDB spills to a temporary folder beside the
+    database; what cannot spill raises, and an ingest is then tried again with more room
+    (docs/architecture.md, "Memory").
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> write_memory_limit()[-2:]
+    'MB'
+    """
+    value = os.environ.get(ENV_WRITE_MEMORY, "").strip()
+    if value and _SIZE_RE.fullmatch(value):
+        return value
+    return DEFAULT_WRITE_MEMORY
+
+
+def _size_bytes(value: str) -> int:
+    m = _SIZE_RE.fullmatch(value)
+    assert m is not None
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def _ingest_memory_limits(batch: IngestBatch) -> list[str]:
+    """Memory limits to try an ingest with, in order; the last is DuckDB's default share."""
+    rows = (
+        batch.staged_rows
+        if batch.staged is not None
+        else (len(batch.frame) if batch.frame is not None else 0)
+    )
+    start = max(_size_bytes(write_memory_limit()), WRITE_MEMORY_PER_ROW * int(rows))
+    machine = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+    limits = [start]
+    for _ in range(WRITE_MEMORY_RETRIES - 1):
+        limits.append(limits[-1] * 4)
+    limits.append(machine)
+    kept = sorted({min(x, machine) for x in limits})
+    return [f"{x // 1_000_000}MB" for x in kept]
 
 
 def _utc_now() -> datetime:
@@ -632,16 +701,16 @@ class Store:
             con.close()
         return set(ALL_TABLES) | {"meta", "active_wards"} <= names
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(
+        self, read_only: bool, memory_limit: str | None = None
+    ) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(self.db_path), read_only=read_only)
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             # Row order in a table carries no meaning here (reads that need one ORDER BY), and
             # dropping it lets DuckDB insert in parallel with less memory.
             con.execute("SET preserve_insertion_order = false")
-            limit = os.environ.get("NEIGHBOURHOOD_DUCKDB_MEMORY", "")
-            if limit:
-                con.execute(f"SET memory_limit = '{limit}'")
+            con.execute("SET memory_limit = ?", [memory_limit or write_memory_limit()])
         return con
 
     # ---- locks and connections ------------------------------------------------------------
@@ -959,11 +1028,18 @@ class Store:
         if not self.exists():
             self.initialise()
         with self.writing():
-            con = self._connect(read_only=False)
-            try:
-                return self._apply(con, batch)
-            finally:
-                con.close()
+            limits = _ingest_memory_limits(batch)
+            for i, limit in enumerate(limits):
+                con = self._connect(read_only=False, memory_limit=limit)
+                try:
+                    return self._apply(con, batch)
+                except duckdb.OutOfMemoryException:
+                    # Rolled back: nothing was written. Try again with more room.
+                    if i == len(limits) - 1:
+                        raise
+                finally:
+                    con.close()
+            raise AssertionError("unreachable")  # pragma: no cover
 
     def _next_seq(self, con: duckdb.DuckDBPyConnection) -> int:
         return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchall()[0][0])
@@ -1130,13 +1206,16 @@ class Store:
                 source = "stage"
             outcome = self._write_plan(con, batch, ingest_id, source, accepted, repeated)
         finally:
-            if staged:
-                con.execute("DROP VIEW IF EXISTS incoming_batch")
-                con.execute("DROP TABLE IF EXISTS staged_exclude")
-            else:
-                con.unregister("incoming_batch")
-            con.execute("DROP TABLE IF EXISTS stage")
-            con.execute("DROP TABLE IF EXISTS plan")
+            # After a failed statement the transaction is aborted and these would raise too,
+            # hiding the first error; the ROLLBACK drops the temp objects anyway.
+            with contextlib.suppress(duckdb.Error):
+                if staged:
+                    con.execute("DROP VIEW IF EXISTS incoming_batch")
+                    con.execute("DROP TABLE IF EXISTS staged_exclude")
+                else:
+                    con.unregister("incoming_batch")
+                con.execute("DROP TABLE IF EXISTS stage")
+                con.execute("DROP TABLE IF EXISTS plan")
         return outcome
 
     def _write_plan(
@@ -1195,9 +1274,10 @@ class Store:
                 "FROM plan WHERE _action = 'update' AND _rep)"
             )
             pending = f"(SELECT s.* FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id)"
-            flags = _refresh_repeats(con, touched, {"ingest": ingest_id}, pending=pending)
+            _refresh_repeats(
+                con, touched, {"ingest": ingest_id}, pending=pending, flags_table="pending_flags"
+            )
             _add_codes(con, source)
-            con.register("pending_flags", flags)
             try:
                 con.execute(
                     f"INSERT INTO cases BY NAME SELECT {select}, ? AS ingest_id, "
@@ -1210,7 +1290,8 @@ class Store:
                     [ingest_id, ingest_id],
                 )
             finally:
-                con.unregister("pending_flags")
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("DROP TABLE IF EXISTS pending_flags")
         else:
             con.execute(
                 f"INSERT INTO {table} BY NAME SELECT {select}, ? AS ingest_id FROM {source} s "
@@ -1500,6 +1581,7 @@ def _refresh_repeats(
     params: dict[str, Any] | None = None,
     *,
     pending: str | None = None,
+    flags_table: str | None = None,
 ) -> pa.Table:
     """Recompute ``is_repeat`` wherever the touched row versions can have changed it.
 
@@ -1523,16 +1605,21 @@ def _refresh_repeats(
         Named parameters of ``touched``.
     pending
         SQL relation of rows about to be inserted (cases columns), or None.
+    flags_table
+        When given, the pending rows' flags go to a temp table of that name (created here,
+        held by DuckDB within its memory limit) and an empty table is returned.
 
     Returns
     -------
     pyarrow.Table
         ``case_id, is_repeat`` for the pending rows that were recomputed.
     """
-    from neighbourhood.repeats import repeat_flags_arrays
-
     starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
     empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
+    if flags_table is not None:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(flags_table)} (case_id VARCHAR, is_repeat BOOLEAN)"
+        )
     if starts.num_rows == 0:
         return empty
     window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
@@ -1551,33 +1638,60 @@ def _refresh_repeats(
         )
     con.register("rep_t0", starts)
     try:
-        # Streamed in batches: the result is never held by DuckDB and Arrow at the same time.
-        ctx = con.sql(sql).fetch_record_batch(1 << 17).read_all()
+        # The context once, in DuckDB (held within its memory limit, spilled beyond it); then
+        # one category at a time in Python, since categories never interact.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rep_ctx AS {sql}")
     finally:
         con.unregister("rep_t0")
+    try:
+        categories = [
+            row[0] for row in con.execute("SELECT DISTINCT category FROM rep_ctx").fetchall()
+        ]
+        mine = []
+        for category in categories:
+            ctx = (
+                con.sql(
+                    "SELECT * EXCLUDE (category) FROM rep_ctx WHERE category = $c",
+                    params={"c": category},
+                )
+                .to_arrow_reader(1 << 17)
+                .read_all()
+            )
+            part = _category_flags(con, ctx)
+            del ctx
+            if part.num_rows and flags_table is not None:
+                con.register("category_flags", part)
+                try:
+                    con.execute(f"INSERT INTO {_q(flags_table)} SELECT * FROM category_flags")
+                finally:
+                    con.unregister("category_flags")
+            elif part.num_rows:
+                mine.append(part)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE IF EXISTS rep_ctx")
+    return pa.concat_tables(mine) if mine else empty
+
+
+def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
+    """Repeat flags of one category's context rows; stored rows that flip are updated.
+
+    Returns the ``case_id, is_repeat`` of the pending rows among them.
+    """
+    from neighbourhood.repeats import repeat_flags_arrays
+
+    empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
     if ctx.num_rows == 0:
         return empty
-    # Category as a 64-bit hash of its name: only equality matters here.
-    codes = ctx.column("category").to_numpy(zero_copy_only=False)
-    t = np.nan_to_num(ctx.column("t").to_numpy(zero_copy_only=False), nan=0).astype(np.int64)
-    lat = ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64)
-    lon = ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64)
-    eligible = ~ctx.column("excl").to_numpy(zero_copy_only=False).astype(bool)
-    flags = np.zeros(ctx.num_rows, dtype=bool)
-    # Categories never interact, so each is computed on its own: the search's working arrays
-    # are those of one category at a time, not of the whole store.
-    for code in np.unique(codes).tolist():
-        idx = np.flatnonzero(codes == code)
-        flags[idx] = repeat_flags_arrays(
-            np.zeros(len(idx), dtype=np.int64),
-            t[idx],
-            lat[idx],
-            lon[idx],
-            eligible[idx],
-            REPEAT_DISTANCE_M,
-            REPEAT_WINDOW_DAYS,
-        )
-    del codes, t, lat, lon, eligible
+    flags = repeat_flags_arrays(
+        np.zeros(ctx.num_rows, dtype=np.int64),
+        np.nan_to_num(ctx.column("t").to_numpy(zero_copy_only=False), nan=0).astype(np.int64),
+        ctx.column("lat").to_numpy(zero_copy_only=False).astype(np.float64),
+        ctx.column("lon").to_numpy(zero_copy_only=False).astype(np.float64),
+        ~ctx.column("excl").to_numpy(zero_copy_only=False).astype(bool),
+        REPEAT_DISTANCE_M,
+        REPEAT_WINDOW_DAYS,
+    )
     src = ctx.column("src").to_numpy(zero_copy_only=False)
     target = ctx.column("target").to_numpy(zero_copy_only=False).astype(bool)
     old = ctx.column("old")
@@ -1596,7 +1710,11 @@ def _refresh_repeats(
         finally:
             con.unregister("repeat_updates")
     mine = target & (src == 1)
-    return pa.table({"case_id": ids.filter(pa.array(mine)), "is_repeat": pa.array(flags[mine])})
+    if not mine.any():
+        return empty
+    return pa.table(
+        {"case_id": ids.filter(pa.array(mine)).cast(pa.string()), "is_repeat": flags[mine]}
+    )
 
 
 def _add_codes(con: duckdb.DuckDBPyConnection, relation: str) -> None:
