@@ -28,9 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 
 from neighbourhood.schemas import REJECT_COLUMNS
@@ -312,6 +310,10 @@ def _read_zip(data: bytes, warnings_: list[str]) -> tuple[gpd.GeoDataFrame, str 
 def _read_dataset(
     src: str | bytes, warnings_: list[str]
 ) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
+    # GDAL costs about 30 MB and 0.1 s to load: only boundary files need it, never case files.
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
     try:
         layers = pyogrio.list_layers(src)
         layer = None
