@@ -407,6 +407,7 @@ def _ingest_slices(
         base.staged_rows = kept_rows
         base.rows_rejected = base.rows_read - kept_rows
         base.boundary_set = active
+        stream.release_memory()  # what the slices left behind, before DuckDB takes its share
         outcome = store.apply_ingest(base)
     return _result(store, base, outcome, rejects, report)
 

@@ -20,6 +20,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import threading
@@ -375,11 +376,14 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
+_log = logging.getLogger(__name__)
+
 ENV_WRITE_MEMORY: Final[str] = "NEIGHBOURHOOD_DUCKDB_MEMORY"
 DEFAULT_WRITE_MEMORY: Final[str] = "128MB"
-#: DuckDB memory a writing connection starts with per incoming row (ingest); measured: 1M rows
-#: into a small store need more than 96 MB and fit in 128 MB.
-WRITE_MEMORY_PER_ROW: Final[int] = 128
+#: DuckDB memory a writing connection starts with per incoming row (ingest). The rows a
+#: transaction inserts stay pinned until it commits: 1M rows need more than 96 MB, 128 MB ran
+#: out now and then when worker threads were busy too, 160 MB never did in our runs.
+WRITE_MEMORY_PER_ROW: Final[int] = 160
 #: When DuckDB runs out of its limit, the ingest is rolled back and tried again with 4× the room,
 #: then with 80 % of the machine's memory (DuckDB's own default).
 WRITE_MEMORY_RETRIES: Final[int] = 2
@@ -1033,10 +1037,17 @@ class Store:
                 con = self._connect(read_only=False, memory_limit=limit)
                 try:
                     return self._apply(con, batch)
-                except duckdb.OutOfMemoryException:
+                except duckdb.OutOfMemoryException as exc:
                     # Rolled back: nothing was written. Try again with more room.
                     if i == len(limits) - 1:
                         raise
+                    _log.warning(
+                        "ingest of %s ran out of DuckDB memory at %s; trying again with %s (%s)",
+                        batch.file_name,
+                        limit,
+                        limits[i + 1],
+                        str(exc).splitlines()[0][:200],
+                    )
                 finally:
                     con.close()
             raise AssertionError("unreachable")  # pragma: no cover
