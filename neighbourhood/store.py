@@ -378,6 +378,10 @@ def _q(name: str) -> str:
 
 _log = logging.getLogger(__name__)
 
+#: Integer key of each incoming cases row within one ingest (the file line for staged rows, the
+#: row position otherwise): the plan and the repeat flags join on it instead of on case_id.
+ROW_KEY: Final[str] = "_rowkey"
+
 ENV_WRITE_MEMORY: Final[str] = "NEIGHBOURHOOD_DUCKDB_MEMORY"
 DEFAULT_WRITE_MEMORY: Final[str] = "128MB"
 #: DuckDB memory a writing connection starts with per incoming row (ingest). The rows a
@@ -1173,11 +1177,14 @@ class Store:
         upd = ", updated_at" if has_upd else ""
         rep_hash = ", " + _REPEAT_HASH + " AS _rh" if table == "cases" else ""
         rep = ", (t._h IS NULL OR s._rh <> t._rh) AS _rep" if table == "cases" else ", TRUE AS _rep"
+        row_key = f", {ROW_KEY}" if table == "cases" else ""
+        rep += f", s.{ROW_KEY}" if table == "cases" else ""
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE plan AS SELECT {', '.join('s.' + _q(k) for k in keys)}, "
             "CASE WHEN t._h IS NULL THEN 'new' "
             f"WHEN {stale} THEN 'stale' WHEN s._h = t._h THEN 'same' ELSE 'update' END AS _action"
-            f"{rep} FROM (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash} FROM {source}) s "
+            f"{rep} FROM (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash}{row_key} "
+            f"FROM {source}) s "
             f"LEFT JOIN (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash} FROM {table}) t "
             f"ON {_join('s', 't', keys)}"
         )
@@ -1196,6 +1203,10 @@ class Store:
         else:
             incoming = self._prepare(batch)
             accepted = incoming.num_rows
+            if table == "cases":
+                incoming = incoming.append_column(
+                    ROW_KEY, pa.array(np.arange(accepted, dtype=np.int64))
+                )
             con.register("incoming_batch", incoming)
             del incoming
         try:
@@ -1277,14 +1288,20 @@ class Store:
         if table == "cases" and (counts.get("new") or counts.get("update")):
             # Repeat flags: those of the written rows are computed here (after the replaced
             # rows left, before the new ones arrive); stored rows that flip are updated.
+            # Source rows are matched to the plan by their integer row key, not by case_id:
+            # a join on a million strings cost more than the rest of the insert.
+            written_rows = f"(SELECT {ROW_KEY} FROM plan WHERE _action IN ('new', 'update'))"
             touched = (
-                f"SELECT category, reported_at FROM {source} s SEMI JOIN (SELECT case_id FROM "
-                "plan WHERE _action IN ('new', 'update') AND _rep) p ON s.case_id = p.case_id "
+                f"SELECT category, reported_at FROM {source} s SEMI JOIN (SELECT {ROW_KEY} FROM "
+                f"plan WHERE _action IN ('new', 'update') AND _rep) p ON s.{ROW_KEY} = p.{ROW_KEY} "
                 "UNION ALL SELECT category, reported_at FROM case_versions WHERE "
                 "table_name = 'cases' AND replaced_by = $ingest AND case_id IN (SELECT case_id "
                 "FROM plan WHERE _action = 'update' AND _rep)"
             )
-            pending = f"(SELECT s.* FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id)"
+            pending = (
+                f"(SELECT s.* FROM {source} s SEMI JOIN {written_rows} p "
+                f"ON s.{ROW_KEY} = p.{ROW_KEY})"
+            )
             _refresh_repeats(
                 con, touched, {"ingest": ingest_id}, pending=pending, flags_table="pending_flags"
             )
@@ -1294,8 +1311,8 @@ class Store:
                     f"INSERT INTO cases BY NAME SELECT {select}, ? AS ingest_id, "
                     "coalesce(f.is_repeat, v.is_repeat, false) AS is_repeat, "
                     f"{_case_codes_select('s')} "
-                    f"FROM {source} s SEMI JOIN {written} p ON s.case_id = p.case_id "
-                    "LEFT JOIN pending_flags f ON f.case_id = s.case_id "
+                    f"FROM {source} s SEMI JOIN {written_rows} p ON s.{ROW_KEY} = p.{ROW_KEY} "
+                    f"LEFT JOIN pending_flags f ON f.{ROW_KEY} = s.{ROW_KEY} "
                     "LEFT JOIN (SELECT case_id, is_repeat FROM case_versions WHERE "
                     "table_name = 'cases' AND replaced_by = ?) v ON v.case_id = s.case_id",
                     [ingest_id, ingest_id],
@@ -1532,7 +1549,10 @@ class Store:
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[int]) -> None:
-    """Temp view ``incoming_batch`` over staged Parquet files, less the excluded lines."""
+    """Temp view ``incoming_batch`` over staged Parquet files, less the excluded lines.
+
+    The file line is the row key (:data:`ROW_KEY`): unique within one file.
+    """
     if not files:
         raise StoreError("a staged ingest needs at least one staged file")
     paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
@@ -1544,8 +1564,8 @@ def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[
         )
         where = " WHERE source_line NOT IN (SELECT line FROM staged_exclude)"
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW incoming_batch AS SELECT * EXCLUDE (source_line) "
-        f"FROM read_parquet({paths}){where}"
+        "CREATE OR REPLACE TEMP VIEW incoming_batch AS SELECT * EXCLUDE (source_line), "
+        f"source_line AS {ROW_KEY} FROM read_parquet({paths}){where}"
     )
 
 
@@ -1623,29 +1643,34 @@ def _refresh_repeats(
     Returns
     -------
     pyarrow.Table
-        ``case_id, is_repeat`` for the pending rows that were recomputed.
+        ``_rowkey, is_repeat`` (:data:`ROW_KEY` of ``pending``) for the pending rows that were
+        recomputed.
     """
     starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
-    empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
+    empty = _empty_flags()
     if flags_table is not None:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(flags_table)} (case_id VARCHAR, is_repeat BOOLEAN)"
+            f"CREATE OR REPLACE TEMP TABLE {_q(flags_table)} ({ROW_KEY} BIGINT, is_repeat BOOLEAN)"
         )
     if starts.num_rows == 0:
         return empty
     window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
     cols = (
-        "CAST(x.case_id AS VARCHAR) AS case_id, hash(CAST(x.category AS VARCHAR)) AS category, "
+        "hash(CAST(x.category AS VARCHAR)) AS category, "
         "epoch_us(x.reported_at) AS t, CAST(x.latitude AS DOUBLE) AS lat, "
         f"CAST(x.longitude AS DOUBLE) AS lon, coalesce(CAST(x.status AS VARCHAR) IN {_EXCLUDED}, "
         "false) AS excl, epoch_us(x.reported_at) >= r.t0 AS target"
     )
     on = "x.category = r.category AND epoch_us(x.reported_at) > r.t0 - " + str(window)
-    sql = f"SELECT 0 AS src, {cols}, x.is_repeat AS old FROM cases x JOIN rep_t0 r ON {on}"
+    # Stored rows are named by case_id (their flag may be updated), pending rows by row key.
+    sql = (
+        f"SELECT 0 AS src, CAST(x.case_id AS VARCHAR) AS case_id, CAST(NULL AS BIGINT) AS rk, "
+        f"{cols}, x.is_repeat AS old FROM cases x JOIN rep_t0 r ON {on}"
+    )
     if pending is not None:
         sql += (
-            f" UNION ALL SELECT 1 AS src, {cols}, CAST(NULL AS BOOLEAN) AS old "
-            f"FROM {pending} x JOIN rep_t0 r ON {on}"
+            f" UNION ALL SELECT 1 AS src, CAST(NULL AS VARCHAR) AS case_id, x.{ROW_KEY} AS rk, "
+            f"{cols}, CAST(NULL AS BOOLEAN) AS old FROM {pending} x JOIN rep_t0 r ON {on}"
         )
     con.register("rep_t0", starts)
     try:
@@ -1687,11 +1712,11 @@ def _refresh_repeats(
 def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
     """Repeat flags of one category's context rows; stored rows that flip are updated.
 
-    Returns the ``case_id, is_repeat`` of the pending rows among them.
+    Returns the ``_rowkey, is_repeat`` of the pending rows among them.
     """
     from neighbourhood.repeats import repeat_flags_arrays
 
-    empty = pa.table({"case_id": pa.array([], pa.string()), "is_repeat": pa.array([], pa.bool_())})
+    empty = _empty_flags()
     if ctx.num_rows == 0:
         return empty
     flags = repeat_flags_arrays(
@@ -1723,9 +1748,12 @@ def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
     mine = target & (src == 1)
     if not mine.any():
         return empty
-    return pa.table(
-        {"case_id": ids.filter(pa.array(mine)).cast(pa.string()), "is_repeat": flags[mine]}
-    )
+    keys = ctx.column("rk").filter(pa.array(mine)).cast(pa.int64())
+    return pa.table({ROW_KEY: keys, "is_repeat": pa.array(flags[mine])})
+
+
+def _empty_flags() -> pa.Table:
+    return pa.table({ROW_KEY: pa.array([], pa.int64()), "is_repeat": pa.array([], pa.bool_())})
 
 
 def _add_codes(con: duckdb.DuckDBPyConnection, relation: str) -> None:
