@@ -84,7 +84,9 @@ def run_child(step: str, **args: object) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def generate(rows: int, path: Path, changed_from: Path | None = None) -> None:
+def generate(
+    rows: int, path: Path, changed_from: Path | None = None, wards: Path | None = None
+) -> None:
     """Generate an extract with benchmarks/generate.py (same generator as the demo)."""
     cmd = [
         sys.executable,
@@ -94,27 +96,28 @@ def generate(rows: int, path: Path, changed_from: Path | None = None) -> None:
         "--out",
         str(path),
     ]
+    if wards is not None:
+        cmd += ["--wards", str(wards)]
     if changed_from is not None:
         cmd += ["--changed-from", str(changed_from), "--fraction", "0.1"]
     subprocess.run(cmd, cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
-def bench_size(rows: int, workdir: Path, pages: bool) -> dict:
-    """Every measurement for one size."""
+def bench_size(rows: int, workdir: Path, pages: bool, wards: Path | None = None) -> dict:
+    """Every measurement for one size (over the synthetic city's wards, or ``wards``)."""
     extract = workdir / f"cases_{rows}.csv"
     changed = workdir / f"cases_{rows}_changed.csv"
     store = workdir / f"store_{rows}"
     t0 = time.perf_counter()
-    generate(rows, extract)
-    generate(rows, changed, changed_from=extract)
+    generate(rows, extract, wards=wards)
+    generate(rows, changed, changed_from=extract, wards=wards)
     gen_s = time.perf_counter() - t0
 
     from neighbourhood.demo import build_demo  # wards, population and spend of the synthetic city
     from neighbourhood.store import Store
 
-    build_demo(
-        Store(store), n_cases=1000
-    )  # reference data + a few cases; the bench file adds the rest
+    # reference data (wards, population, spend) + a few cases; the bench file adds the rest
+    build_demo(Store(store), n_cases=1000, wards_file=wards)
 
     head = extract.open("rb").read(1 << 20)
     try:
@@ -167,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
     parser.add_argument("--no-pages", action="store_true", help="skip the AppTest page timings")
+    parser.add_argument(
+        "--wards",
+        type=Path,
+        help="a real boundary file to generate the cases over (e.g. the 64 Liverpool 2023 wards "
+        "in ../shared/data); default: the synthetic city's 26 wards",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="folder for results.json/.md")
     args = parser.parse_args(argv)
     out_dir: Path = args.out
@@ -174,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         for rows in args.sizes:
-            r = bench_size(rows, Path(tmp), pages=not args.no_pages)
+            r = bench_size(rows, Path(tmp), pages=not args.no_pages, wards=args.wards)
             print(json.dumps(r), flush=True)
             results.append(r)
     text = report(results)
+    if args.wards is not None:
+        text = f"wards: {args.wards.name}\n" + text
     print(text)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
     (out_dir / "results.md").write_text(text + "\n")

@@ -395,15 +395,10 @@ def _ingest_slices(
         base.rejects = rejects
         base.report = report
         base.rows_read = int(report.get("rows_read", 0))
-        if files:
-            base.staged = files
-            base.staged_exclude = sorted(loser_lines)
-            kept_rows = int(
-                _count_staged(files, base.staged_exclude) if loser_lines else staged_rows
-            )
-        else:
-            base.frame = _empty_rows(kind)
-            kept_rows = 0
+        # read_slices yields at least one slice (else it refuses), so there is a staged file.
+        base.staged = files
+        base.staged_exclude = sorted(loser_lines)
+        kept_rows = _count_staged(files, base.staged_exclude) if loser_lines else staged_rows
         base.staged_rows = kept_rows
         base.rows_rejected = base.rows_read - kept_rows
         base.boundary_set = active
@@ -521,11 +516,6 @@ def _count_staged(files: list[str], exclude: list[int]) -> int:
         )
     finally:
         con.close()
-
-
-def _empty_rows(kind: str) -> pd.DataFrame:
-    columns = schemas.CLEANSING_COLUMNS if kind == "cleansing" else schemas.ENFORCEMENT_COLUMNS
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
 def _ingest_wards(

@@ -126,9 +126,15 @@ def assert_same(whole: ingest.IngestResult, sliced: ingest.IngestResult) -> None
     assert whole.report["date_formats"] == sliced.report["date_formats"]
 
 
+@pytest.mark.parametrize("ahead", ["0", "1", "3"])
 def test_sliced_ingest_equals_whole_file_on_a_messy_extract(
-    base_store: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    base_store: Path,
+    extract: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ahead: str,
 ) -> None:
+    monkeypatch.setenv(stream.ENV_READ_AHEAD, ahead)  # slices read in 0, 1 or 3 threads
     data = messy(extract)
     whole, sliced, s1, s2 = both_ways(base_store, tmp_path, data, monkeypatch)
     assert_same(whole, sliced)
@@ -301,6 +307,15 @@ def test_out_of_memory_is_rolled_back_and_tried_with_more_room(
     assert res.status == "committed"
     after = int(store.query("SELECT count(*) AS n FROM cases")["n"].iloc[0])
     assert after == before + res.rows_new
+
+
+def test_read_ahead_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(stream.ENV_READ_AHEAD, "2")
+    assert stream.read_ahead() == 2
+    monkeypatch.setenv(stream.ENV_READ_AHEAD, "-1")
+    assert stream.read_ahead() == 0
+    monkeypatch.setenv(stream.ENV_READ_AHEAD, "many")
+    assert stream.read_ahead() == stream.DEFAULT_READ_AHEAD
 
 
 def test_write_memory_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
