@@ -173,27 +173,28 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
     >>> ingest_path(Store("data/store"), "wards.geojson", "wards")  # doctest: +SKIP
     """
     p = Path(path)
-    if kind in SLICED_KINDS:
-        try:
-            source = p.open("rb")
-        except OSError as exc:
-            raise FileRefused(
-                "F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}"
-            ) from exc
-        with source:
+    try:
+        source = p.open("rb")
+    except OSError as exc:
+        raise _unreadable(p, exc) from exc
+    with source:
+        found = None
+        if kind in SLICED_KINDS:
             try:
                 found = stream.scan(source, p.name, kw.get("options"))
             except OSError as exc:
-                raise FileRefused(
-                    "F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}"
-                ) from exc
-            if found is not None:
-                return _ingest_slices(store, source, found, p.name, kind, **kw)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise FileRefused("F_UNREADABLE", f"{p} could not be read: {exc.strerror or exc}") from exc
+                raise _unreadable(p, exc) from exc
+        if found is not None:  # a big plain CSV: read in slices, never whole
+            return _ingest_slices(store, source, found, p.name, kind, **kw)
+        try:
+            data = source.read()
+        except OSError as exc:
+            raise _unreadable(p, exc) from exc
     return ingest_bytes(store, data, p.name, kind, **kw)
+
+
+def _unreadable(path: Path, exc: OSError) -> FileRefused:
+    return FileRefused("F_UNREADABLE", f"{path} could not be read: {exc.strerror or exc}")
 
 
 def ingest_bytes(

@@ -132,6 +132,16 @@ def _malloc_trim() -> Any:
         return None
 
 
+def _env_int(name: str, default: int, minimum: int) -> int:
+    """An integer setting from the environment; the default when unset or not a number."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = default
+    return max(value, minimum)
+
+
 def read_ahead() -> int:
     """Slices read ahead in worker threads: ``NEIGHBOURHOOD_READ_AHEAD`` or 1.
 
@@ -144,11 +154,7 @@ def read_ahead() -> int:
     >>> read_ahead() >= 0
     True
     """
-    raw = os.environ.get(ENV_READ_AHEAD, "")
-    try:
-        return max(int(raw), 0) if raw.strip() else DEFAULT_READ_AHEAD
-    except ValueError:
-        return DEFAULT_READ_AHEAD
+    return _env_int(ENV_READ_AHEAD, DEFAULT_READ_AHEAD, 0)
 
 
 def slice_bytes() -> int:
@@ -163,12 +169,7 @@ def slice_bytes() -> int:
     >>> slice_bytes() >= 1
     True
     """
-    raw = os.environ.get(ENV_SLICE_BYTES, "")
-    try:
-        value = int(raw) if raw.strip() else DEFAULT_SLICE_BYTES
-    except ValueError:
-        value = DEFAULT_SLICE_BYTES
-    return max(value, 1)
+    return _env_int(ENV_SLICE_BYTES, DEFAULT_SLICE_BYTES, 1)
 
 
 @dataclass(frozen=True)

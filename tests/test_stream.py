@@ -323,3 +323,16 @@ def test_write_memory_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert write_memory_limit() == "2GB"
     monkeypatch.setenv("NEIGHBOURHOOD_DUCKDB_MEMORY", "lots")
     assert write_memory_limit() == "128MB"
+
+
+@pytest.mark.parametrize("kind", ["cleansing", "spend"])
+def test_missing_or_unreadable_path_is_refused(base_store: Path, tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "store"
+    shutil.copytree(base_store, target)
+    before = folder_hash(target)
+    for path in (tmp_path / "nope.csv", tmp_path):  # missing; a folder
+        with pytest.raises(loaders.FileRefused) as err:
+            ingest.ingest_path(Store(target), path, kind)
+        assert err.value.code == "F_UNREADABLE"
+        assert "could not be read" in err.value.message
+    assert folder_hash(target) == before
