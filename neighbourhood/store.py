@@ -1680,20 +1680,21 @@ def _refresh_repeats(
     finally:
         con.unregister("rep_t0")
     try:
-        categories = [
-            row[0] for row in con.execute("SELECT DISTINCT category FROM rep_ctx").fetchall()
-        ]
+        groups = con.execute(
+            "SELECT category, count(*), min(t), max(t) FROM rep_ctx GROUP BY 1"
+        ).fetchall()
         mine = []
-        for category in categories:
+        for category, own_from, until in _repeat_chunks(groups):
             ctx = (
                 con.sql(
-                    "SELECT * EXCLUDE (category) FROM rep_ctx WHERE category = $c",
-                    params={"c": category},
+                    "SELECT * EXCLUDE (category) FROM rep_ctx WHERE category = $c "
+                    "AND t >= $lo AND t < $hi",
+                    params={"c": category, "lo": own_from - window, "hi": until},
                 )
                 .to_arrow_reader(1 << 17)
                 .read_all()
             )
-            part = _category_flags(con, ctx)
+            part = _category_flags(con, ctx, own_from)
             del ctx
             if part.num_rows and flags_table is not None:
                 con.register("category_flags", part)
@@ -1709,10 +1710,34 @@ def _refresh_repeats(
     return pa.concat_tables(mine) if mine else empty
 
 
-def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
+#: Rows of one category searched for repeats at a time; a bigger category is cut into spans of
+#: time, each with the window before it as context, so the search's arrays stay this size.
+REPEAT_CHUNK_ROWS: Final[int] = 150000
+
+
+def _repeat_chunks(groups: list[tuple[Any, int, int, int]]) -> Iterator[tuple[Any, int, int]]:
+    """``(category, own_from, until)`` spans to search, from ``(category, rows, t_min, t_max)``.
+
+    The rows of a span are those with ``own_from <= t < until``; the context pulled with them
+    starts one window earlier, which holds every earlier case that can make one of them a
+    repeat, so each span's flags are exact. Spans split the category's time range evenly.
+    """
+    for category, rows, t_min, t_max in groups:
+        n = max(1, -(-int(rows) // REPEAT_CHUNK_ROWS))
+        lo, hi = int(t_min), int(t_max) + 1
+        step = max(1, -(-(hi - lo) // n))
+        for start in range(lo, hi, step):
+            yield category, start, min(start + step, hi)
+
+
+def _category_flags(
+    con: duckdb.DuckDBPyConnection, ctx: pa.Table, own_from: int | None = None
+) -> pa.Table:
     """Repeat flags of one category's context rows; stored rows that flip are updated.
 
-    Returns the ``_rowkey, is_repeat`` of the pending rows among them.
+    Only rows with ``t >= own_from`` are the span's own (the others are look-back context whose
+    flags another span settles). Returns the ``_rowkey, is_repeat`` of the pending rows among
+    the own rows.
     """
     from neighbourhood.repeats import repeat_flags_arrays
 
@@ -1730,6 +1755,8 @@ def _category_flags(con: duckdb.DuckDBPyConnection, ctx: pa.Table) -> pa.Table:
     )
     src = ctx.column("src").to_numpy(zero_copy_only=False)
     target = ctx.column("target").to_numpy(zero_copy_only=False).astype(bool)
+    if own_from is not None:
+        target &= ctx.column("t").to_numpy(zero_copy_only=False) >= own_from
     old = ctx.column("old")
     old_val = old.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     old_null = old.is_null().to_numpy(zero_copy_only=False).astype(bool)

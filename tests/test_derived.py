@@ -127,7 +127,12 @@ def test_local_dates_across_clock_changes():
     ]
 
 
-def test_repeat_flags_stay_exact_through_ingests_updates_and_undo(store: Store) -> None:
+@pytest.mark.parametrize("chunk", [st.REPEAT_CHUNK_ROWS, 97])
+def test_repeat_flags_stay_exact_through_ingests_updates_and_undo(
+    store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # chunk=97: every category is searched in many spans of time, each with its look-back
+    monkeypatch.setattr(st, "REPEAT_CHUNK_ROWS", chunk)
     base = frame(1500, 1)
     ingest(store, "cleansing", base, "a")
     assert_derived_exact(store)
