@@ -1712,7 +1712,7 @@ def _refresh_repeats(
 
 #: Rows of one category searched for repeats at a time; a bigger category is cut into spans of
 #: time, each with the window before it as context, so the search's arrays stay this size.
-REPEAT_CHUNK_ROWS: Final[int] = 150000
+REPEAT_CHUNK_ROWS: Final[int] = 150_000
 
 
 def _repeat_chunks(groups: list[tuple[Any, int, int, int]]) -> Iterator[tuple[Any, int, int]]:
