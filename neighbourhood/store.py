@@ -1684,7 +1684,7 @@ def _refresh_repeats(
             "SELECT category, count(*), min(t), max(t) FROM rep_ctx GROUP BY 1"
         ).fetchall()
         mine = []
-        for category, own_from, until in _repeat_chunks(groups):
+        for category, own_from, until in _repeat_chunks(groups, window):
             ctx = (
                 con.sql(
                     "SELECT * EXCLUDE (category) FROM rep_ctx WHERE category = $c "
@@ -1713,18 +1713,28 @@ def _refresh_repeats(
 #: Rows of one category searched for repeats at a time; a bigger category is cut into spans of
 #: time, each with the window before it as context, so the search's arrays stay this size.
 REPEAT_CHUNK_ROWS: Final[int] = 150_000
+#: ... and spans are at least this many windows long (at 5M rows, 12 spans of three months each
+#: doubled the search; a look-back of a quarter of the span is the most it costs).
+REPEAT_CHUNK_MIN_WINDOWS: Final[int] = 4
 
 
-def _repeat_chunks(groups: list[tuple[Any, int, int, int]]) -> Iterator[tuple[Any, int, int]]:
+def _repeat_chunks(
+    groups: list[tuple[Any, int, int, int]], window: int
+) -> Iterator[tuple[Any, int, int]]:
     """``(category, own_from, until)`` spans to search, from ``(category, rows, t_min, t_max)``.
 
     The rows of a span are those with ``own_from <= t < until``; the context pulled with them
     starts one window earlier, which holds every earlier case that can make one of them a
-    repeat, so each span's flags are exact. Spans split the category's time range evenly.
+    repeat, so each span's flags are exact. Spans split the category's time range evenly and
+    are at least :data:`REPEAT_CHUNK_MIN_WINDOWS` windows long, so the look-back adds at most a
+    quarter to the work.
     """
     for category, rows, t_min, t_max in groups:
-        n = max(1, -(-int(rows) // REPEAT_CHUNK_ROWS))
         lo, hi = int(t_min), int(t_max) + 1
+        n = -(-int(rows) // REPEAT_CHUNK_ROWS)
+        if REPEAT_CHUNK_MIN_WINDOWS:
+            n = min(n, (hi - lo) // (REPEAT_CHUNK_MIN_WINDOWS * window))
+        n = max(n, 1)
         step = max(1, -(-(hi - lo) // n))
         for start in range(lo, hi, step):
             yield category, start, min(start + step, hi)

@@ -131,8 +131,10 @@ def test_local_dates_across_clock_changes():
 def test_repeat_flags_stay_exact_through_ingests_updates_and_undo(
     store: Store, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    # chunk=97: every category is searched in many spans of time, each with its look-back
+    # chunk=97: every category is searched in many short spans of time, each with its look-back
     monkeypatch.setattr(st, "REPEAT_CHUNK_ROWS", chunk)
+    if chunk < st.REPEAT_CHUNK_ROWS:
+        monkeypatch.setattr(st, "REPEAT_CHUNK_MIN_WINDOWS", 0)
     base = frame(1500, 1)
     ingest(store, "cleansing", base, "a")
     assert_derived_exact(store)
