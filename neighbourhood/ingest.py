@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +208,7 @@ def ingest_bytes(
     actor: str = "cli",
     channel: str = "cli",
     boundary_set: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> IngestResult:
     """Read, validate, assign wards and store one file in one transaction.
 
@@ -227,6 +229,10 @@ def ingest_bytes(
     boundary_set
         ``wards`` only: the boundary set's name (default: the file name without extension).
         It replaces a stored set of that name and becomes the active set.
+    progress
+        Called with the share of the file read so far (0–1) after each slice of a big case
+        file (:mod:`neighbourhood.stream`), on the calling thread; not called for files read
+        whole.
 
     Returns
     -------
@@ -260,6 +266,7 @@ def ingest_bytes(
                 options=options,
                 actor=actor,
                 channel=channel,
+                progress=progress,
             )
     started = _utc_now()
     sha = hashlib.sha256(data).hexdigest()
@@ -316,6 +323,7 @@ def _ingest_slices(
     actor: str = "cli",
     channel: str = "cli",
     boundary_set: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> IngestResult:
     """:func:`ingest_bytes` for a big case extract, read and assigned one slice at a time.
 
@@ -355,8 +363,10 @@ def _ingest_slices(
         bounds: list[tuple[bool, str | None, str | None]] = []
         files: list[str] = []
         staged_rows = 0
+        read_bytes = 0
         for i, extract in enumerate(stream.read_slices(source, found, name, kind, options)):
             reports.append(extract.report)
+            read_bytes += int(extract.report.get("bytes", 0)) - found.header_end
             loader_rejects.append(extract.rejects)
             frame = extract.frame
             bounds.append(_id_bounds(frame))
@@ -378,6 +388,8 @@ def _ingest_slices(
             files.append(path)
             del rows
             stream.release_memory()
+            if progress is not None:
+                progress(min(1.0, (found.header_end + read_bytes) / max(found.size, 1)))
         report = stream.merge_reports(reports, found)
         with_updated = "updated_at" in (report.get("columns") or {}).values()
         losers = _cross_slice_duplicates(files, keys, bounds, with_updated)

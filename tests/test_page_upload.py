@@ -85,6 +85,47 @@ def test_good_file_lands_with_counts_and_store_changes(store: Path) -> None:
     assert any(b.label.startswith("Download the problems") for b in at.get("download_button"))
 
 
+def test_big_file_read_in_slices_lands_with_the_same_counts(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file bigger than one slice is read in slices (progress moves within the file)."""
+    monkeypatch.setenv("NEIGHBOURHOOD_SLICE_BYTES", "200")
+    data = _good_csv(store)
+    header, *rows = data.decode().splitlines()
+    body = "\n".join(rows)
+    more = [r.replace("UP-000", f"UP-1{i:02d}") for i in range(12) for r in rows[:2]]
+    data = (header + "\n" + body + "\n" + "\n".join(more) + "\n").encode()
+    import ui.upload
+
+    shares: list[float] = []
+    real = ui.upload._file_progress
+
+    def recording(bar: object, index: int, total: int) -> object:
+        update = real(bar, index, total)
+
+        def both(share: float) -> None:
+            shares.append(share)
+            update(share)
+
+        return both
+
+    monkeypatch.setattr(ui.upload, "_file_progress", recording)
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("big_cases.csv", data, "text/csv"))
+    at.run()
+    at.button(key="upload_load").click()
+    at.run()
+    assert not at.exception
+    counts = _metrics(at)
+    assert counts["Rows read"] == str(4 + len(more))
+    assert counts["Accepted"] == str(3 + len(more))
+    assert counts["Rejected"] == "1"
+    log = Store(store).log()
+    assert log.iloc[0]["file_name"] == "big_cases.csv"
+    assert len(shares) > 1 and shares == sorted(shares)  # read in slices, progress moving
+
+
 def test_rejects_download_is_formula_safe(store: Path) -> None:
     from neighbourhood.export import to_csv_bytes
 

@@ -355,3 +355,18 @@ def test_missing_or_unreadable_path_is_refused(base_store: Path, tmp_path: Path,
         assert err.value.code == "F_UNREADABLE"
         assert "could not be read" in err.value.message
     assert folder_hash(target) == before
+
+
+def test_progress_is_reported_slice_by_slice(
+    base_store: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(stream.ENV_SLICE_BYTES, str(SMALL))
+    target = tmp_path / "store"
+    shutil.copytree(base_store, target)
+    seen: list[float] = []
+    res = ingest.ingest_bytes(
+        Store(target), extract, "cases.csv", "cleansing", progress=seen.append
+    )
+    assert len(seen) == res.report["slices"] > 1
+    assert seen == sorted(seen) and 0 < seen[0] < 1
+    assert seen[-1] == pytest.approx(1.0)

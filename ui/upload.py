@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from neighbourhood import schemas
+from ui.format import percent
 
 _LOG = logging.getLogger(__name__)
 
@@ -422,6 +423,7 @@ def load_files(
                     options=_read_options(options.get(file.file_id, {})),
                     actor=actor,
                     channel="upload",
+                    progress=_file_progress(progress, i, len(files)),
                 )
             except FileRefused as exc:
                 outcomes.append(Outcome(name, False, str(getattr(exc, "message", exc))))
@@ -449,6 +451,35 @@ def load_files(
     st.cache_data.clear()
     st.cache_resource.clear()
     return outcomes
+
+
+def progress_text(index: int, total: int, share: float) -> str:
+    """What the progress bar says while a big file is read in slices.
+
+    Examples
+    --------
+    >>> progress_text(0, 2, 0.25)
+    'Loading file 1 of 2: 25% of the rows read'
+    >>> progress_text(1, 2, 1.0)
+    'Loading file 2 of 2: all rows read, writing them to the store'
+    """
+    head = f"Loading file {index + 1} of {total}: "
+    if share >= 1.0:
+        return head + "all rows read, writing them to the store"
+    return head + percent(share * 100) + " of the rows read"
+
+
+def _file_progress(bar: Any, index: int, total: int) -> Any:
+    """A callback for :func:`neighbourhood.ingest.ingest_bytes` that moves the bar within a file.
+
+    Reading is taken as 80 % of a file's time (the store's transaction is the rest).
+    """
+
+    def update(share: float) -> None:
+        share = min(max(float(share), 0.0), 1.0)
+        bar.progress((index + 0.8 * share) / total, text=progress_text(index, total, share))
+
+    return update
 
 
 def show_outcome(outcome: Outcome, index: int) -> None:
