@@ -39,6 +39,14 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture
+def target(base_store: Path, tmp_path: Path) -> Path:
+    """A copy of the base store for one test."""
+    path = tmp_path / "store"
+    shutil.copytree(base_store, path)
+    return path
+
+
 def folder_hash(path: Path) -> dict[str, str]:
     return {
         str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -208,7 +216,7 @@ def test_utf8_with_bom_and_no_updated_at(
     ],
 )
 def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
-    base_store: Path,
+    target: Path,
     extract: bytes,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -219,8 +227,6 @@ def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
     data = mutate(extract)  # type: ignore[operator]
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
-    target = tmp_path / "store"
-    shutil.copytree(base_store, target)
     before = folder_hash(target)
     messages = []
     for size in (NO_SLICES, str(SMALL)):
@@ -289,11 +295,9 @@ def test_merge_reports_adds_counts_and_lists_other_date_formats() -> None:
 
 
 def test_ingest_bytes_slices_too(
-    base_store: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, extract: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(stream.ENV_SLICE_BYTES, str(SMALL))
-    target = tmp_path / "store"
-    shutil.copytree(base_store, target)
     res = ingest.ingest_bytes(Store(target), extract, "upload.csv", "cleansing", channel="upload")
     assert res.report["slices"] > 1
     assert res.rows_accepted == res.rows_read - res.rows_rejected
@@ -302,10 +306,8 @@ def test_ingest_bytes_slices_too(
 
 
 def test_out_of_memory_is_rolled_back_and_tried_with_more_room(
-    base_store: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, extract: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = tmp_path / "store"
-    shutil.copytree(base_store, target)
     store = Store(target)
     real = Store._apply
     calls: list[str] = []
@@ -345,9 +347,7 @@ def test_write_memory_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("kind", ["cleansing", "spend"])
-def test_missing_or_unreadable_path_is_refused(base_store: Path, tmp_path: Path, kind: str) -> None:
-    target = tmp_path / "store"
-    shutil.copytree(base_store, target)
+def test_missing_or_unreadable_path_is_refused(target: Path, tmp_path: Path, kind: str) -> None:
     before = folder_hash(target)
     for path in (tmp_path / "nope.csv", tmp_path):  # missing; a folder
         with pytest.raises(loaders.FileRefused) as err:
@@ -358,11 +358,9 @@ def test_missing_or_unreadable_path_is_refused(base_store: Path, tmp_path: Path,
 
 
 def test_progress_is_reported_slice_by_slice(
-    base_store: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, extract: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(stream.ENV_SLICE_BYTES, str(SMALL))
-    target = tmp_path / "store"
-    shutil.copytree(base_store, target)
     seen: list[float] = []
     res = ingest.ingest_bytes(
         Store(target), extract, "cases.csv", "cleansing", progress=seen.append
