@@ -45,6 +45,12 @@ __all__ = [
 
 NO_WARDS_MESSAGE = "load ward boundaries first: python -m neighbourhood ingest FILE --kind wards"
 NO_WARDS_CODE = "F_NO_WARDS"
+WARDS_CHANGED_CODE = "F_WARDS_CHANGED"
+WARDS_CHANGED_MESSAGE = (
+    "The ward boundaries changed while this file was being read (a load of ward boundaries "
+    "finished meanwhile), so its cases were assigned to wards that are no longer the active "
+    "ones. Nothing was stored: load the file again."
+)
 REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
 SLICED_KINDS: tuple[str, ...] = ("cleansing", "enforcement")
 """Kinds whose big plain CSV files are read in slices (:mod:`neighbourhood.stream`)."""
@@ -351,11 +357,14 @@ def _ingest_slices(
             return _result(store, base, outcome, _empty_rejects(), {})
     if not store.exists():
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
-    with store.writing(), tempfile.TemporaryDirectory(prefix="neighbourhood-ingest-") as tmp:
-        wards = store.wards()
-        if wards.empty:
-            raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
-        active = store.active_boundary_set()
+    # The slices are read and assigned without the writer's lock (readers and other loads go on
+    # meanwhile); the boundaries they were assigned to are checked again under the lock.
+    active = store.active_boundary_set()
+    wards = store.wards(active)
+    if wards.empty:
+        raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
+    boundaries = _wards_fingerprint(active, wards)
+    with tempfile.TemporaryDirectory(prefix="neighbourhood-ingest-") as tmp:
         reports: list[dict[str, Any]] = []
         loader_rejects: list[pd.DataFrame] = []
         ward_rejects: list[pd.DataFrame] = []
@@ -416,8 +425,26 @@ def _ingest_slices(
         base.rows_rejected = base.rows_read - kept_rows
         base.boundary_set = active
         stream.release_memory()  # what the slices left behind, before DuckDB takes its share
-        outcome = store.apply_ingest(base)
+        with store.writing():
+            now = store.active_boundary_set()
+            if _wards_fingerprint(now, store.wards(now)) != boundaries:
+                raise FileRefused(WARDS_CHANGED_CODE, WARDS_CHANGED_MESSAGE)
+            outcome = store.apply_ingest(base)
     return _result(store, base, outcome, rejects, report)
+
+
+def _wards_fingerprint(active: str | None, wards: Any) -> tuple[str | None, str]:
+    """The active boundary set and a digest of its codes and shapes."""
+    import shapely
+
+    digest = hashlib.sha256()
+    for code, wkb in zip(
+        wards["ward_code"].astype(str),
+        shapely.to_wkb(wards.geometry.to_numpy()),
+        strict=True,
+    ):
+        digest.update(code.encode() + b"\0" + bytes(wkb))
+    return active, digest.hexdigest()
 
 
 def _slice_keys(frame: pd.DataFrame) -> pa.Table:

@@ -368,3 +368,30 @@ def test_progress_is_reported_slice_by_slice(
     assert len(seen) == res.report["slices"] > 1
     assert seen == sorted(seen) and 0 < seen[0] < 1
     assert seen[-1] == pytest.approx(1.0)
+
+
+def test_boundaries_changed_while_reading_refuses_and_stores_nothing(
+    target: Path, extract: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slices are read without the writer's lock; a wards load that lands meanwhile is caught."""
+    monkeypatch.setenv(stream.ENV_SLICE_BYTES, str(SMALL))
+    files = generate_demo(tmp_path / "w", n_cases=100)
+    redrawn = tmp_path / "redrawn.geojson"
+    redrawn.write_bytes(files.wards.read_bytes() + b"\n")  # not the file loaded before
+    store = Store(target)
+    real = stream.read_slices
+
+    def with_a_wards_load(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+        for i, extract_ in enumerate(real(*args, **kw)):  # type: ignore[arg-type]
+            if i == 1:  # another analyst's boundary file lands while this file is read
+                ingest.ingest_path(store, redrawn, "wards", boundary_set="redrawn")
+            yield extract_
+
+    monkeypatch.setattr(stream, "read_slices", with_a_wards_load)
+    cases_before = stored(store)
+    with pytest.raises(loaders.FileRefused) as err:
+        ingest.ingest_bytes(store, extract, "cases.csv", "cleansing")
+    assert err.value.code == ingest.WARDS_CHANGED_CODE
+    assert "load the file again" in err.value.message
+    pd.testing.assert_frame_equal(stored(store), cases_before)
+    assert store.active_boundary_set() == "redrawn"
