@@ -25,11 +25,11 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import duckdb
 import numpy as np
@@ -377,6 +377,7 @@ def _q(name: str) -> str:
 
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Integer key of each incoming cases row within one ingest (the file line for staged rows, the
 #: row position otherwise): the plan and the repeat flags join on it instead of on case_id.
@@ -433,13 +434,18 @@ def _size_bytes(value: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 
-def _ingest_memory_limits(batch: IngestBatch) -> list[str]:
-    """Memory limits to try an ingest with, in order; the last is DuckDB's default share."""
-    rows = (
-        batch.staged_rows
-        if batch.staged is not None
-        else (len(batch.frame) if batch.frame is not None else 0)
-    )
+def _incoming_rows(batch: IngestBatch) -> int:
+    if batch.staged is not None:
+        return int(batch.staged_rows)
+    return len(batch.frame) if batch.frame is not None else 0
+
+
+def _memory_limits(rows: int) -> list[str]:
+    """Memory limits to try a writing transaction with, in order (more each time it runs out).
+
+    The first is :func:`write_memory_limit`, or :data:`WRITE_MEMORY_PER_ROW` per incoming row
+    when that is more; then 4x as much; the last is DuckDB's own default share of the machine.
+    """
     start = max(_size_bytes(write_memory_limit()), WRITE_MEMORY_PER_ROW * int(rows))
     machine = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
     limits = [start]
@@ -1036,25 +1042,40 @@ class Store:
         if not self.exists():
             self.initialise()
         with self.writing():
-            limits = _ingest_memory_limits(batch)
-            for i, limit in enumerate(limits):
-                con = self._connect(read_only=False, memory_limit=limit)
-                try:
-                    return self._apply(con, batch)
-                except duckdb.OutOfMemoryException as exc:
-                    # Rolled back: nothing was written. Try again with more room.
-                    if i == len(limits) - 1:
-                        raise
-                    _log.warning(
-                        "ingest of %s ran out of DuckDB memory at %s; trying again with %s (%s)",
-                        batch.file_name,
-                        limit,
-                        limits[i + 1],
-                        str(exc).splitlines()[0][:200],
-                    )
-                finally:
-                    con.close()
-            raise AssertionError("unreachable")  # pragma: no cover
+            return self._with_room(
+                _memory_limits(_incoming_rows(batch)),
+                f"ingest of {batch.file_name}",
+                lambda con: self._apply(con, batch),
+            )
+
+    def _with_room(
+        self,
+        limits: list[str],
+        what: str,
+        work: Callable[[duckdb.DuckDBPyConnection], _T],
+    ) -> _T:
+        """Run one writing transaction, with more DuckDB memory each time it runs out.
+
+        ``work`` opens and commits (or rolls back) its own transaction on the connection it is
+        given, so a try that ran out of memory wrote nothing.
+        """
+        for i, limit in enumerate(limits):
+            con = self._connect(read_only=False, memory_limit=limit)
+            try:
+                return work(con)
+            except duckdb.OutOfMemoryException as exc:
+                if i == len(limits) - 1:
+                    raise
+                _log.warning(
+                    "%s ran out of DuckDB memory at %s; trying again with %s (%s)",
+                    what,
+                    limit,
+                    limits[i + 1],
+                    str(exc).splitlines()[0][:200],
+                )
+            finally:
+                con.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _next_seq(self, con: duckdb.DuckDBPyConnection) -> int:
         return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchall()[0][0])
@@ -1457,22 +1478,22 @@ class Store:
         1
         """
         wanted = normalise_ingest_id(ingest_id)
-        with self.writing():
-            con = self._connect(read_only=False)
+
+        def work(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            con.execute("BEGIN")
             try:
-                con.execute("BEGIN")
-                try:
-                    _migrate(con)
-                    result = self._undo(con, wanted, actor)
-                    con.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        con.execute("ROLLBACK")
-                    raise
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-        return result
+                _migrate(con)
+                result = self._undo(con, wanted, actor)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("CHECKPOINT")
+            return result
+
+        with self.writing():
+            return self._with_room(_memory_limits(0), f"undo of {wanted}", work)
 
     def _undo(self, con: duckdb.DuckDBPyConnection, ingest_id: str, actor: str) -> dict[str, Any]:
         rows = con.execute(

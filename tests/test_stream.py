@@ -395,3 +395,27 @@ def test_boundaries_changed_while_reading_refuses_and_stores_nothing(
     assert "load the file again" in err.value.message
     pd.testing.assert_frame_equal(stored(store), cases_before)
     assert store.active_boundary_set() == "redrawn"
+
+
+def test_undo_that_runs_out_of_memory_is_tried_with_more_room(
+    target: Path, extract: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(target)
+    res = ingest.ingest_bytes(store, extract, "cases.csv", "cleansing")
+    before = int(store.query("SELECT count(*) AS n FROM cases")["n"].iloc[0])
+    real = Store._undo
+    limits: list[str] = []
+
+    def tight(self: Store, con: duckdb.DuckDBPyConnection, *args: object) -> object:
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        if len(limits) == 1:
+            con.execute("DELETE FROM cases")  # half-done work the rollback must undo
+            raise duckdb.OutOfMemoryException("Out of Memory Error: test")
+        return real(self, con, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "_undo", tight)
+    out = store.undo(res.ingest_id)
+    assert len(limits) == 2 and limits[0] != limits[1]
+    assert out["status"] == "undone"
+    after = int(store.query("SELECT count(*) AS n FROM cases")["n"].iloc[0])
+    assert after == before - res.rows_new
