@@ -1054,15 +1054,26 @@ class Store:
         what: str,
         work: Callable[[duckdb.DuckDBPyConnection], _T],
     ) -> _T:
-        """Run one writing transaction, with more DuckDB memory each time it runs out.
+        """Run ``work`` in one writing transaction, with more DuckDB memory each time it runs out.
 
-        ``work`` opens and commits (or rolls back) its own transaction on the connection it is
-        given, so a try that ran out of memory wrote nothing.
+        The transaction brings the schema up to date first, commits and checkpoints (no
+        ``.wal`` is left behind); on any error it is rolled back, so a try that ran out of
+        memory wrote nothing.
         """
         for i, limit in enumerate(limits):
             con = self._connect(read_only=False, memory_limit=limit)
             try:
-                return work(con)
+                con.execute("BEGIN")
+                try:
+                    _migrate(con)
+                    result = work(con)
+                    con.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    raise
+                con.execute("CHECKPOINT")
+                return result
             except duckdb.OutOfMemoryException as exc:
                 if i == len(limits) - 1:
                     raise
@@ -1081,44 +1092,36 @@ class Store:
         return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchall()[0][0])
 
     def _apply(self, con: duckdb.DuckDBPyConnection, batch: IngestBatch) -> IngestOutcome:
+        """The ingest's writes, inside the transaction :meth:`_with_room` opened."""
         started = batch.started_at or _utc_now()
-        con.execute("BEGIN")
-        try:
-            _migrate(con)
-            seq = self._next_seq(con)
-            ingest_id = _format_ingest_id(seq)
-            duplicate = self._find_duplicate(con, batch.sha256, batch.kind)
-            if duplicate is not None:
-                outcome = IngestOutcome(
-                    ingest_id=ingest_id,
-                    status="duplicate_file",
-                    rows_accepted=0,
-                    rows_new=0,
-                    rows_updated=0,
-                    rows_unchanged=0,
-                    message=(
-                        f"identical to {duplicate['ingest_id']} ({duplicate['file_name']}, "
-                        f"{duplicate['finished_at']}): nothing changed"
-                    ),
-                    duplicate_of=duplicate["ingest_id"],
+        seq = self._next_seq(con)
+        ingest_id = _format_ingest_id(seq)
+        duplicate = self._find_duplicate(con, batch.sha256, batch.kind)
+        if duplicate is not None:
+            outcome = IngestOutcome(
+                ingest_id=ingest_id,
+                status="duplicate_file",
+                rows_accepted=0,
+                rows_new=0,
+                rows_updated=0,
+                rows_unchanged=0,
+                message=(
+                    f"identical to {duplicate['ingest_id']} ({duplicate['file_name']}, "
+                    f"{duplicate['finished_at']}): nothing changed"
+                ),
+                duplicate_of=duplicate["ingest_id"],
+            )
+            rows_read, rows_rejected = batch.rows_read, 0
+        else:
+            if batch.frame is None and batch.staged is None:
+                raise StoreError(
+                    "the earlier identical ingest was undone meanwhile; please ingest again"
                 )
-                rows_read, rows_rejected = batch.rows_read, 0
-            else:
-                if batch.frame is None and batch.staged is None:
-                    raise StoreError(
-                        "the earlier identical ingest was undone meanwhile; please ingest again"
-                    )
-                outcome = self._upsert(con, batch, ingest_id)
-                rows_read, rows_rejected = batch.rows_read, batch.rows_rejected
-                self._insert_rejects(con, batch, ingest_id)
-            self._insert_log(con, batch, seq, ingest_id, started, outcome, rows_read, rows_rejected)
-            self._test_pause(ingest_id)
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+            outcome = self._upsert(con, batch, ingest_id)
+            rows_read, rows_rejected = batch.rows_read, batch.rows_rejected
+            self._insert_rejects(con, batch, ingest_id)
+        self._insert_log(con, batch, seq, ingest_id, started, outcome, rows_read, rows_rejected)
+        self._test_pause(ingest_id)
         return outcome
 
     @staticmethod
@@ -1478,22 +1481,10 @@ class Store:
         1
         """
         wanted = normalise_ingest_id(ingest_id)
-
-        def work(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            con.execute("BEGIN")
-            try:
-                _migrate(con)
-                result = self._undo(con, wanted, actor)
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("ROLLBACK")
-                raise
-            con.execute("CHECKPOINT")
-            return result
-
         with self.writing():
-            return self._with_room(_memory_limits(0), f"undo of {wanted}", work)
+            return self._with_room(
+                _memory_limits(0), f"undo of {wanted}", lambda con: self._undo(con, wanted, actor)
+            )
 
     def _undo(self, con: duckdb.DuckDBPyConnection, ingest_id: str, actor: str) -> dict[str, Any]:
         rows = con.execute(
