@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from neighbourhood import geo, loaders, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
-from neighbourhood.store import IngestBatch, Store
+from neighbourhood.store import IngestBatch, Store, read_parquet_sql
 
 __all__ = [
     "NO_WARDS_MESSAGE",
@@ -402,6 +402,7 @@ def _ingest_slices(
         report = stream.merge_reports(reports, found)
         with_updated = "updated_at" in (report.get("columns") or {}).values()
         losers = _cross_slice_duplicates(files, keys, bounds, with_updated)
+        unplaced = {line for k in keys for line in k.column("source_line").to_pylist()}
         del keys
         loser_lines = set(losers["source_line"].tolist())
         if loser_lines:
@@ -420,7 +421,7 @@ def _ingest_slices(
         # read_slices yields at least one slice (else it refuses), so there is a staged file.
         base.staged = files
         base.staged_exclude = sorted(loser_lines)
-        kept_rows = _count_staged(files, base.staged_exclude) if loser_lines else staged_rows
+        kept_rows = staged_rows - len(loser_lines - unplaced)  # losers no ward took: not staged
         base.staged_rows = kept_rows
         base.rows_rejected = base.rows_read - kept_rows
         base.boundary_set = active
@@ -497,10 +498,9 @@ def _cross_slice_duplicates(
         return empty
     import duckdb
 
-    paths = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
     sql = (
         "SELECT CAST(case_id AS VARCHAR) AS case_id, epoch_us(updated_at) AS updated_us, "
-        f"source_line FROM read_parquet({paths})"
+        f"source_line FROM {read_parquet_sql(files)}"
     )
     con = duckdb.connect()
     try:
@@ -539,23 +539,6 @@ def _sorted_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return _empty_rejects().drop(columns=["source_file"])
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["source_line", "severity"], kind="stable", ignore_index=True)
-
-
-def _count_staged(files: list[str], exclude: list[int]) -> int:
-    import duckdb
-
-    paths = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-    con = duckdb.connect()
-    try:
-        return int(
-            con.execute(
-                f"SELECT count(*) FROM read_parquet({paths}) "
-                "WHERE source_line NOT IN (SELECT unnest(?::BIGINT[]))",
-                [exclude],
-            ).fetchall()[0][0]
-        )
-    finally:
-        con.close()
 
 
 def _ingest_wards(

@@ -1560,6 +1560,17 @@ class Store:
         }
 
 
+def read_parquet_sql(files: list[str]) -> str:
+    """``read_parquet([...])`` over these files, each path quoted as a SQL string.
+
+    Examples
+    --------
+    >>> read_parquet_sql(["/tmp/a.parquet", "/tmp/o'b.parquet"])
+    "read_parquet(['/tmp/a.parquet', '/tmp/o''b.parquet'])"
+    """
+    return "read_parquet([" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "])"
+
+
 def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[int]) -> None:
     """Temp view ``incoming_batch`` over staged Parquet files, less the excluded lines.
 
@@ -1567,7 +1578,6 @@ def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[
     """
     if not files:
         raise StoreError("a staged ingest needs at least one staged file")
-    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
     where = ""
     if exclude:
         con.execute(
@@ -1577,7 +1587,7 @@ def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[
         where = " WHERE source_line NOT IN (SELECT line FROM staged_exclude)"
     con.execute(
         "CREATE OR REPLACE TEMP VIEW incoming_batch AS SELECT * EXCLUDE (source_line), "
-        f"source_line AS {ROW_KEY} FROM read_parquet({paths}){where}"
+        f"source_line AS {ROW_KEY} FROM {read_parquet_sql(files)}{where}"
     )
 
 
