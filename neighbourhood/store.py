@@ -1160,7 +1160,7 @@ class Store:
         --------
         >>> f = pd.DataFrame({"ward_code": ["E1"], "year": [2024], "population": [900]})
         >>> Store.prepare_rows("population", f).column_names
-        ['ward_code', 'year', 'population']
+        ['ward_code', 'ward_name', 'year', 'population']
         """
         table = TABLE_FOR_KIND[kind]
         columns = dict.fromkeys(_data_columns(table))
