@@ -274,23 +274,10 @@ def ingest_bytes(
                 channel=channel,
                 progress=progress,
             )
-    started = _utc_now()
-    sha = hashlib.sha256(data).hexdigest()
-    base = IngestBatch(
-        kind=kind,
-        file_name=name,
-        sha256=sha,
-        n_bytes=len(data),
-        frame=None,
-        actor=actor,
-        channel=channel,
-        started_at=started,
-    )
-
-    if store.exists() and store.find_duplicate(sha, kind) is not None:
-        outcome = store.apply_ingest(base)
-        if outcome.status == "duplicate_file":
-            return _result(store, base, outcome, _empty_rejects(), {})
+    base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel)
+    duplicate = _as_duplicate(store, base)
+    if duplicate is not None:
+        return duplicate
 
     if kind == "wards":
         return _ingest_wards(store, base, data, name, boundary_set)
@@ -318,6 +305,29 @@ def ingest_bytes(
     return _result(store, base, outcome, rejects, extract.report)
 
 
+def _batch(kind: str, name: str, sha: str, n_bytes: int, actor: str, channel: str) -> IngestBatch:
+    return IngestBatch(
+        kind=kind,
+        file_name=name,
+        sha256=sha,
+        n_bytes=n_bytes,
+        frame=None,
+        actor=actor,
+        channel=channel,
+        started_at=_utc_now(),
+    )
+
+
+def _as_duplicate(store: Store, base: IngestBatch) -> IngestResult | None:
+    """A file already committed with the same digest and kind: logged, never parsed."""
+    if not (store.exists() and store.find_duplicate(base.sha256, base.kind) is not None):
+        return None
+    outcome = store.apply_ingest(base)
+    if outcome.status != "duplicate_file":
+        return None
+    return _result(store, base, outcome, _empty_rejects(), {})
+
+
 def _ingest_slices(
     store: Store,
     source: BinaryIO,
@@ -340,21 +350,10 @@ def _ingest_slices(
     within a file (:func:`_cross_slice_duplicates`).
     """
     del boundary_set  # wards are never read in slices
-    started = _utc_now()
-    base = IngestBatch(
-        kind=kind,
-        file_name=name,
-        sha256=found.sha256,
-        n_bytes=found.size,
-        frame=None,
-        actor=actor,
-        channel=channel,
-        started_at=started,
-    )
-    if store.exists() and store.find_duplicate(found.sha256, kind) is not None:
-        outcome = store.apply_ingest(base)
-        if outcome.status == "duplicate_file":
-            return _result(store, base, outcome, _empty_rejects(), {})
+    base = _batch(kind, name, found.sha256, found.size, actor, channel)
+    duplicate = _as_duplicate(store, base)
+    if duplicate is not None:
+        return duplicate
     if not store.exists():
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
     # The slices are read and assigned without the writer's lock (readers and other loads go on
@@ -487,8 +486,7 @@ def _cross_slice_duplicates(
     kept; the others get ``E_DUPLICATE_ID`` with the loader's message. Slices whose ids are
     sorted and do not overlap (the usual extract, ordered by reference) need no join.
     """
-    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in schemas.REJECT_COLUMNS})
-    empty["source_line"] = empty["source_line"].astype("int64")
+    empty = _empty_rejects().drop(columns=["source_file"])
     spans = [(lo, hi) for ordered, lo, hi in bounds if lo is not None]
     if len(spans) < 2:
         return empty
