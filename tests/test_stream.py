@@ -7,15 +7,14 @@ bytes into a copy of the same store: the stored cases, every rejects row and the
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
-import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from page_support import copy_store, folder_digest
 
 from neighbourhood import ingest, loaders, stream
 from neighbourhood.demo import build_demo, generate_cleansing_extract, generate_demo
@@ -42,17 +41,7 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture
 def target(base_store: Path, tmp_path: Path) -> Path:
     """A copy of the base store for one test."""
-    path = tmp_path / "store"
-    shutil.copytree(base_store, path)
-    return path
-
-
-def folder_hash(path: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-    }
+    return copy_store(base_store, tmp_path / "store")
 
 
 def messy(data: bytes, seed: int = 3) -> bytes:
@@ -104,7 +93,7 @@ def both_ways(
     stores = []
     for mode, size in (("whole", NO_SLICES), ("sliced", str(SMALL))):
         target = tmp_path / mode
-        shutil.copytree(base, target)
+        copy_store(base, target)
         monkeypatch.setenv(stream.ENV_SLICE_BYTES, size)
         store = Store(target)
         results.append(
@@ -227,7 +216,7 @@ def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
     data = mutate(extract)  # type: ignore[operator]
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
-    before = folder_hash(target)
+    before = folder_digest(target)
     messages = []
     for size in (NO_SLICES, str(SMALL)):
         monkeypatch.setenv(stream.ENV_SLICE_BYTES, size)
@@ -235,7 +224,7 @@ def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
             ingest.ingest_path(Store(target), path, "cleansing")
         assert err.value.code == code, label
         messages.append(err.value.message)
-        assert folder_hash(target) == before
+        assert folder_digest(target) == before
     assert messages[0] == messages[1]
 
 
@@ -346,13 +335,13 @@ def test_write_memory_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("kind", ["cleansing", "spend"])
 def test_missing_or_unreadable_path_is_refused(target: Path, tmp_path: Path, kind: str) -> None:
-    before = folder_hash(target)
+    before = folder_digest(target)
     for path in (tmp_path / "nope.csv", tmp_path):  # missing; a folder
         with pytest.raises(loaders.FileRefused) as err:
             ingest.ingest_path(Store(target), path, kind)
         assert err.value.code == "F_UNREADABLE"
         assert "could not be read" in err.value.message
-    assert folder_hash(target) == before
+    assert folder_digest(target) == before
 
 
 def test_progress_is_reported_slice_by_slice(
