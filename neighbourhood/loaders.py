@@ -926,6 +926,12 @@ def _is_xlsx(data: bytes) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
+REFUSED_SUFFIXES: Final[frozenset[str]] = frozenset(
+    {"json", "geojson", "parquet", "pdf", "xls", "shp", "gpkg", "docx"}
+)
+"""File name endings refused as ``F_FORMAT`` whatever the bytes look like."""
+
+
 def _unwrap(data: bytes, name: str, limit: int, report: dict[str, Any]) -> tuple[bytes, str]:
     """Return (payload, format) where format is "csv" or "xlsx"; unpack gzip/zip layers."""
     layers: list[str] = []
@@ -961,7 +967,7 @@ def _unwrap(data: bytes, name: str, limit: int, report: dict[str, Any]) -> tuple
         if data.startswith(sig):
             raise FileRefused("F_FORMAT", f"This is a {label} file; upload CSV or .xlsx.")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if suffix in {"json", "geojson", "parquet", "pdf", "xls", "shp", "gpkg", "docx"}:
+    if suffix in REFUSED_SUFFIXES:
         raise FileRefused("F_FORMAT", f"'.{suffix}' files are not read here; upload CSV or .xlsx.")
     report["format"] = "+".join([*layers, "csv"])
     return data, "csv"

@@ -252,7 +252,7 @@ def scan(
     if size <= limit or size > opts.max_bytes:
         return None
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if suffix in {"json", "geojson", "parquet", "pdf", "xls", "xlsx", "shp", "gpkg", "docx", "gz"}:
+    if suffix in loaders.REFUSED_SUFFIXES | {"xlsx", "gz"}:
         return None
     if opts.encoding is not None and _codec(opts.encoding) not in _ASCII_COMPATIBLE:
         return None
