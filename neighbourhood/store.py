@@ -1278,7 +1278,12 @@ class Store:
         data_cols = _data_columns(table)
         key_list = ", ".join(_q(k) for k in keys)
         self._plan(con, table, keys, data_cols, source)
-        counts = dict(con.execute("SELECT _action, count(*) FROM plan GROUP BY _action").fetchall())
+        tally = con.execute(
+            "SELECT _action, count(*), count(*) FILTER (WHERE _rep) FROM plan GROUP BY _action"
+        ).fetchall()
+        counts = {action: n for action, n, _ in tally}
+        skipped = sum(n for a, n in counts.items() if a not in ("new", "update"))
+        moving = sum(r for a, _, r in tally if a in ("new", "update"))
         replaced = f"(SELECT {key_list} FROM plan WHERE _action = 'update')"
         if counts.get("update"):
             con.execute(
@@ -1314,32 +1319,37 @@ class Store:
             # rows left, before the new ones arrive); stored rows that flip are updated.
             # Source rows are matched to the plan by their integer row key, not by case_id:
             # a join on a million strings cost more than the rest of the insert.
-            written_rows = f"(SELECT {ROW_KEY} FROM plan WHERE _action IN ('new', 'update'))"
+            total = sum(counts.values())
+            written_only = _plan_filter("_action IN ('new', 'update')", total - skipped, total)
+            moved = _plan_filter("_action IN ('new', 'update') AND _rep", moving, total)
             touched = (
-                f"SELECT category, reported_at FROM {source} s SEMI JOIN (SELECT {ROW_KEY} FROM "
-                f"plan WHERE _action IN ('new', 'update') AND _rep) p ON s.{ROW_KEY} = p.{ROW_KEY} "
-                "UNION ALL SELECT category, reported_at FROM case_versions WHERE "
+                f"SELECT category, reported_at FROM {source} s{moved} UNION ALL "
+                "SELECT category, reported_at FROM case_versions WHERE "
                 "table_name = 'cases' AND replaced_by = $ingest AND case_id IN (SELECT case_id "
                 "FROM plan WHERE _action = 'update' AND _rep)"
             )
-            pending = (
-                f"(SELECT s.* FROM {source} s SEMI JOIN {written_rows} p "
-                f"ON s.{ROW_KEY} = p.{ROW_KEY})"
-            )
+            pending = f"(SELECT s.* FROM {source} s{written_only})"
             _refresh_repeats(
                 con, touched, {"ingest": ingest_id}, pending=pending, flags_table="pending_flags"
             )
+            if counts.get("update"):
+                # An updated row whose flag was not recomputed just now keeps the one its
+                # replaced version had (its category, time, place and status did not change).
+                con.execute(
+                    f"INSERT INTO pending_flags SELECT p.{ROW_KEY}, v.is_repeat FROM plan p "
+                    "JOIN case_versions v ON v.case_id = p.case_id WHERE p._action = 'update' "
+                    "AND v.table_name = 'cases' AND v.replaced_by = ? AND p."
+                    f"{ROW_KEY} NOT IN (SELECT {ROW_KEY} FROM pending_flags)",
+                    [ingest_id],
+                )
             _add_codes(con, source)
             try:
                 con.execute(
                     f"INSERT INTO cases BY NAME SELECT {select}, ? AS ingest_id, "
-                    "coalesce(f.is_repeat, v.is_repeat, false) AS is_repeat, "
-                    f"{_case_codes_select('s')} "
-                    f"FROM {source} s SEMI JOIN {written_rows} p ON s.{ROW_KEY} = p.{ROW_KEY} "
-                    f"LEFT JOIN pending_flags f ON f.{ROW_KEY} = s.{ROW_KEY} "
-                    "LEFT JOIN (SELECT case_id, is_repeat FROM case_versions WHERE "
-                    "table_name = 'cases' AND replaced_by = ?) v ON v.case_id = s.case_id",
-                    [ingest_id, ingest_id],
+                    "coalesce(f.is_repeat, false) AS is_repeat, "
+                    f"{_case_codes_select('s')} FROM {source} s{written_only} "
+                    f"LEFT JOIN pending_flags f ON f.{ROW_KEY} = s.{ROW_KEY}",
+                    [ingest_id],
                 )
             finally:
                 with contextlib.suppress(duckdb.Error):
@@ -1569,6 +1579,30 @@ def read_parquet_sql(files: list[str]) -> str:
     "read_parquet(['/tmp/a.parquet', '/tmp/o''b.parquet'])"
     """
     return "read_parquet([" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "])"
+
+
+def _plan_filter(keep: str, kept: int, total: int) -> str:
+    """Join clause that keeps the source rows (alias ``s``) whose ``plan`` row matches ``keep``.
+
+    ``kept`` of the plan's ``total`` rows match. A semi join with the matching rows' keys cost
+    a third of the insert of a million new rows, so it is left out when every row matches (a
+    load into an empty store) and is an anti join with the rows that do not match when those
+    are the fewer.
+
+    Examples
+    --------
+    >>> _plan_filter("_rep", 10, 10)
+    ''
+    >>> _plan_filter("_rep", 9, 10)
+    ' ANTI JOIN (SELECT _rowkey FROM plan WHERE NOT (_rep)) p ON s._rowkey = p._rowkey'
+    """
+    if kept == total:
+        return ""
+    if 2 * (total - kept) < total:
+        rows, join = f"NOT ({keep})", "ANTI"
+    else:
+        rows, join = keep, "SEMI"
+    return f" {join} JOIN (SELECT {ROW_KEY} FROM plan WHERE {rows}) p ON s.{ROW_KEY} = p.{ROW_KEY}"
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, files: list[str], exclude: list[int]) -> None:

@@ -162,6 +162,34 @@ def test_repeat_flags_stay_exact_through_ingests_updates_and_undo(
     assert_derived_exact(store)
 
 
+@pytest.mark.parametrize("unchanged", [10, 1200])
+def test_flags_exact_when_some_rows_are_unchanged(store: Store, unchanged: int) -> None:
+    # A few unchanged rows (the insert skips them with an anti join) or most of them (a semi
+    # join keeps the written ones); either way the written rows and their flags are exact.
+    base = frame(1500, 5)
+    ingest(store, "cleansing", base, "a")
+    nxt = base.copy()
+    changed = nxt.index[unchanged:]
+    nxt.loc[changed, "updated_at"] += pd.Timedelta(days=1)
+    moved = changed[::2]  # the others change their cost only: same place, time and status
+    nxt.loc[moved, "longitude"] += 0.0005
+    nxt.loc[changed[1::2], "cost_gbp"] = 99.0
+    stale = nxt.index[:3]  # older than the stored version: kept as stored
+    nxt.loc[stale, "street"] = "Old Road"
+    nxt.loc[stale, "updated_at"] -= pd.Timedelta(days=1)
+    nxt = pd.concat([nxt, frame(40, 6, id_offset=50_000)], ignore_index=True)
+    out = ingest(store, "cleansing", nxt, "b")
+    assert (out.rows_new, out.rows_updated) == (40, 1500 - unchanged)
+    assert out.rows_unchanged == unchanged
+    cases = store.table("cases").set_index("case_id")
+    assert len(cases) == 1540
+    assert (cases.loc[base["case_id"][stale], "street"].isna()).all()
+    assert (cases.loc[base["case_id"][changed[1::2]], "cost_gbp"] == 99.0).all()
+    assert_derived_exact(store)
+    store.undo(out.ingest_id)
+    assert_derived_exact(store)
+
+
 def test_migration_of_a_version_1_store_fills_derived_columns(store: Store) -> None:
     ingest(store, "cleansing", frame(800, 5), "a")
     ingest(store, "enforcement", enforcement(200, 6), "e")
