@@ -7,6 +7,7 @@ bytes into a copy of the same store: the stored cases, every rejects row and the
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 from pathlib import Path
@@ -244,6 +245,41 @@ def test_scan_sends_what_slices_cannot_read_to_the_whole_file_reader(extract: by
     assert found(extract[:-10] + b"\x00" + extract[-10:]) is None
     assert found(extract + "é\n".encode()) is None  # UTF-8 beside Windows-1252
     assert stream.scan(io.BytesIO(extract), "x.csv") is None  # small: read whole
+
+
+@pytest.mark.parametrize("block", [19, 23, 1 << 24])
+def test_scan_decides_the_same_whatever_its_block_size(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # Small blocks (the header must fit in the first) split multi-byte characters and lines; the
+    # decision and the digest
+    # must be those of the whole file read at once.
+    head = b"Case ID,Street\n"
+    ascii_rows = b"".join(b"C%d,High Street\n" % i for i in range(40))
+    utf8 = "C99,Rue Émile Zola – “quoted”\n".encode()
+    cp1252 = "C98,Caf\u00e9 \u00a3 Road\n".encode("cp1252")
+    undefined = b"C97,Bad \x81 byte\n"
+    cases = {
+        "ascii": (head + ascii_rows, "utf-8"),
+        "utf-8 late": (head + ascii_rows + utf8 + ascii_rows, "utf-8"),
+        "utf-8 with BOM": (b"\xef\xbb\xbf" + head + utf8 + ascii_rows, "utf-8-sig"),
+        "windows-1252": (head + ascii_rows + cp1252 + ascii_rows + cp1252, "cp1252"),
+        "mixed": (head + cp1252 + ascii_rows + utf8, None),
+        "mixed, UTF-8 first": (head + utf8 + ascii_rows + cp1252, None),
+        "undefined in 1252": (head + ascii_rows + cp1252 + undefined, None),
+        "NUL late": (head + ascii_rows + b"C1,\x00\n", None),
+        "no line end at the end": (head + ascii_rows + cp1252.rstrip(b"\n"), "cp1252"),
+    }
+    monkeypatch.setattr(stream, "_BLOCK", block)
+    for label, (data, encoding) in cases.items():
+        found = stream.scan(io.BytesIO(data), "x.csv", min_bytes=0)
+        if encoding is None:
+            assert found is None, label
+            continue
+        assert found is not None, label
+        assert found.encoding == encoding, label
+        assert found.sha256 == hashlib.sha256(data).hexdigest(), label
+        assert found.header_end == data.index(b"\n") + 1, label
 
 
 def test_slices_cut_only_between_rows() -> None:
