@@ -1183,14 +1183,17 @@ class Store:
         """Temp table ``plan``: the incoming keys plus ``_action`` (new/stale/same/update).
 
         Rows are compared by a 64-bit hash of every data column, computed on both sides in the
-        same query (so it never depends on a stored hash or on the DuckDB version): the join
-        carries three narrow columns instead of two whole rows, which halves the cost of a
-        re-ingest. Two different rows with equal hashes (probability 2^-64 per changed row)
+        same query (so it never depends on a stored hash or on the DuckDB version): the stored
+        side of the join is three narrow columns instead of whole rows, which halves the cost of
+        a re-ingest, and an incoming row is hashed only when its key is stored. Two different rows with equal hashes (probability 2^-64 per changed row)
         would count as unchanged. For ``cases`` the plan also says whether the fields the
         repeat flag reads (category, time, place, cancelled/duplicate) changed (``_rep``).
         """
         types = DATA_TABLES[table]
-        row_hash = "hash(" + ", ".join(f"CAST({_q(c)} AS {types[c]})" for c in data_cols) + ")"
+
+        def row_hash(a: str) -> str:
+            return "hash(" + ", ".join(f"CAST({a}{_q(c)} AS {types[c]})" for c in data_cols) + ")"
+
         has_upd = "updated_at" in data_cols
         stale = (
             "s.updated_at IS NOT NULL AND t.updated_at IS NOT NULL AND s.updated_at < t.updated_at"
@@ -1199,17 +1202,22 @@ class Store:
         )
         key_cols = ", ".join(_q(k) for k in keys)
         upd = ", updated_at" if has_upd else ""
-        rep_hash = ", " + _REPEAT_HASH + " AS _rh" if table == "cases" else ""
-        rep = ", (t._h IS NULL OR s._rh <> t._rh) AS _rep" if table == "cases" else ", TRUE AS _rep"
-        row_key = f", {ROW_KEY}" if table == "cases" else ""
-        rep += f", s.{ROW_KEY}" if table == "cases" else ""
+        cases = table == "cases"
+        rep_hash = f", {_repeat_hash('')} AS _rh" if cases else ""
+        rep = (
+            f", (t._h IS NULL OR {_repeat_hash('s.')} <> t._rh) AS _rep, s.{ROW_KEY}"
+            if cases
+            else ", TRUE AS _rep"
+        )
+        # The incoming rows' hashes are computed inside the CASE, so only for rows whose key is
+        # stored (DuckDB evaluates a branch only for the rows that reach it): a load of new
+        # cases hashes nothing.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE plan AS SELECT {', '.join('s.' + _q(k) for k in keys)}, "
             "CASE WHEN t._h IS NULL THEN 'new' "
-            f"WHEN {stale} THEN 'stale' WHEN s._h = t._h THEN 'same' ELSE 'update' END AS _action"
-            f"{rep} FROM (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash}{row_key} "
-            f"FROM {source}) s "
-            f"LEFT JOIN (SELECT {key_cols}{upd}, {row_hash} AS _h{rep_hash} FROM {table}) t "
+            f"WHEN {stale} THEN 'stale' WHEN {row_hash('s.')} = t._h THEN 'same' "
+            f"ELSE 'update' END AS _action{rep} FROM {source} s "
+            f"LEFT JOIN (SELECT {key_cols}{upd}, {row_hash('')} AS _h{rep_hash} FROM {table}) t "
             f"ON {_join('s', 't', keys)}"
         )
 
@@ -1643,12 +1651,18 @@ def _local_day_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 _EXCLUDED = "('cancelled', 'duplicate')"
-#: What the repeat flag reads from a row (repeats.flag_repeats): a change here may flip flags.
-_REPEAT_HASH = (
-    "hash(CAST(category AS VARCHAR), CAST(reported_at AS TIMESTAMPTZ), "
-    "CAST(latitude AS DOUBLE), CAST(longitude AS DOUBLE), "
-    f"coalesce(CAST(status AS VARCHAR) IN {_EXCLUDED}, false))"
-)
+
+
+def _repeat_hash(a: str) -> str:
+    """SQL hash of what the repeat flag reads from a row (columns prefixed with ``a``).
+
+    A change in any of these (repeats.flag_repeats) may flip flags.
+    """
+    return (
+        f"hash(CAST({a}category AS VARCHAR), CAST({a}reported_at AS TIMESTAMPTZ), "
+        f"CAST({a}latitude AS DOUBLE), CAST({a}longitude AS DOUBLE), "
+        f"coalesce(CAST({a}status AS VARCHAR) IN {_EXCLUDED}, false))"
+    )
 
 
 def _repeat_starts(
