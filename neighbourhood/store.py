@@ -1041,11 +1041,21 @@ class Store:
             raise ValueError(f"unknown kind {batch.kind!r}")
         if not self.exists():
             self.initialise()
+        table = TABLE_FOR_KIND[batch.kind]
+
+        def apply(con: duckdb.DuckDBPyConnection) -> IngestOutcome:
+            before = _stored_rows(con, table)
+            outcome = self._apply(con, batch)
+            if not _compaction_due(before, outcome):
+                # The replaced rows stay in the file as dead rows until a later ingest compacts
+                # the table: compacting rewrote most of it (0.6 s of a re-extract of 1M cases
+                # with 10 % changed), so it runs only once dead rows are a fair share.
+                con.execute("SET max_vacuum_tasks = 0")
+            return outcome
+
         with self.writing():
             return self._with_room(
-                _memory_limits(_incoming_rows(batch)),
-                f"ingest of {batch.file_name}",
-                lambda con: self._apply(con, batch),
+                _memory_limits(_incoming_rows(batch)), f"ingest of {batch.file_name}", apply
             )
 
     def _with_room(
@@ -1587,6 +1597,39 @@ def read_parquet_sql(files: list[str]) -> str:
     "read_parquet(['/tmp/a.parquet', '/tmp/o''b.parquet'])"
     """
     return "read_parquet([" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "])"
+
+
+#: Rows that an ingest replaces are deleted, and DuckDB keeps deleted rows in the file until a
+#: checkpoint compacts their row groups ("vacuum"). An ingest's checkpoint compacts only when
+#: the dead rows of its table will be at least this share of the rows in the file.
+COMPACT_DEAD_SHARE: Final[float] = 0.25
+
+
+def _stored_rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """``(rows in the file, live rows)`` of a table as committed (dead = the difference)."""
+    physical = con.execute(
+        "SELECT coalesce(sum(count), 0) FROM pragma_storage_info(?) WHERE column_id = 0 "
+        "AND segment_type <> 'VALIDITY'",
+        [table],
+    ).fetchall()[0][0]
+    live = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
+    return int(physical), int(live)
+
+
+def _compaction_due(before: tuple[int, int], outcome: IngestOutcome) -> bool:
+    """Whether the checkpoint after this ingest should compact its table's dead rows.
+
+    Examples
+    --------
+    >>> done = IngestOutcome("ingest-000002", "committed", 10, 0, 10, 0, "")
+    >>> _compaction_due((100, 100), done), _compaction_due((100, 80), done)
+    (False, True)
+    """
+    physical, live = before
+    deleted = outcome.rows_updated + outcome.rows_removed
+    dead = max(physical - live, 0) + deleted
+    rows = physical + outcome.rows_new + outcome.rows_updated
+    return deleted > 0 and dead >= COMPACT_DEAD_SHARE * max(rows, 1)
 
 
 def _plan_filter(keep: str, kept: int, total: int) -> str:

@@ -190,6 +190,38 @@ def test_flags_exact_when_some_rows_are_unchanged(store: Store, unchanged: int) 
     assert_derived_exact(store)
 
 
+def test_replaced_rows_are_compacted_once_they_are_a_fair_share(store: Store) -> None:
+    # Checkpoints skip DuckDB's compaction of deleted (replaced) rows until they are
+    # COMPACT_DEAD_SHARE of the table, so the file never fills up with dead rows.
+    import duckdb
+
+    def stored() -> tuple[int, int]:
+        con = duckdb.connect(str(store.db_path), read_only=True)
+        try:
+            return st._stored_rows(con, "cases")
+        finally:
+            con.close()
+
+    base = frame(3000, 7)
+    ingest(store, "cleansing", base, "a")
+    assert stored() == (3000, 3000)
+    seen = []
+    for i in range(8):
+        nxt = base.iloc[(i * 700) % 2300 :][:700].copy()
+        nxt["cost_gbp"] = 1000.0 + i
+        nxt["updated_at"] += pd.Timedelta(days=i + 1)
+        assert ingest(store, "cleansing", nxt, f"b{i}").rows_updated == 700
+        physical, live = stored()
+        assert live == 3000
+        assert physical - live <= 0.5 * physical  # bounded, whatever DuckDB's own heuristics
+        seen.append(physical)
+    assert seen[0] == 3700  # the first ingest left its dead rows (18 % of the file)
+    assert min(seen[1:]) < max(seen)  # ... and a later one compacted them
+    cases = store.table("cases").set_index("case_id")
+    assert (cases.loc[base["case_id"].iloc[300:1000], "cost_gbp"] == 1007.0).all()  # the last
+    assert_derived_exact(store)
+
+
 def test_migration_of_a_version_1_store_fills_derived_columns(store: Store) -> None:
     ingest(store, "cleansing", frame(800, 5), "a")
     ingest(store, "enforcement", enforcement(200, 6), "e")
