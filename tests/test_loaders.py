@@ -448,6 +448,34 @@ def test_bst_nonexistent_spring_time_is_shifted_forward():
     assert rules_at(ex, 2) == {"W_DST_NONEXISTENT"}
 
 
+def test_fast_localise_equals_pandas_on_every_clock_change_1998_to_2101():
+    # The numpy transition-table path must give pandas' tz_localize answers exactly: every 15
+    # minutes of every day on which Europe/London's clocks change, the edges of the table's
+    # range, random times from 1700 to 2260 and NaT.
+    from neighbourhood import loaders
+
+    days = pd.date_range("1998-01-01", "2101-12-31", freq="D", unit="ns")
+    start = days.tz_localize("Europe/London", ambiguous=True, nonexistent="shift_forward")
+    end = (days + pd.Timedelta(hours=23)).tz_localize(
+        "Europe/London", ambiguous=True, nonexistent="shift_forward"
+    )
+    changing = days[(start.strftime("%z") != end.strftime("%z"))]
+    assert len(changing) >= 2 * 102  # spring and autumn of every year
+    quarter = np.arange(96, dtype=np.int64) * 15 * 60 * 10**9
+    grid = (changing.asi8[:, None] + quarter[None, :]).ravel()
+    rng = np.random.default_rng(5)
+    edges = [pd.Timestamp(t).value + d for t in loaders._FAST_TZ_RANGE for d in (-1, 0, 1)]
+    spread = rng.integers(pd.Timestamp("1700-01-01").value, pd.Timestamp("2260-01-01").value, 5000)
+    wall = pd.Series(np.concatenate([grid, edges, spread]).view("datetime64[ns]"))
+    wall[::37] = pd.NaT
+    fast, amb, gap = loaders._localise(wall)
+    slow, amb_ref, gap_ref = loaders._localise_pandas(wall)
+    assert fast.dtype == slow.dtype
+    assert ((fast == slow) | (fast.isna() & slow.isna())).all()
+    assert (amb == amb_ref).all() and (gap == gap_ref).all()
+    assert min(amb.sum(), gap.sum()) > 3 * len(changing) // 2  # both kinds, most changes
+
+
 def test_dates_outside_the_nanosecond_range_are_too_old_or_future_not_wrapped_or_crashing():
     ex = cases(
         "C1,10/03/1504 13:06,Litter,,,,,",  # used to wrap round to the future
