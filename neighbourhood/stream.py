@@ -401,28 +401,31 @@ def iter_slices(
     source.seek(0)
     header = source.read(found.header_end)
     lines_before = 0
-    buf = b""
+    carry = b""  # the rows after the last cut: no complete row outside quotes
     eof = False
     while True:
-        while not eof and len(buf) < want:
-            more = source.read(want - len(buf))
-            eof = not more
-            buf = buf + more if buf else more
-        if not buf:
+        more = b""
+        while not eof and len(carry) + len(more) < want:
+            # Read into a fresh block (the read lets go of the GIL); the carry is not copied
+            # onto it, and the slice below is the one copy of its rows.
+            block = source.read(want - len(carry) - len(more))
+            eof = not block
+            more = more + block if more else block
+        if not carry and not more:
             return
-        cut = len(buf) if eof else _row_boundary(buf)
-        if cut == 0:  # one row longer than the slice (or an open quote): read on
-            more = source.read(_BLOCK)
-            eof = not more
-            buf += more
-            continue
-        # One copy per slice (header + rows); counting bytes through numpy lets go of the GIL,
-        # so the slice being read by a worker thread is not held up.
-        body = memoryview(buf)[:cut]
-        yield b"".join((header, body)), lines_before
-        lines_before += _count_byte(body, 0x0A)
-        del body
-        buf = buf[cut:]
+        if eof:
+            cut = len(more)
+        else:
+            cut = _row_boundary(more, _count_byte(carry, 0x22))
+            if cut == 0:  # one row longer than the slice (or an open quote): read on
+                carry, want = carry + more, want + _BLOCK
+                continue
+            want = slice_bytes() if size is None else max(size, 1)
+        rows = memoryview(more)[:cut]
+        yield b"".join((header, carry, rows)), lines_before
+        lines_before += _count_byte(carry, 0x0A) + _count_byte(rows, 0x0A)
+        del rows
+        carry = more[cut:]
 
 
 def _count_byte(data: bytes | memoryview, byte: int) -> int:
@@ -430,10 +433,13 @@ def _count_byte(data: bytes | memoryview, byte: int) -> int:
     return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
 
 
-def _row_boundary(buf: bytes) -> int:
-    """Offset after the last line end of buf that is outside quotes (0 when there is none)."""
+def _row_boundary(buf: bytes, quotes_before: int = 0) -> int:
+    """Offset after the last line end of buf that is outside quotes (0 when there is none).
+
+    ``quotes_before``: the ``"`` in the rows before buf that belong to the same slice.
+    """
     pos = buf.rfind(b"\n")
-    quotes = _count_byte(memoryview(buf)[:pos], 0x22) if pos >= 0 else 0
+    quotes = quotes_before + (_count_byte(memoryview(buf)[:pos], 0x22) if pos >= 0 else 0)
     while pos >= 0:
         if quotes % 2 == 0:
             return pos + 1

@@ -282,19 +282,23 @@ def test_scan_decides_the_same_whatever_its_block_size(
         assert found.header_end == data.index(b"\n") + 1, label
 
 
-def test_slices_cut_only_between_rows() -> None:
+@pytest.mark.parametrize("size", [1, 7, 45, 1000, 1 << 20])
+def test_slices_cut_only_between_rows(size: int) -> None:
+    # Sizes below one row make the reader read on past the slice size (a row longer than it).
     rows = [b'"C%d","line one\r\nline two, with ""quotes""",%d\r\n' % (i, i) for i in range(500)]
+    rows[7] = b'"C7","%s",7\r\n' % (b"a long\nquoted value, " * 40)  # longer than small sizes
     body = b"".join(rows)
     data = b"id,text,n\r\n" + body
     found = stream.Scan("", len(data), "utf-8", len(b"id,text,n\r\n"))
-    slices = list(stream.iter_slices(io.BytesIO(data), found, size=1000))
-    assert len(slices) > 10
+    slices = list(stream.iter_slices(io.BytesIO(data), found, size=size))
+    assert len(slices) > 10 or size != 1000
     assert b"".join(s[len(b"id,text,n\r\n") :] for s, _ in slices) == body
     for piece, offset in slices:
         assert piece.startswith(b"id,text,n\r\n")
         frame = pd.read_csv(io.BytesIO(piece), dtype=str)
         first = int(frame["n"].iloc[0])
-        assert offset == 2 * first  # two physical lines a row before this slice
+        # two physical lines a row before this slice (row 7 has 41)
+        assert offset == 2 * first + (39 if first > 7 else 0)
 
 
 def test_merge_reports_adds_counts_and_lists_other_date_formats() -> None:
