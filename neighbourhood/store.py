@@ -1195,9 +1195,10 @@ class Store:
         Rows are compared by a 64-bit hash of every data column, computed on both sides in the
         same query (so it never depends on a stored hash or on the DuckDB version): the stored
         side of the join is three narrow columns instead of whole rows, which halves the cost of
-        a re-ingest, and an incoming row is hashed only when its key is stored. Two different rows with equal hashes (probability 2^-64 per changed row)
-        would count as unchanged. For ``cases`` the plan also says whether the fields the
-        repeat flag reads (category, time, place, cancelled/duplicate) changed (``_rep``).
+        a re-ingest, and an incoming row is hashed only when its key is stored. Two different
+        rows with equal hashes (probability 2^-64 per changed row) would count as unchanged.
+        For ``cases`` the plan also says whether the fields the repeat flag reads (category,
+        time, place, cancelled/duplicate) changed (``_rep``).
         """
         types = DATA_TABLES[table]
 
@@ -1355,9 +1356,9 @@ class Store:
                 # replaced version had (its category, time, place and status did not change).
                 con.execute(
                     f"INSERT INTO pending_flags SELECT p.{ROW_KEY}, v.is_repeat FROM plan p "
-                    "JOIN case_versions v ON v.case_id = p.case_id WHERE p._action = 'update' "
-                    "AND v.table_name = 'cases' AND v.replaced_by = ? AND p."
-                    f"{ROW_KEY} NOT IN (SELECT {ROW_KEY} FROM pending_flags)",
+                    "JOIN case_versions v ON v.case_id = p.case_id "
+                    f"ANTI JOIN pending_flags f ON f.{ROW_KEY} = p.{ROW_KEY} "
+                    "WHERE p._action = 'update' AND v.table_name = 'cases' AND v.replaced_by = ?",
                     [ingest_id],
                 )
             _add_codes(con, source)
