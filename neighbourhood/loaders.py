@@ -1049,6 +1049,17 @@ _UTF8_MULTIBYTE: Final[re.Pattern[bytes]] = re.compile(
 )
 
 
+def _count_byte(data: bytes | memoryview, byte: int) -> int:
+    """How many times ``byte`` occurs in ``data`` (numpy, without holding the GIL).
+
+    Examples
+    --------
+    >>> _count_byte(b"a,b,c", ord(","))
+    2
+    """
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
+
+
 def _high_bytes(data: bytes) -> np.ndarray:
     """Positions of the non-ASCII bytes (>= 0x80), in order; a chunked numpy scan."""
     arr = np.frombuffer(data, dtype=np.uint8)
@@ -1306,7 +1317,7 @@ def _read_csv(
     _check_required(kind, set(mapping.values()), header)
 
     usecols = sorted(mapping)
-    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    physical = _count_byte(utf8, 0x0A) + (0 if utf8.endswith(b"\n") else 1)
     frame = _read_arrow(utf8, len(header), usecols, delimiter)
     lines: np.ndarray | None = None
     if frame is not None and physical == len(frame) + 1:

@@ -416,21 +416,16 @@ def iter_slices(
         if eof:
             cut = len(more)
         else:
-            cut = _row_boundary(more, _count_byte(carry, 0x22))
+            cut = _row_boundary(more, loaders._count_byte(carry, 0x22))
             if cut == 0:  # one row longer than the slice (or an open quote): read on
                 carry, want = carry + more, want + _BLOCK
                 continue
             want = slice_bytes() if size is None else max(size, 1)
         rows = memoryview(more)[:cut]
         yield b"".join((header, carry, rows)), lines_before
-        lines_before += _count_byte(carry, 0x0A) + _count_byte(rows, 0x0A)
+        lines_before += loaders._count_byte(carry, 0x0A) + loaders._count_byte(rows, 0x0A)
         del rows
         carry = more[cut:]
-
-
-def _count_byte(data: bytes | memoryview, byte: int) -> int:
-    """How many times ``byte`` occurs in ``data`` (numpy, without holding the GIL)."""
-    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
 
 
 def _row_boundary(buf: bytes, quotes_before: int = 0) -> int:
@@ -439,7 +434,7 @@ def _row_boundary(buf: bytes, quotes_before: int = 0) -> int:
     ``quotes_before``: the ``"`` in the rows before buf that belong to the same slice.
     """
     pos = buf.rfind(b"\n")
-    quotes = quotes_before + (_count_byte(memoryview(buf)[:pos], 0x22) if pos >= 0 else 0)
+    quotes = quotes_before + (loaders._count_byte(memoryview(buf)[:pos], 0x22) if pos >= 0 else 0)
     while pos >= 0:
         if quotes % 2 == 0:
             return pos + 1
