@@ -1727,7 +1727,7 @@ def _refresh_repeats(
     *,
     pending: str | None = None,
     flags_table: str | None = None,
-) -> pa.Table:
+) -> None:
     """Recompute ``is_repeat`` wherever the touched row versions can have changed it.
 
     A case's flag depends only on earlier cases of its category within the window, so when
@@ -1735,7 +1735,7 @@ def _refresh_repeats(
     reported at or after ``min t`` can change. Those are recomputed exactly (context: from
     ``min t - window``, which contains their whole look-back); stored rows that flip are
     updated in place. Rows of ``pending`` (a relation about to be inserted) take part too and
-    their flags are returned as ``case_id, is_repeat`` instead of written.
+    their flags go to ``flags_table``.
 
     A re-extract that only closes cases or corrects streets and costs touches nothing here.
 
@@ -1751,23 +1751,19 @@ def _refresh_repeats(
     pending
         SQL relation of rows about to be inserted (cases columns), or None.
     flags_table
-        When given, the pending rows' flags go to a temp table of that name (created here,
-        held by DuckDB within its memory limit) and an empty table is returned.
-
-    Returns
-    -------
-    pyarrow.Table
-        ``_rowkey, is_repeat`` (:data:`ROW_KEY` of ``pending``) for the pending rows that were
-        recomputed.
+        With ``pending``: the temp table (created here, held by DuckDB within its memory limit)
+        that receives ``_rowkey, is_repeat`` (:data:`ROW_KEY` of ``pending``) of the pending
+        rows that were recomputed.
     """
+    if pending is not None and flags_table is None:
+        raise ValueError("pending rows need a flags_table for their flags")
     starts = touched if isinstance(touched, pa.Table) else _repeat_starts(con, touched, params)
-    empty = _empty_flags()
     if flags_table is not None:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_q(flags_table)} ({ROW_KEY} BIGINT, is_repeat BOOLEAN)"
         )
     if starts.num_rows == 0:
-        return empty
+        return
     window = int(REPEAT_WINDOW_DAYS * 86_400_000_000)
     cols = (
         "hash(CAST(x.category AS VARCHAR)) AS category, "
@@ -1797,7 +1793,6 @@ def _refresh_repeats(
         groups = con.execute(
             "SELECT category, count(*), min(t), max(t) FROM rep_ctx GROUP BY 1"
         ).fetchall()
-        mine = []
         for category, own_from, until in _repeat_chunks(groups, window):
             ctx = (
                 con.sql(
@@ -1816,12 +1811,9 @@ def _refresh_repeats(
                     con.execute(f"INSERT INTO {_q(flags_table)} SELECT * FROM category_flags")
                 finally:
                     con.unregister("category_flags")
-            elif part.num_rows:
-                mine.append(part)
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute("DROP TABLE IF EXISTS rep_ctx")
-    return pa.concat_tables(mine) if mine else empty
 
 
 #: Rows of one category searched for repeats at a time; a bigger category is cut into spans of
