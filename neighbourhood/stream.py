@@ -263,12 +263,10 @@ def scan(
         found = _scan_blocks(source, digest)
     finally:
         sha256 = digest.close()
+    source.seek(0)
     if found is None:
-        source.seek(0)
         return None
     header_end, bom, valid_utf8, multibyte, undefined = found
-    source.seek(0)
-    assert header_end is not None
     if opts.encoding is not None:
         encoding = _codec(opts.encoding) or opts.encoding
         if encoding in ("utf-8", "utf-8-sig", "ascii") and not valid_utf8:
@@ -397,7 +395,7 @@ def iter_slices(
     >>> [(s, o) for s, o in iter_slices(f, Scan("", 12, "utf-8", 4), size=4)]
     [(b'a,b\\n1,2\\n', 0), (b'a,b\\n3,4\\n', 1)]
     """
-    want = slice_bytes() if size is None else max(size, 1)
+    want = base = slice_bytes() if size is None else max(size, 1)
     source.seek(0)
     header = source.read(found.header_end)
     lines_before = 0
@@ -420,7 +418,7 @@ def iter_slices(
             if cut == 0:  # one row longer than the slice (or an open quote): read on
                 carry, want = carry + more, want + _BLOCK
                 continue
-            want = slice_bytes() if size is None else max(size, 1)
+            want = base
         rows = memoryview(more)[:cut]
         yield b"".join((header, carry, rows)), lines_before
         lines_before += loaders._count_byte(carry, 0x0A) + loaders._count_byte(rows, 0x0A)
@@ -593,9 +591,10 @@ def read_slices(
                 yielded = True
                 yield extract
     else:
-        # The next slices are read by worker threads while the caller works on this one (the
-        # reader spends most of its time in pyarrow, numpy and PROJ, which release the GIL).
-        # At most ``ahead`` slices are in flight, so memory stays that of a few slices.
+        # The next slices are read by worker threads while the caller works on this one (ward
+        # assignment and staging overlap the reading; read_extract itself holds the GIL most of
+        # its time, so more than one worker gains nothing: docs/loaders.md). At most ``ahead``
+        # slices are in flight, so memory stays that of a few slices.
         with ThreadPoolExecutor(ahead, thread_name_prefix="slice") as pool:
             queue: deque[Future[loaders.Extract | None]] = deque()
             try:
