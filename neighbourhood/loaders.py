@@ -1805,16 +1805,16 @@ _FAST_TZ_RANGE: Final[tuple[str, str]] = ("1999-01-01", "2100-01-01")
 
 
 @functools.cache
-def _transitions() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _transitions() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
     """Europe/London's offset changes over :data:`_FAST_TZ_RANGE`, read off pandas' own zone.
 
-    Returns ``(starts, ends, offsets, day_stretch)``: in nanoseconds, one entry per stretch of
-    constant offset ``j``, the wall times ``starts[j] <= w < ends[j]`` that the stretch gives a
-    UTC instant ``w - offsets[j]`` (the first stretch starts, and the last ends, outside the
-    range); and per wall-clock day from the range's start, the stretch holding the whole day
-    (-1 on the days the clocks change). Found
-    on an hourly grid and refined by bisection to the nanosecond, so the table is exactly the
-    zone pandas uses, whatever the tz database says.
+    Returns ``(starts, ends, offsets, day0, day_stretch)``: in nanoseconds, one entry per
+    stretch of constant offset ``j``, the wall times ``starts[j] <= w < ends[j]`` that the
+    stretch gives a UTC instant ``w - offsets[j]`` (the first stretch starts, and the last ends,
+    outside the range); and per wall-clock day from day number ``day0`` (the range's start), the
+    stretch holding the whole day (-1 on the days the clocks change). Found on an hourly grid
+    and refined by bisection to the nanosecond, so the table is exactly the zone pandas uses,
+    whatever the tz database says.
     """
     lo, hi = (pd.Timestamp(t, tz="UTC") for t in _FAST_TZ_RANGE)
     lo, hi = lo - pd.Timedelta(days=2), hi + pd.Timedelta(days=2)
@@ -1850,7 +1850,7 @@ def _transitions() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         & ((stretch + 1 == len(starts)) | (following >= days + _DAY_NS))  # ... and all day
     )
     day_stretch = np.where(whole, stretch, -1).astype(np.int32)
-    return starts, ends, offsets, day_stretch
+    return starts, ends, offsets, int(day0), day_stretch
 
 
 def _localise_fast(wall: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1860,8 +1860,7 @@ def _localise_fast(wall: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     instants (summer time), a time that does not exist is moved forward to the end of the gap,
     as pandas' ``ambiguous=True, nonexistent="shift_forward"`` do.
     """
-    starts, ends, offsets, day_stretch = _transitions()
-    day0 = pd.Timestamp(_FAST_TZ_RANGE[0]).value // _DAY_NS
+    starts, ends, offsets, day0, day_stretch = _transitions()
     stretch = day_stretch[wall // _DAY_NS - day0]
     utc = wall - offsets[stretch]
     ambiguous = np.zeros(len(wall), dtype=bool)
@@ -1893,10 +1892,10 @@ def _localise(naive: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     fast = (wall >= lo) & (wall < hi)  # NaT is int64's minimum: never inside
     if not fast.any():
         return _localise_pandas(naive)
-    utc, ambiguous, nonexistent = _localise_fast(wall[fast] if not fast.all() else wall)
-    if fast.all():
-        out = utc
-    else:
+    everywhere = bool(fast.all())
+    utc, ambiguous, nonexistent = _localise_fast(wall if everywhere else wall[fast])
+    out = utc
+    if not everywhere:
         rest = ~fast
         local, amb, gap = _localise_pandas(naive[rest])
         out = np.empty(len(wall), dtype=np.int64)
