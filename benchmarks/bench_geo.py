@@ -11,7 +11,8 @@ A2 set-up; for Liverpool about half fall outside, because the city is a diagonal
 of ``repeat`` runs for:
 
 - ``assign_wards`` and ``assign_wards_sjoin`` end to end (frame in → assigned + rejects out);
-- the point-in-polygon step alone (fast path vs the sjoin reference);
+- the point-in-polygon step alone (grid lookup, the direct fast path, the sjoin reference) and
+  the grid's build;
 - ``hex_bins`` at resolution 8;
 - ``simplify_for_map`` and the GeoJSON size before/after.
 
@@ -75,10 +76,13 @@ def main() -> None:
     rows = {
         "assign_wards (fast, end to end)": lambda: geo.assign_wards(frame, wards),
         "assign_wards_sjoin (end to end)": lambda: geo.assign_wards_sjoin(frame, wards),
+        "point-in-polygon only, grid (built)": lambda: geo._locate_grid(x, y, geoms),
         "point-in-polygon only, fast": lambda: geo._locate_fast(x, y, geoms),
         "point-in-polygon only, sjoin": lambda: geo._locate_sjoin(x, y, geoms),
         "hex_bins res 8": lambda: geo.hex_bins(frame["latitude"], frame["longitude"], 8),
     }
+    wall, cpu = timed(lambda: geo._build_grid(geoms, geo.GRID_CELLS), args.repeat)
+    print(f"{'grid build (once per boundary set)':36s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
     for label, fn in rows.items():
         wall, cpu = timed(fn, args.repeat)
         print(f"{label:36s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")

@@ -19,6 +19,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
+from neighbourhood import geo
 from neighbourhood.geo import (
     REJECT_COLUMNS,
     RULE_NO_LOCATION,
@@ -225,6 +226,168 @@ def test_fast_path_agrees_with_sjoin_on_grid_with_axis_aligned_edges() -> None:
     centre = fast[(fast["latitude"] == 2) & (fast["longitude"] == 2)]
     touching = wards[wards.intersects(Point(2, 2))]["ward_code"].min()
     assert centre["ward_code"].tolist() == [touching]
+
+
+# ---------------------------------------------------------------------------------------------
+# assign_wards: the grid lookup gives the direct test's answer
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def grid_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the grid whatever the number of points, from an empty cache."""
+    monkeypatch.setattr(geo, "GRID_MIN_POINTS", 0)
+    monkeypatch.setattr(geo, "_GRIDS", {})
+
+
+def _grid_probe_points(wards: gpd.GeoDataFrame, cells: int, rng: np.random.Generator) -> np.ndarray:
+    """Random points, every vertex and random edge points, and the grid's own lines and corners."""
+    xmin, ymin, xmax, ymax = wards.total_bounds
+    n = 20_000
+    random_xy = np.column_stack(
+        [
+            rng.uniform(xmin - 0.01, xmax + 0.01, n),
+            rng.uniform(ymin - 0.01, ymax + 0.01, n),
+        ]
+    )
+    xe, ye = np.linspace(xmin, xmax, cells + 1), np.linspace(ymin, ymax, cells + 1)
+    corners = np.column_stack([g.ravel() for g in np.meshgrid(xe, ye)])
+    on_x_lines = np.column_stack([rng.choice(xe, n), rng.uniform(ymin, ymax, n)])
+    on_y_lines = np.column_stack([rng.uniform(xmin, xmax, n), rng.choice(ye, n)])
+    return np.vstack(
+        [random_xy, _edge_and_vertex_points(wards, rng), corners, on_x_lines, on_y_lines]
+    )
+
+
+def _holes_and_overlaps() -> gpd.GeoDataFrame:
+    """A ward with a hole, a ward inside that hole, a two-part ward and two overlapping wards."""
+    outer = Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(3, 3), (7, 3), (7, 7), (3, 7)]])
+    island = box(4, 4, 6, 6)
+    two_parts = shapely.MultiPolygon([box(11, 0, 12, 1), box(11, 2, 12.5, 3.5)])
+    late = box(8, 8, 14, 14)  # overlaps ``outer``; the lower code (``outer``) wins there
+    return gpd.GeoDataFrame(
+        {
+            "ward_code": ["A1", "A2", "A3", "A4"],
+            "ward_name": ["Outer", "Island", "Two parts", "Late"],
+        },
+        geometry=[outer, island, two_parts, late],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.mark.usefixtures("grid_always")
+@pytest.mark.parametrize("cells", [4, 64, 257])
+@pytest.mark.parametrize("which", ["voronoi", "holes"])
+def test_grid_lookup_agrees_with_direct_test(
+    monkeypatch: pytest.MonkeyPatch, cells: int, which: str
+) -> None:
+    monkeypatch.setattr(geo, "GRID_CELLS", cells)
+    wards = voronoi_wards() if which == "voronoi" else _holes_and_overlaps()
+    xy = _grid_probe_points(wards, cells, np.random.default_rng(cells))
+    geoms = geo._ward_index(wards).geoms
+    direct = geo._locate_fast(xy[:, 0], xy[:, 1], geoms)
+    grid = geo._ward_grid(geoms, build=True)
+    assert grid is not None and grid.cell.shape == (cells, cells)
+    # With 4 cells every cell is near an edge (all points go the direct way); finer grids
+    # settle many cells, which is what the comparison has to cover.
+    settled = (grid.cell != geo._NEAR_EDGE).mean()
+    assert settled == 0 if cells == 4 else settled > 0.3
+    np.testing.assert_array_equal(geo._locate_grid(xy[:, 0], xy[:, 1], geoms), direct)
+    frame = cases(latitude=xy[:, 1], longitude=xy[:, 0])
+    fast, fast_rejects = assign_wards(frame, wards)
+    ref, ref_rejects = assign_wards_sjoin(frame, wards)
+    pd.testing.assert_frame_equal(fast, ref)
+    pd.testing.assert_frame_equal(fast_rejects, ref_rejects)
+
+
+def _assert_grid_sound(wards: gpd.GeoDataFrame, cells: int) -> None:
+    """No settled cell's closed box touches a ward boundary, and its answer is its corners'."""
+    geoms = geo._ward_index(wards).geoms
+    grid = geo._build_grid(geoms, cells)
+    assert grid is not None
+    jy, ix = np.nonzero(grid.cell != geo._NEAR_EDGE)
+    boxes = shapely.box(grid.xe[ix], grid.ye[jy], grid.xe[ix + 1], grid.ye[jy + 1])
+    touching = shapely.STRtree(shapely.boundary(geoms)).query(boxes, predicate="intersects")
+    assert touching.size == 0
+    for cx, cy in [(ix, jy), (ix + 1, jy), (ix, jy + 1), (ix + 1, jy + 1)]:
+        corner = geo._locate_fast(grid.xe[cx], grid.ye[cy], geoms)
+        np.testing.assert_array_equal(corner, grid.cell[jy, ix])
+
+
+@pytest.mark.parametrize("cells", [64, 257])
+@pytest.mark.parametrize("which", ["voronoi", "holes"])
+def test_grid_cells_away_from_edges_touch_no_boundary(cells: int, which: str) -> None:
+    _assert_grid_sound(voronoi_wards() if which == "voronoi" else _holes_and_overlaps(), cells)
+
+
+@pytest.mark.usefixtures("grid_always")
+def test_grid_answers_holes_islands_and_overlaps_by_the_first_ward_rule() -> None:
+    wards = _holes_and_overlaps()
+    frame = cases(
+        latitude=[1.0, 5.0, 3.0, 9.0, 12.0, 0.5, 2.5, 15.0, 10.0],
+        longitude=[1.0, 5.0, 3.0, 9.0, 12.0, 11.5, 11.5, 15.0, 10.0],
+    )
+    assigned, rejects = assign_wards(frame, wards)
+    # (1,1) outer; (5,5) island in the hole; (3,3) on the hole's ring: outer (A1 < A2 is not
+    # in play: the island starts at 4); (9,9) in both outer and late: outer; (12,12) late;
+    # the two parts; (15,15) outside; (10,10) a corner shared by outer and late: outer.
+    assert assigned["ward_code"].tolist() == ["A1", "A2", "A1", "A1", "A4", "A3", "A3", "A1"]
+    assert rejects["rule"].tolist() == [RULE_OUTSIDE_WARDS]
+
+
+def test_grid_is_built_once_per_boundary_set_and_not_for_few_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(geo, "_GRIDS", {})
+    monkeypatch.setattr(geo, "GRID_MIN_POINTS", 1_000)
+    built: list[int] = []
+    real_build = geo._build_grid
+
+    def counting(geoms: np.ndarray, cells: int) -> geo._WardGrid | None:
+        built.append(cells)
+        return real_build(geoms, cells)
+
+    monkeypatch.setattr(geo, "_build_grid", counting)
+    wards = voronoi_wards()
+    rng = np.random.default_rng(3)
+
+    def frame(n: int) -> pd.DataFrame:
+        return cases(latitude=rng.uniform(53.33, 53.48, n), longitude=rng.uniform(-3.05, -2.8, n))
+
+    assign_wards(frame(999), wards)
+    assert built == []  # too few points to be worth a grid
+    assign_wards(frame(1_000), wards)
+    assign_wards(frame(5_000), wards)
+    assign_wards(frame(10), wards)  # a grid already built serves small calls too
+    assert built == [geo.GRID_CELLS]
+    assign_wards(frame(2_000), voronoi_wards(seed=2))  # another boundary set: its own grid
+    assert len(built) == 2
+
+
+@pytest.mark.usefixtures("grid_always")
+def test_grid_is_not_used_for_invalid_polygons() -> None:
+    bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-crossing ring
+    wards = gpd.GeoDataFrame(
+        {"ward_code": ["B1", "B2"], "ward_name": ["Bowtie", "Square"]},
+        geometry=[bowtie, box(3, 0, 4, 1)],
+        crs="EPSG:4326",
+    )
+    geoms = geo._ward_index(wards).geoms
+    assert geo._ward_grid(geoms, build=True) is None
+    x = np.array([0.5, 1.5, 3.5, 5.0])
+    y = np.array([0.2, 0.2, 0.5, 5.0])
+    np.testing.assert_array_equal(geo._locate_grid(x, y, geoms), geo._locate_fast(x, y, geoms))
+
+
+def test_cell_index_puts_values_on_edges_in_a_cell_that_holds_them() -> None:
+    edges = np.linspace(-3.0517, -2.8003, 2049)
+    rng = np.random.default_rng(5)
+    values = np.concatenate(
+        [edges, np.nextafter(edges, np.inf)[:-1], rng.uniform(-3.0517, -2.8003, 10_000)]
+    )
+    i = geo._cell_index(values, edges)
+    assert ((edges[i] <= values) & (values <= edges[i + 1])).all()
+    assert i.min() == 0 and i.max() == len(edges) - 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -780,7 +943,12 @@ def test_real_town_hall_is_in_city_centre_north(wards_2023: gpd.GeoDataFrame) ->
 
 
 @pytest.mark.realdata
-def test_real_fast_path_agrees_with_sjoin(wards_2023: gpd.GeoDataFrame) -> None:
+@pytest.mark.parametrize("grid", [False, True], ids=["direct", "grid"])
+def test_real_fast_path_agrees_with_sjoin(
+    wards_2023: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, grid: bool
+) -> None:
+    monkeypatch.setattr(geo, "_GRIDS", {})
+    monkeypatch.setattr(geo, "GRID_MIN_POINTS", 0 if grid else 10**9)
     rng = np.random.default_rng(11)
     xmin, ymin, xmax, ymax = wards_2023.total_bounds
     n = 10_000
@@ -796,6 +964,8 @@ def test_real_fast_path_agrees_with_sjoin(wards_2023: gpd.GeoDataFrame) -> None:
     pd.testing.assert_frame_equal(fast, ref)
     pd.testing.assert_frame_equal(fast_rejects, ref_rejects)
     assert fast["ward_code"].nunique() == 64
+    if grid:
+        _assert_grid_sound(wards_2023, 512)
 
 
 @pytest.mark.realdata
