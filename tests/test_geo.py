@@ -365,6 +365,29 @@ def test_grid_is_built_once_per_boundary_set_and_not_for_few_points(
 
 
 @pytest.mark.usefixtures("grid_always")
+@pytest.mark.parametrize(("n_wards", "dtype"), [(127, np.int8), (130, np.int16)])
+def test_grid_cells_hold_every_ward_index(
+    monkeypatch: pytest.MonkeyPatch, n_wards: int, dtype: type
+) -> None:
+    monkeypatch.setattr(geo, "GRID_CELLS", 256)
+    cells = [box(i, 0, i + 1, 1) for i in range(n_wards)]  # a row of unit squares
+    wards = gpd.GeoDataFrame(
+        {
+            "ward_code": [f"W{i:04d}" for i in range(n_wards)],
+            "ward_name": [f"n{i}" for i in range(n_wards)],
+        },
+        geometry=cells,
+        crs="EPSG:4326",
+    )
+    geoms = geo._ward_index(wards).geoms
+    grid = geo._ward_grid(geoms, build=True)
+    assert grid is not None and grid.cell.dtype == dtype
+    x = np.arange(n_wards) + 0.5
+    y = np.full(n_wards, 0.5)
+    np.testing.assert_array_equal(geo._locate_grid(x, y, geoms), np.arange(n_wards))
+
+
+@pytest.mark.usefixtures("grid_always")
 def test_grid_is_not_used_for_invalid_polygons() -> None:
     bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-crossing ring
     wards = gpd.GeoDataFrame(
