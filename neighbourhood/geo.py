@@ -792,18 +792,22 @@ def _build_grid(geoms: np.ndarray, cells: int) -> _WardGrid | None:
     cell from one such end point, so that cell is marked. An unmarked cell's box therefore
     touches no boundary: each ward holds all of it or none of it, and so do the neighbouring
     unmarked cells of its row (their boxes share an edge). Each such run of cells is answered by
-    testing one centre with :func:`_locate_fast`, the same first-ward rule.
+    testing one centre with :func:`_locate_fast`, the same first-ward rule. Wards that are not
+    valid polygons or multipolygons get no grid.
     """
-    present = [g for g in geoms if g is not None and not g.is_empty]
-    if not present or not all(shapely.is_valid(g) for g in present):
+    present = np.array([g for g in geoms if g is not None and not g.is_empty], dtype=object)
+    if not len(present):
         return None
-    xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(np.array(present)))
+    polygonal = np.isin(shapely.get_type_id(present), [3, 6])  # Polygon, MultiPolygon
+    if not polygonal.all() or not shapely.is_valid(present).all():
+        return None  # a collection's boundary is undefined in GEOS: the direct test takes these
+    xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))
     if not (xmax > xmin and ymax > ymin):
         return None
     xe = np.linspace(xmin, xmax, cells + 1)
     ye = np.linspace(ymin, ymax, cells + 1)
     step = min((xmax - xmin) / cells, (ymax - ymin) / cells) / 2
-    edge_xy = shapely.get_coordinates(shapely.segmentize(shapely.boundary(np.array(present)), step))
+    edge_xy = shapely.get_coordinates(shapely.segmentize(shapely.boundary(present), step))
     near = np.zeros((cells, cells), dtype=bool)
     near[_cell_index(edge_xy[:, 1], ye), _cell_index(edge_xy[:, 0], xe)] = True
     del edge_xy

@@ -388,7 +388,7 @@ def test_grid_cells_hold_every_ward_index(
 
 
 @pytest.mark.usefixtures("grid_always")
-def test_grid_is_not_used_for_invalid_polygons() -> None:
+def test_grid_is_not_used_for_invalid_polygons_or_collections() -> None:
     bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-crossing ring
     wards = gpd.GeoDataFrame(
         {"ward_code": ["B1", "B2"], "ward_name": ["Bowtie", "Square"]},
@@ -397,6 +397,9 @@ def test_grid_is_not_used_for_invalid_polygons() -> None:
     )
     geoms = geo._ward_index(wards).geoms
     assert geo._ward_grid(geoms, build=True) is None
+    collection = shapely.GeometryCollection([box(0, 0, 2, 2), shapely.LineString([(0, 0), (5, 5)])])
+    other = geo._ward_index(wards.set_geometry([collection, box(3, 0, 4, 1)], crs="EPSG:4326"))
+    assert geo._ward_grid(other.geoms, build=True) is None
     x = np.array([0.5, 1.5, 3.5, 5.0])
     y = np.array([0.2, 0.2, 0.5, 5.0])
     np.testing.assert_array_equal(geo._locate_grid(x, y, geoms), geo._locate_fast(x, y, geoms))
