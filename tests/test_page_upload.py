@@ -21,6 +21,7 @@ from page_support import (
 )
 
 from neighbourhood.store import Store
+from ui import upload
 
 PAGE = "4_Upload.py"
 LOCAL = {"roles": {"analysts": []}}  # secrets without [auth]: local mode
@@ -228,3 +229,40 @@ def test_analyst_sees_upload_controls_without_local_notice(store: Path) -> None:
     assert not at.exception
     assert len(at.get("file_uploader")) == 1
     assert "Local mode" not in texts(at)
+
+
+def test_cases_before_any_ward_boundaries_are_told_to_load_the_boundaries_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty_store"
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(empty))
+    data = (
+        b"Case Ref,Date Received,Request Type,Ward Name,Status\n"
+        b"UP-0001,05/03/2025 14:22,Fly Tipping,Anfield,Open\n"
+    )
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    assert not [w.value for w in at.warning if "No ward boundaries" in w.value]
+    at.file_uploader(key="upload_files").set_value(("cases.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception
+    # Told before pressing Load, in the page's own words (not the command line's).
+    [warning] = [w.value for w in at.warning if "No ward boundaries" in w.value]
+    assert "**Ward boundaries**" in warning
+    at.button(key="upload_load").click()
+    at.run()
+    assert not at.exception
+    [error] = [e.value for e in at.error if "was refused" in e.value]
+    assert "load ward boundaries first" in error and "**Ward boundaries**" in error
+    assert not (empty / "store.duckdb").exists()  # nothing was loaded, no store was made
+
+
+def test_no_ward_boundaries_warning_is_not_shown_once_they_are_loaded(store: Path) -> None:
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("new_cases.csv", _good_csv(store), "text/csv"))
+    at.run()
+    assert not at.exception
+    assert "No ward boundaries" not in texts(at)
+    # choosing the boundaries themselves never warns either
+    assert not upload.wards_missing("wards")

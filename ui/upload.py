@@ -204,6 +204,33 @@ class Preview:
     sampled: bool = False
 
 
+NO_WARDS_HINT: Final[str] = (
+    "No ward boundaries are loaded yet, and every case, spend or population row is given its "
+    "ward as it loads. Choose **Ward boundaries** under *What are you loading?* and load the "
+    "boundary file (GeoJSON, GeoPackage or zipped Shapefile) first."
+)
+
+
+def wards_missing(kind: str, store: Any = None) -> bool:
+    """True when files of ``kind`` would be refused because no ward boundaries are loaded yet.
+
+    Examples
+    --------
+    >>> wards_missing("wards")
+    False
+    """
+    if kind == "wards":
+        return False
+    from neighbourhood.store import Store
+
+    target = store if store is not None else Store()
+    try:
+        return not target.exists() or target.active_boundary_set() is None
+    except Exception:  # never a traceback on the page; the load itself says what is wrong
+        _LOG.exception("could not check the store for ward boundaries")
+        return False
+
+
 def _read_options(options: dict[str, Any]) -> Any:
     from neighbourhood.loaders import ReadOptions
 
@@ -388,6 +415,8 @@ class Outcome:
     counts: dict[str, int] = field(default_factory=dict)
     rejects: pd.DataFrame | None = None
     ingest_id: str = ""
+    #: What to do about a refusal, in the page's own words (our text, shown as Markdown).
+    hint: str = ""
 
 
 COUNT_LABELS: Final[dict[str, str]] = {
@@ -426,7 +455,9 @@ def load_files(
                     progress=_file_progress(progress, i, len(files)),
                 )
             except FileRefused as exc:
-                outcomes.append(Outcome(name, False, str(getattr(exc, "message", exc))))
+                message = str(getattr(exc, "message", exc))
+                hint = NO_WARDS_HINT if getattr(exc, "code", "") == "F_NO_WARDS" else ""
+                outcomes.append(Outcome(name, False, message, hint=hint))
                 status.update(label=f"{plain(name)}: refused", state="error")
                 continue
             except Exception as exc:
@@ -490,7 +521,7 @@ def show_outcome(outcome: Outcome, index: int) -> None:
     if not outcome.ok:
         st.error(
             f"**{name}** was refused: {plain(outcome.message, 1000)} Nothing from this file was "
-            "loaded."
+            "loaded." + (f"\n\n{outcome.hint}" if outcome.hint else "")
         )
         return
     if outcome.status == "duplicate_file":
