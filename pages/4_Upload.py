@@ -31,9 +31,9 @@ files = st.file_uploader(
     key="upload_files",
 )
 
-options = upload.previews(files or [], kind)
 if files and upload.wards_missing(kind):
     st.warning(upload.NO_WARDS_HINT, icon=":material/map:")
+options = upload.previews(files or [], kind)
 loadable = [f for f in files or [] if options[f.file_id] is not None]
 if files and len(loadable) < len(files):
     st.warning(
