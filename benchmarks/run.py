@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py                    # 100k, 1M and 5M rows (about 7 minutes)
+    python benchmarks/run.py                    # 100k, 1M and 5M rows (about 5 minutes)
     python benchmarks/run.py --sizes 100000     # the CI smoke size (no timing assertions anywhere)
     python benchmarks/run.py --repeat 1         # one run of each step instead of three
 
@@ -16,10 +16,9 @@ measures, each in a fresh child process so that peak memory is that of the step 
 - ``metrics``: the ward × month table from the store;
 - AppTest warm render time of each page, and the map payload in bytes.
 
-Up to 1M rows the bare reads, the ingest and the re-ingest run three times (``--repeat``; each
-ingest round starts from a copy of the same store): the table gives the median time and the
-highest peak, and the JSON every run's time, since a single run of the bare read moved by up to
-15 % between runs. 5M rows run once (``REPEAT_MAX_ROWS``).
+The bare reads, the ingest and the re-ingest run three times (``--repeat``; each ingest round
+starts from a copy of the same store): the table gives the median time and the highest peak, and
+the JSON every run's time, since a single run of the bare read moved by up to 15 % between runs.
 
 It prints one line per measurement and a table of ratios, and writes ``benchmarks/out/results.json``.
 """
@@ -111,11 +110,6 @@ def generate(
     subprocess.run(cmd, cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
-#: Sizes above this run once whatever ``--repeat`` says: three rounds at 5M rows would take the
-#: script past 8 minutes, and their times differed by 2 % (bare read 8 %) on 1 Dec 2026.
-REPEAT_MAX_ROWS = 1_000_000
-
-
 def _summary(runs: list[dict]) -> dict:
     """One step's figures over its runs: the median time, the highest peak, every run's time.
 
@@ -192,7 +186,7 @@ def report(results: list[dict]) -> str:
     """A plain-text table of the figures and the ratios against the bare read."""
     lines = [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "times: median of the runs (3 up to 1M rows by default, 1 above); peak: the highest",
+        f"times: median of {results[0].get('repeat', 1)} runs; peak: the highest of them",
         "",
         "| rows | CSV MB | bare pd.read_csv s | ingest s | ratio | ingest peak MB | peak / CSV | "
         "re-ingest 10% s | ratio | metrics s (5M target < 2) |",
@@ -233,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=3,
-        help="runs of the bare reads, the ingest and the re-ingest at sizes up to 1M rows "
-        "(median time, highest peak); bigger sizes run once",
+        help="runs of the bare reads, the ingest and the re-ingest (median time, highest peak)",
     )
     args = parser.parse_args(argv)
     out_dir: Path = args.out
@@ -242,9 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         for rows in args.sizes:
-            repeat = args.repeat if rows <= REPEAT_MAX_ROWS else 1
             r = bench_size(
-                rows, Path(tmp), pages=not args.no_pages, wards=args.wards, repeat=repeat
+                rows, Path(tmp), pages=not args.no_pages, wards=args.wards, repeat=args.repeat
             )
             print(json.dumps(r), flush=True)
             results.append(r)
