@@ -211,7 +211,7 @@ NO_WARDS_HINT: Final[str] = (
 )
 
 
-def wards_missing(kind: str, store: Any = None) -> bool:
+def wards_missing(kind: str) -> bool:
     """True when files of ``kind`` would be refused because no ward boundaries are loaded yet.
 
     Examples
@@ -223,9 +223,9 @@ def wards_missing(kind: str, store: Any = None) -> bool:
         return False
     from neighbourhood.store import Store
 
-    target = store if store is not None else Store()
+    store = Store()
     try:
-        return not target.exists() or target.active_boundary_set() is None
+        return not store.exists() or store.active_boundary_set() is None
     except Exception:  # never a traceback on the page; the load itself says what is wrong
         _LOG.exception("could not check the store for ward boundaries")
         return False
@@ -432,7 +432,7 @@ def load_files(
     files: list[Any], kind: str, options: dict[str, dict[str, Any]], actor: str
 ) -> list[Outcome]:
     """Load each file in turn (one transaction each) with progress, then clear every cache."""
-    from neighbourhood.ingest import ingest_bytes
+    from neighbourhood.ingest import NO_WARDS_CODE, ingest_bytes
     from neighbourhood.loaders import FileRefused
     from neighbourhood.store import Store
 
@@ -456,7 +456,7 @@ def load_files(
                 )
             except FileRefused as exc:
                 message = str(getattr(exc, "message", exc))
-                hint = NO_WARDS_HINT if getattr(exc, "code", "") == "F_NO_WARDS" else ""
+                hint = NO_WARDS_HINT if getattr(exc, "code", "") == NO_WARDS_CODE else ""
                 outcomes.append(Outcome(name, False, message, hint=hint))
                 status.update(label=f"{plain(name)}: refused", state="error")
                 continue
