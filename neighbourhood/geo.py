@@ -49,6 +49,7 @@ __all__ = [
     "assign_wards_sjoin",
     "bng_to_wgs84",
     "crosswalk",
+    "geometry_digest",
     "hex_bins",
     "hex_boundary",
     "normalise_ward_name",
@@ -762,7 +763,7 @@ class _WardGrid:
     cell: np.ndarray
 
 
-_GRIDS: dict[bytes, _WardGrid | None] = {}
+_GRIDS: dict[str, _WardGrid | None] = {}
 _GRIDS_LOCK = threading.Lock()
 
 
@@ -832,13 +833,33 @@ def _build_grid(geoms: np.ndarray, cells: int) -> _WardGrid | None:
     return _WardGrid(bounds=(xmin, ymin, xmax, ymax), xe=xe, ye=ye, cell=cell)
 
 
+def geometry_digest(geoms: Sequence[Any] | np.ndarray, labels: Sequence[str] | None = None) -> str:
+    """SHA-256 (hex) of the geometries in order, by their WKB, each with its label if given.
+
+    Two boundary sets get the same digest only when every shape (and label) is the same, in
+    the same order. A missing geometry counts as an empty one.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> a = geometry_digest([box(0, 0, 1, 1)], ["E1"])
+    >>> a == geometry_digest([box(0, 0, 1, 1)], ["E1"]), a == geometry_digest([box(0, 0, 1, 1)])
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    wkbs = shapely.to_wkb(np.asarray(list(geoms), dtype=object))
+    for i, wkb in enumerate(wkbs):
+        parts = [b"" if wkb is None else bytes(wkb)]
+        if labels is not None:
+            parts.insert(0, str(labels[i]).encode())
+        for part in parts:  # length first, so no two different sequences run together
+            digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()
+
+
 def _ward_grid(geoms: np.ndarray, build: bool) -> _WardGrid | None:
     """The grid of these wards from this process's cache; built first when ``build``."""
-    digest = hashlib.blake2b(digest_size=16)
-    for g in geoms:
-        digest.update(b"\x00" if g is None else shapely.to_wkb(g))
-        digest.update(b"\xff")
-    key = digest.digest() + GRID_CELLS.to_bytes(4, "little")
+    key = f"{geometry_digest(geoms)}/{GRID_CELLS}"
     with _GRIDS_LOCK:
         if key in _GRIDS or not build:
             return _GRIDS.get(key)

@@ -435,16 +435,8 @@ def _ingest_slices(
 
 def _wards_fingerprint(active: str | None, wards: Any) -> tuple[str | None, str]:
     """The active boundary set and a digest of its codes and shapes."""
-    import shapely
-
-    digest = hashlib.sha256()
-    for code, wkb in zip(
-        wards["ward_code"].astype(str),
-        shapely.to_wkb(wards.geometry.to_numpy()),
-        strict=True,
-    ):
-        digest.update(code.encode() + b"\0" + bytes(wkb))
-    return active, digest.hexdigest()
+    codes = wards["ward_code"].astype(str).tolist()
+    return active, geo.geometry_digest(wards.geometry.to_numpy(), codes)
 
 
 def _slice_keys(frame: pd.DataFrame) -> pa.Table:
