@@ -1883,8 +1883,7 @@ def _localise(naive: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Europe/London wall time → tz-aware. Returns (values, ambiguous mask, nonexistent mask).
 
     Wall times from 1999 to 2099 are localised through the zone's transition table in numpy
-    (a tenth of the time, and without holding the GIL that the slice readers share); the
-    others, and NaT, through pandas.
+    (0.07 s instead of 0.16 s for 3M values); the others, and NaT, through pandas.
     """
     naive = naive.astype("datetime64[ns]")
     wall = naive.to_numpy().view(np.int64)
