@@ -123,7 +123,7 @@ def _summary(runs: list[dict]) -> dict:
     out = dict(runs[-1])
     out["seconds"] = statistics.median(r["seconds"] for r in runs)
     out["peak_mb"] = max(r["peak_mb"] for r in runs)
-    out["runs_s"] = [round(r["seconds"], 3) for r in runs]
+    out["runs_s"] = [r["seconds"] for r in runs]
     return out
 
 
