@@ -52,3 +52,27 @@ def test_benchmark_script_runs_at_100k_rows(tmp_path: Path) -> None:
         assert result["pages"]["pages"][page]["warm_s"] > 0
     assert result["pages"]["pages"]["ward_map"]["payload_bytes"] < 5 * 2**20
     assert "| 100,000 |" in (tmp_path / "results.md").read_text()
+
+
+def test_floor_script_runs_on_a_small_extract(tmp_path: Path) -> None:
+    extract = tmp_path / "cases.csv"
+    subprocess.run(
+        [sys.executable, "benchmarks/generate.py", "--rows", "20000", "--out", str(extract)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_floor.py", str(extract), "--repeat", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [r["rows"] for r in runs] == [20_000, 20_000]  # the bare read, then the lean ingest
+    for step in ("imports", "read_rules", "bng", "repeats", "persist"):
+        assert runs[1][step]["wall_s"] > 0 and runs[1][step]["cpu_s"] >= 0
+    assert "steps one after the other" in out.stdout and "3× budget" in out.stdout
