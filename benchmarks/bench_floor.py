@@ -25,8 +25,11 @@ and the derived columns. Each step needs the one before it: the rules need the p
 transform their coordinates, the repeat flags every row's place and time, and the stored rows
 their flags. So the steps' wall times add up, and their sum is the floor of this lean pipeline.
 Half the CPU of all steps is printed too: the bound of a pipeline that kept both cores busy from
-start to end, which those dependencies do not allow. Both are printed against the 3× budget. The steps run in one fresh process after the imports; the bare
-read runs in a process of its own. Each figure is the median of ``--repeat`` runs.
+start to end, which those dependencies do not allow. Both are printed against the 3× budget.
+
+The steps run in one fresh process after the imports; the bare read runs in a process of its
+own. Each figure is the median of ``--repeat`` runs. The query names the headers that
+``benchmarks/generate.py`` writes, so the file must come from that generator.
 """
 
 from __future__ import annotations
