@@ -304,6 +304,22 @@ def test_every_page_says_the_demo_data_is_synthetic(demo_store: Path) -> None:
         assert any("fictional city" in str(v) and "synthetic" in str(v) for v in notices), label
 
 
+def test_the_first_start_says_the_demo_data_is_synthetic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the very first page, the store is built after the sidebar was drawn: the notice is there."""
+    monkeypatch.setattr(
+        "neighbourhood.demo.build_demo", lambda store, **kw: build_demo(store, n_cases=500)
+    )
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(tmp_path / "fresh"))
+    at = _app().run()
+    assert not at.exception, at.exception
+    assert Store(tmp_path / "fresh").exists()
+    notices = [str(el.value) for el in at.sidebar.info]
+    assert any("fictional city" in v for v in notices), notices
+    assert at.metric, "the overview's figures are drawn in the same run"
+
+
 # --- disclosure control: enforcement counts from 1 to threshold-1 are never shown exactly ------
 
 

@@ -96,10 +96,15 @@ def ensure_store() -> None:
     Safe when several sessions (threads) or a CLI process start at once: the build runs under a
     thread lock and an exclusive file lock beside the store folder, the check is repeated once
     the lock is held, and a session arriving mid-build waits for it to finish.
+
+    A run that found no store starts again once the store is there (``st.rerun``; a no-op
+    outside a Streamlit run), so that what the page drew before this call, such as the demo
+    notice in the sidebar, sees the built store too.
     """
     s = store()
     lock_path = Path(str(s.path) + ".build.lock")
-    if s.exists() and not lock_path.exists():
+    existed = s.exists()
+    if existed and not lock_path.exists():
         return
     with _BUILD_LOCK:
         s.path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +122,8 @@ def ensure_store() -> None:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         lock_path.unlink(missing_ok=True)
+    if not existed and s.exists():
+        st.rerun()
 
 
 _REVISIONS: dict[tuple, str] = {}
