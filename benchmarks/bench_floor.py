@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,6 +47,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_loaders import detect_encoding  # noqa: E402
+from benchmarks.child import run_json  # noqa: E402
 
 # The lean rules: what any loader must do to every row at the least, in one pass.
 RULES = r"""
@@ -123,24 +123,8 @@ STEPS = ("imports", "read_rules", "bng", "repeats", "persist")
 
 def run_child(step: str, path: Path, encoding: str, db: Path) -> dict:
     """One measurement in a fresh process."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD.format(repo=str(REPO), rules=RULES),
-            step,
-            str(path),
-            encoding,
-            str(db),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"{step} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    code = CHILD.format(repo=str(REPO), rules=RULES)
+    return run_json(code, [step, str(path), encoding, str(db)], step)[0]
 
 
 def utf8_copy(path: Path, encoding: str, folder: Path) -> Path:

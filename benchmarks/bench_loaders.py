@@ -23,11 +23,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.child import run_json  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -66,26 +69,11 @@ print(json.dumps({{"step": step, "cpu_s": cpu, "wall_s": wall, "peak_mb": peak,
 
 def run_child(step: str, path: Path, encoding: str, profile: bool = False) -> dict:
     """One measurement in a fresh process."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD.format(repo=str(REPO)),
-            step,
-            str(path),
-            encoding,
-            "1" if profile else "0",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"{step} failed:\n{out.stderr[-3000:]}")
+    argv = [step, str(path), encoding, "1" if profile else "0"]
+    fig, stderr = run_json(CHILD.format(repo=str(REPO)), argv, step)
     if profile:
-        print(out.stderr, file=sys.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        print(stderr, file=sys.stderr)
+    return fig
 
 
 def detect_encoding(path: Path) -> str:

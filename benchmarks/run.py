@@ -43,6 +43,8 @@ OUT = REPO / "benchmarks" / "out"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.child import run_json  # noqa: E402
+
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
@@ -78,17 +80,7 @@ print(json.dumps({{"step": step, "seconds": elapsed, "peak_mb": peak_mb, **extra
 
 def run_child(step: str, **args: object) -> dict:
     """Run one measured step in a fresh Python process and return its JSON line."""
-    code = CHILD.format(repo=str(REPO))
-    out = subprocess.run(
-        [sys.executable, "-c", code, step, json.dumps(args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"{step} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json(CHILD.format(repo=str(REPO)), [step, json.dumps(args)], step)[0]
 
 
 def generate(
