@@ -1114,10 +1114,14 @@ def _finish(
     parts = partials.merge(spend, on=["ward_code", "key"], how="outer")
     if len(parts) == 0 and key_range[0] is None:
         return pd.DataFrame(columns=list(TABLE_COLUMNS))
+    # Periods with anything to report: cases, closures, enforcement, and SLA outcomes (an open
+    # case fails in its deadline period, which can come after the last report or closure).
     data_keys = partials.loc[
         partials["cases"]
         + partials["excluded_cases"]
         + partials["closed"]
+        + partials["sla_due"]
+        + partials["overdue_start"]
         + partials["enforcement_actions"]
         > 0,
         "key",

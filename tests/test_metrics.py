@@ -248,6 +248,25 @@ def test_sla_open_case_past_deadline_fails_in_deadline_period_and_pending_is_not
     assert math.isnan(pending["pct_within_sla"])
 
 
+def test_sla_failure_after_the_last_month_with_reports_still_gets_its_period():
+    # Thu 30 May 2024, SLA 1 -> deadline Sun 2 Jun; still open at as_of 20 Jun. Nothing was
+    # reported or closed in June, but the failure is booked there, so June is in the table.
+    df = cases({"reported_at": "2024-05-30 10:00"})
+    t = table(inputs(df), as_of="2024-06-20")
+    assert t["period"].unique().tolist() == ["2024-05", "2024-06"]
+    for ward in ("W1", "citywide"):
+        jun = row(t, ward, "2024-06")
+        assert (jun["cases"], jun["sla_due"], jun["sla_met"], jun["backlog_over_sla"]) == (
+            0,
+            1,
+            0,
+            1,
+        )
+        assert (jun["open_at_end"], jun["pct_within_sla"]) == (1, 0.0)
+    # pending at as_of: no outcome yet, so the table still ends in May
+    assert table(inputs(df), as_of="2024-06-02 18:00")["period"].unique().tolist() == ["2024-05"]
+
+
 def test_sla_category_without_sla_is_not_counted():
     df = cases(
         {
