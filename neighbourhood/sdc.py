@@ -29,6 +29,11 @@ ENFORCEMENT_RATE_COUNTS: dict[str, tuple[str, ...]] = {
     "fpn_paid_rate": ("fpn_paid", "fpn_with_outcome"),
     "actions_per_100_fly_tips": ("fly_tipping_actions",),
 }
+#: How each of those rates is made: (numerator, denominator, scale), as in ``docs/metrics.md``.
+ENFORCEMENT_RATE_FORMULAS: dict[str, tuple[str, str, float]] = {
+    "fpn_paid_rate": ("fpn_paid", "fpn_with_outcome", 1.0),
+    "actions_per_100_fly_tips": ("fly_tipping_actions", "fly_tips", 100.0),
+}
 
 
 def poisson_ci(
@@ -129,8 +134,12 @@ def disclosure_view(
 
     Applies :func:`suppress_small_counts` to :data:`ENFORCEMENT_COUNT_COLUMNS` and sets the
     enforcement rates in :data:`ENFORCEMENT_RATE_COUNTS` to NaN where any count they are built
-    on (and would reveal) is between 1 and ``threshold - 1``. Street-cleansing counts describe events, not people, and are left alone.
-    No secondary suppression is applied (see ``docs/metrics.md``).
+    on (and would reveal) is between 1 and ``threshold - 1``. When counts are rounded, each rate
+    whose numerator and denominator are in the table is worked out again from the counts as
+    published (:data:`ENFORCEMENT_RATE_FORMULAS`): a rate from the exact counts would give
+    back the exact count behind a rounded one (70 actions per 100 fly-tips beside 10 fly-tips
+    is 7 actions, shown as 5). Street-cleansing counts describe events, not people, and are
+    left alone. No secondary suppression is applied (see ``docs/metrics.md``).
 
     Parameters
     ----------
@@ -161,4 +170,13 @@ def disclosure_view(
                 n = pd.to_numeric(out[col], errors="coerce").fillna(0)
                 small |= (n > 0) & (n < threshold)
         out[rate] = out[rate].astype("float64").mask(small)
-    return suppress_small_counts(out, ENFORCEMENT_COUNT_COLUMNS, threshold, round_to)
+    shown = suppress_small_counts(out, ENFORCEMENT_COUNT_COLUMNS, threshold, round_to)
+    if round_to and round_to > 1:
+        for rate, (num, den, scale) in ENFORCEMENT_RATE_FORMULAS.items():
+            if not {rate, num, den} <= set(shown.columns):
+                continue
+            top = pd.to_numeric(shown[num], errors="coerce").astype("float64")
+            bottom = pd.to_numeric(shown[den], errors="coerce").astype("float64")
+            again = (scale * top / bottom.where(bottom != 0)).where(shown[rate].notna())
+            shown[rate] = again
+    return shown

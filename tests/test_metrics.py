@@ -663,6 +663,35 @@ def test_disclosure_view_blanks_rates_built_on_small_counts():
     assert v["cases"].tolist() == [3, 3]
 
 
+def test_disclosure_view_rates_never_give_back_a_rounded_count():
+    t = pd.DataFrame(
+        {
+            "fly_tips": [10, 0],
+            "fly_tipping_actions": [7, 0],
+            "actions_per_100_fly_tips": [70.0, np.nan],
+            "fpn_paid": [10, 12],
+            "fpn_with_outcome": [11, 13],
+            "fpn_paid_rate": [10 / 11, 12 / 13],
+        }
+    )
+    v = disclosure_view(t)  # counts of 5 or more rounded to 5
+    assert v["fly_tipping_actions"].tolist() == [5, 0]
+    assert v["fly_tips"].tolist() == [10, 0]  # cleansing counts are left exact
+    # from the counts as shown: 100 x 5 / 10, and 10 / 10 (not 10/11, which says "1 unpaid")
+    assert v["actions_per_100_fly_tips"].iat[0] == 50.0
+    assert math.isnan(v["actions_per_100_fly_tips"].iat[1])
+    assert v["fpn_paid"].tolist() == [10, 10] and v["fpn_with_outcome"].tolist() == [10, 15]
+    assert v["fpn_paid_rate"].tolist() == [1.0, 10 / 15]
+    # exact counts published: the exact rates say nothing more than the counts beside them
+    exact = disclosure_view(t, round_to=None)
+    assert exact["actions_per_100_fly_tips"].iat[0] == 70.0
+    assert exact["fpn_paid_rate"].iat[0] == 10 / 11
+    # a rate built on a hidden count stays blank when worked out again
+    small = disclosure_view(t.assign(fly_tipping_actions=[3, 0], actions_per_100_fly_tips=[30.0, 0]))
+    assert small["fly_tipping_actions"].iat[0] == "<5"
+    assert math.isnan(small["actions_per_100_fly_tips"].iat[0])
+
+
 # ---------------------------------------------------------------- hotspots, boundaries
 
 
