@@ -687,7 +687,9 @@ def test_disclosure_view_rates_never_give_back_a_rounded_count():
     assert exact["actions_per_100_fly_tips"].iat[0] == 70.0
     assert exact["fpn_paid_rate"].iat[0] == 10 / 11
     # a rate built on a hidden count stays blank when worked out again
-    small = disclosure_view(t.assign(fly_tipping_actions=[3, 0], actions_per_100_fly_tips=[30.0, 0]))
+    small = disclosure_view(
+        t.assign(fly_tipping_actions=[3, 0], actions_per_100_fly_tips=[30.0, 0])
+    )
     assert small["fly_tipping_actions"].iat[0] == "<5"
     assert math.isnan(small["actions_per_100_fly_tips"].iat[0])
 
