@@ -1884,6 +1884,7 @@ def remap_to_boundary_set(
       (:data:`ADDITIVE_COLUMNS` present, or ``value_columns``) is split over the new wards by
       weight and summed; other key columns (``period``, ``period_start``…) are kept; ratios and
       medians are dropped because they cannot be re-weighted: recompute them from the counts.
+      The city total rows (``ward_code == "citywide"``) are kept as they are.
 
     Parameters
     ----------
@@ -1952,6 +1953,12 @@ def remap_to_boundary_set(
         for c in frame.columns
         if c not in values and c not in derived and c not in ("ward_code", "ward_name")
     ]
+    if not (cw["old_code"] == CITYWIDE).any():
+        # the city is the same place on either boundary set: its total row moves as it is
+        city = pd.DataFrame({"old_code": [CITYWIDE], "new_code": [CITYWIDE], "weight": [1.0]})
+        cw = pd.concat([cw, city], ignore_index=True)
+    if names is not None:
+        names.setdefault(CITYWIDE, CITY_NAME)
     m = frame.merge(cw, left_on="ward_code", right_on="old_code", how="inner")
     for v in values:
         m[v] = pd.to_numeric(m[v], errors="coerce").astype("float64") * m["weight"]

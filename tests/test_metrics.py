@@ -739,6 +739,20 @@ def test_remap_table_by_area_weights_and_cases_by_majority_crosswalk():
     )
     out = remap_to_boundary_set(t, cw)
     assert out.values.tolist() == [["X", "2022-04", 6.0], ["Y", "2022-04", 4.0]]
+    # the city total row moves as it is (city-only spend belongs to no ward)
+    city = pd.DataFrame(
+        {"ward_code": ["citywide"], "period": ["2022-04"], "cases": [10], "spend_gbp": [3300.0]}
+    )
+    both = remap_to_boundary_set(
+        pd.concat([t.assign(spend_gbp=[200.0, 100.0]), city]),
+        cw,
+        new_names=pd.DataFrame({"ward_code": ["X", "Y"], "ward_name": ["Ex", "Why"]}),
+    )
+    assert both.values.tolist() == [
+        ["X", "Ex", "2022-04", 6.0, 150.0],
+        ["Y", "Why", "2022-04", 4.0, 150.0],
+        ["citywide", "City total", "2022-04", 10.0, 3300.0],
+    ]
     df = cases(
         {"reported_at": "2022-04-01", "ward_code": "A"},
         {"reported_at": "2022-04-01", "ward_code": "B"},
