@@ -2254,6 +2254,15 @@ def _cases(
         raw_start,
         f"{start_col} is empty.",
     )
+    # "n/a", "unknown", "-" … mean no date: fine where a date may be missing, not here
+    placeholder = raw_start.str.lower().isin(_NULL_TOKENS).to_numpy(bool)
+    rejects.add(
+        placeholder & ~blank_or_total,
+        start_col,
+        "E_REQUIRED",
+        raw_start,
+        f"{start_col} is a placeholder for no date: every row needs one.",
+    )
     order = (out[end_col] < out[start_col]).fillna(False).to_numpy(bool)
     rejects.add(order, end_col, "E_DATE_ORDER", txt(end_col), f"{end_col} is before {start_col}.")
 

@@ -607,6 +607,29 @@ def test_blank_case_id_is_required():
     assert rules_at(ex, 2) == {"E_REQUIRED"}
 
 
+def test_a_placeholder_in_the_required_date_is_rejected_like_a_blank():
+    ex = cases(
+        "C1,05/03/2024,Litter,,,,,",
+        "C2,,Litter,,,,,",
+        "C3,n/a,Litter,,,,,",
+        "C4, Unknown ,Litter,,,,,",
+        "C5,05/03/2024,Litter,Closed,-,,,",  # a placeholder where a date may be missing is fine
+    )
+    assert ex.frame["case_id"].tolist() == ["C1", "C5"]
+    for line in (3, 4, 5):
+        assert rules_at(ex, line) == {"E_REQUIRED"}, line
+    msg = ex.rejects.loc[ex.rejects["source_line"] == 4, "message"].iat[0]
+    assert "placeholder" in msg and "reported_at" in msg
+    enf = read_extract(
+        b"Ref,Date Issued,Action,Offence\nF1,n/a,FPN,Littering\nF2,01/03/2024,FPN,Littering\n",
+        "e.csv",
+        "enforcement",
+        OPTS,
+    )
+    assert enf.frame["case_id"].tolist() == ["F2"]
+    assert set(enf.rejects.loc[enf.rejects["source_line"] == 2, "rule"]) == {"E_REQUIRED"}
+
+
 def test_costs_non_numeric_and_negative_are_rejected():
     ex = cases(
         "C1,05/03/2024,Litter,,,,,abc",
