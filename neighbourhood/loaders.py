@@ -1250,7 +1250,8 @@ def _match_header(
 def _check_required(kind: str, mapped: set[str], header: list[str]) -> None:
     required = list(S.REQUIRED[kind])
     if kind == "population":
-        required = ["population"]
+        # metrics take each period's population by year; a ward name may stand for the code
+        required = [c for c in required if c != "ward_code"]
         if not {"ward_code", "ward_name"} & mapped:
             required.append("ward_code")
     if kind in ("cleansing", "enforcement") and {"_x", "_y"} <= mapped:
@@ -2487,8 +2488,13 @@ def _population(
         (year.notna()) & ((year != np.floor(year)) | ~year.between(1900, 2100))
     ).to_numpy(bool)
     rejects.add(bad_year, "year", "E_NOT_INTEGER", raw_year, "year is not a year such as 2021.")
-    if "year" not in frame:
-        report.setdefault("notes", []).append("The file has no year column; year is left empty.")
+    rejects.add(
+        raw_year.isna().to_numpy(bool) & ~total,
+        "year",
+        "E_REQUIRED",
+        raw_year,
+        "year is empty: give the year of the population estimate, such as 2021.",
+    )
     out = pd.DataFrame(
         {
             "ward_code": code,

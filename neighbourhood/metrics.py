@@ -1173,7 +1173,10 @@ def _finish(
     t["pop_year"] = [population_year(int(k), period) for k in t["key"]]
     notes: list[list[str]] = [[] for _ in range(len(t))]
     if population is not None and len(population):
-        pop = population.assign(year=pd.to_numeric(population["year"]).astype("int64"))
+        year = pd.to_numeric(population["year"], errors="coerce")
+        # a row without a year belongs to no period (loaders refuse them; older stores may
+        # still hold some)
+        pop = population[year.notna()].assign(year=year[year.notna()].astype("int64"))
         pop = pop.drop_duplicates(["ward_code", "year"], keep="last")
         t = t.merge(
             pop[["ward_code", "year", "population"]].rename(columns={"year": "pop_year"}),

@@ -123,7 +123,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "cleansing": ("case_id", "reported_at"),
     "enforcement": ("case_id", "action", "issued_at"),
     "spend": ("ward_code", "period_start", "amount_gbp"),
-    "population": ("ward_code", "population"),
+    "population": ("ward_code", "population", "year"),  # ward_name may stand for ward_code
 }
 
 TIMEZONE: Final[str] = "Europe/London"

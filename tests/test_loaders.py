@@ -785,6 +785,19 @@ def test_population_counts_and_guards():
     assert rules_at(ex, 5) == {"E_NEGATIVE"}
 
 
+def test_population_needs_the_year_of_each_estimate():
+    info = refused(b"Ward Code,Population\nE05015300,5000\n", kind="population")
+    assert info.code == "F_MISSING_COLUMNS" and "year" in info.message
+    ex = read_extract(
+        b"Ward Code,Population,Year\nE05015300,5000,2023\nE05015301,6000,\n",
+        "p.csv",
+        "population",
+        OPTS,
+    )
+    assert ex.frame["ward_code"].tolist() == ["E05015300"]
+    assert rules_at(ex, 3) == {"E_REQUIRED"}
+
+
 def test_unknown_kind_is_a_programming_error():
     with pytest.raises(ValueError, match="kind"):
         read_extract(b"a\n1\n", "x.csv", "wards")

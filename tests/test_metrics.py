@@ -329,6 +329,15 @@ def test_missing_population_gives_nan_rate_with_note_not_zero():
     assert row(t2, "W1", "2024-03")["cases_per_1k"] == 1.0
 
 
+def test_a_population_row_without_a_year_is_left_out_not_a_crash():
+    # the loaders refuse such rows now; a store written before may still hold them
+    df = cases({"reported_at": "2024-07-01 10:00"})
+    pop = pd.DataFrame(
+        {"ward_code": ["W1", "W1"], "year": [pd.NA, 2024], "population": [500, 1000]},
+    ).astype({"year": "Int64"})
+    assert row(table(inputs(df, population=pop)), "W1", "2024-07")["population"] == 1000.0
+
+
 def test_zero_population_gives_nan_rate_with_note():
     df = cases({"reported_at": "2024-07-01 10:00"})
     pop = pd.DataFrame({"ward_code": ["W1", "W2"], "year": [2024, 2024], "population": [0, 10]})
