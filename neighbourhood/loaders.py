@@ -1686,7 +1686,13 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
         sub = raw[failed]
         tokens = sub.str.lower()
         is_null = tokens.isin(_NULL_TOKENS)
-        cleaned = sub.str.replace(r"(?i)gbp|£|,|\s", "", regex=True)
+        cleaned = sub.str.replace(r"(?i)gbp|£|\s", "", regex=True)
+        # A comma may only group thousands ("1,234.50"): "5,00" or "1.234,50" is a decimal
+        # comma, which would be misread as 500 or 1.2345 if commas were simply dropped.
+        grouped = cleaned.str.fullmatch(r"\(?[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\)?")
+        comma = cleaned.str.contains(",", regex=False).fillna(False).to_numpy(bool)
+        cleaned = cleaned.mask(comma & ~grouped.fillna(False).to_numpy(bool))
+        cleaned = cleaned.str.replace(",", "", regex=False)
         negative = cleaned.str.match(r"^\(.*\)$")
         cleaned = cleaned.str.replace(r"^\((.*)\)$", r"\1", regex=True)
         retry = pd.to_numeric(cleaned, errors="coerce")

@@ -217,10 +217,14 @@ def test_utf8_bom_and_crlf():
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_delimiters_are_sniffed(sep: str):
     data = sep.join(["Case ID", "Date Received", "Request Type", "Cost"]) + "\n"
-    data += sep.join(["C1", "05/03/2024", "Litter", "1,50" if sep == ";" else "1.50"]) + "\n"
+    data += sep.join(["C1", "05/03/2024", "Litter", "1.50"]) + "\n"
+    # a decimal comma, common in semicolon files, is refused rather than read as 150
+    data += sep.join(["C2", "05/03/2024", "Litter", "1,50"]) + "\n"
     ex = read_extract(data.encode(), "x.csv", "cleansing", OPTS)
     assert ex.report["delimiter"] == sep
     assert ex.frame["case_id"].tolist() == ["C1"]
+    assert ex.frame["cost_gbp"].tolist() == [1.5]
+    assert rules_at(ex, 3) == {"E_NUMBER"}
 
 
 def test_csv_gz_and_zip():
@@ -605,6 +609,23 @@ def test_total_rows_are_rejected_with_a_reason():
 def test_blank_case_id_is_required():
     ex = cases(",05/03/2024,Litter,,,,,")
     assert rules_at(ex, 2) == {"E_REQUIRED"}
+
+
+def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
+    ex = cases(
+        'C1,05/03/2024,Litter,,,,,"5,00"',
+        'C2,05/03/2024,Litter,,,,,"1.234,50"',
+        'C3,05/03/2024,Litter,,,,,"1,234,567.5"',
+        'C4,05/03/2024,Litter,,,,,"(1,234)"',
+        'C5,05/03/2024,Litter,,,"53,40","-2,98",',
+        'C6,05/03/2024,Litter,,,,,"£ 12,345"',
+    )
+    assert rules_at(ex, 2) == {"E_NUMBER"}
+    assert rules_at(ex, 3) == {"E_NUMBER"}
+    assert rules_at(ex, 5) == {"E_NEGATIVE"}
+    assert rules_at(ex, 6) == {"E_COORD_INVALID"}
+    kept = dict(zip(ex.frame["case_id"], ex.frame["cost_gbp"], strict=True))
+    assert kept == {"C3": 1234567.5, "C6": 12345.0}
 
 
 def test_a_placeholder_in_the_required_date_is_rejected_like_a_blank():
