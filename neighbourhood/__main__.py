@@ -228,7 +228,7 @@ def _empty_rejects() -> pd.DataFrame:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``demo``: build the synthetic demo data set into the store."""
-    from neighbourhood.demo import build_demo
+    from neighbourhood.demo import DemoRefused, build_demo
     from neighbourhood.ingest import FileRefused
 
     store = _store(args)
@@ -245,6 +245,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except FileRefused as exc:
         _err(f"refused ({exc.code}): {exc.message}")
         _emit({"status": "refused", "code": exc.code, "message": exc.message})
+        return EXIT_REFUSED
+    except DemoRefused as exc:
+        _err(f"refused: {exc}")
+        _emit({"status": "refused", "code": "NOT_A_DEMO_STORE", "message": str(exc)})
         return EXIT_REFUSED
     summaries = [r.summary() for r in results]
     for summary in summaries:
@@ -284,7 +288,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         if not store.exists():
             from neighbourhood.store import StoreNotFound
 
-            raise StoreNotFound(f"no store at {store.path}: run `python -m neighbourhood demo`")
+            raise StoreNotFound(
+                f"no store at {store.path}: load ward boundaries and cases into it first "
+                "(`python -m neighbourhood ingest … --store`), or build the synthetic demo "
+                "there (`python -m neighbourhood demo --store`)"
+            )
         table = ward_period_table(store, period=args.period)
     if args.out is not None:
         atomic_write_bytes(args.out, to_csv_bytes(table))

@@ -1580,6 +1580,21 @@ def generate_demo(
     return files
 
 
+class DemoRefused(RuntimeError):
+    """The store holds data of the council's own: the demo is not mixed in with it."""
+
+
+def _own_loads(store: Store) -> pd.DataFrame:
+    """Committed, not undone loads of the store that did not come from the demo."""
+    if not store.exists():
+        return pd.DataFrame()
+    log = store.log()
+    if log.empty:
+        return log
+    live = (log["status"] == "committed") & log["undone_at"].isna()
+    return log[live & (log["channel"] != "demo")]
+
+
 def build_demo(
     store: Store,
     *,
@@ -1605,6 +1620,12 @@ def build_demo(
     list of IngestResult
         One result per file, in ingest order.
 
+    Raises
+    ------
+    DemoRefused
+        When the store holds committed loads that did not come from the demo; nothing is
+        written.
+
     Examples
     --------
     >>> from neighbourhood.store import Store  # doctest: +SKIP
@@ -1613,6 +1634,15 @@ def build_demo(
     """
     from neighbourhood.ingest import ingest_path  # noqa: PLC0415
 
+    own = _own_loads(store)
+    if len(own):
+        newest = own.iloc[0]
+        raise DemoRefused(
+            f"{store.path} already holds data that is not the demo's ({len(own)} loads, the "
+            f"newest {newest['file_name']!r} by {newest['actor']}). The demo's synthetic wards "
+            "and cases would be mixed in with it and its wards would become the active set. "
+            "Build the demo into a store of its own (--store another folder)."
+        )
     with tempfile.TemporaryDirectory(prefix="neighbourhood-demo-") as tmp:
         files = generate_demo(Path(tmp), seed=seed, n_cases=n_cases, wards_file=wards_file)
         plan = [

@@ -173,6 +173,23 @@ def test_log_on_missing_store_and_usage_error(tmp_path: Path, capsys) -> None:
     assert (code, out["status"]) == (2, "usage_error")
 
 
+def test_demo_refuses_a_store_with_the_councils_own_data(
+    tmp_path: Path, files: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    ingest = ("ingest", "--kind", "wards", "--store", str(store), str(files["wards"]))
+    assert call(capsys, *ingest)[0] == 0
+    before = folder_hash(store)
+    code, out = call(capsys, "demo", "--store", str(store), "--cases", "400")
+    assert (code, out["status"], out["code"]) == (2, "refused", "NOT_A_DEMO_STORE")
+    assert "wards.geojson" in out["message"] and "store of its own" in out["message"]
+    assert folder_hash(store) == before
+    # once the council's load is undone, the store is the demo's to fill
+    log = call(capsys, "log", "--store", str(store))[1]
+    assert call(capsys, "undo", log["entries"][0]["ingest_id"], "--store", str(store))[0] == 0
+    assert call(capsys, "demo", "--store", str(store), "--cases", "400")[0] == 0
+
+
 def test_metrics_and_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "store"
     assert main(["demo", "--store", str(store), "--cases", "400", "--seed", "7"]) == 0
