@@ -28,6 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
@@ -1944,7 +1945,28 @@ def _date_family(opts: ReadOptions) -> tuple[tuple[str, ...], str]:
         return _ISO_FORMATS + _MONTHFIRST_FORMATS + _MONTH_ONLY_FORMATS, "monthfirst"
     if choice == "iso":
         return _ISO_FORMATS, "iso"
-    return (opts.date_format,), "explicit"  # type: ignore[return-value]
+    fmt = str(opts.date_format)
+    if not _usable_pattern(fmt):
+        raise FileRefused(
+            "F_OPTIONS",
+            f"The date format {fmt!r} is neither one of dayfirst, monthfirst or iso nor a date "
+            "pattern such as %d/%m/%Y %H:%M (with at least a day, a month and a year).",
+        )
+    return (fmt,), "explicit"
+
+
+@functools.lru_cache(maxsize=32)
+def _usable_pattern(fmt: str) -> bool:
+    """A strptime pattern with a day, a month and a year that reads back what it writes."""
+    if not ("%d" in fmt and ("%m" in fmt or "%b" in fmt or "%B" in fmt)):
+        return False
+    if "%Y" not in fmt and "%y" not in fmt:
+        return False
+    sample = datetime(2024, 11, 23, 14, 35, 56, tzinfo=timezone.utc)
+    try:
+        return datetime.strptime(sample.strftime(fmt), fmt).date() == sample.date()
+    except ValueError:
+        return False
 
 
 def _dates(
@@ -2598,6 +2620,7 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
     opts = options or ReadOptions()
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("data must be bytes")
+    _date_family(opts)  # a date format that is no format is refused before any reading
     data = bytes(data)
     report: dict[str, Any] = {
         "file_name": name,

@@ -611,6 +611,22 @@ def test_blank_case_id_is_required():
     assert rules_at(ex, 2) == {"E_REQUIRED"}
 
 
+@pytest.mark.parametrize("fmt", ["day-first", "us", "banana", "%Q/%m/%Y", "%H:%M", "%m/%Y"])
+def test_a_date_format_that_is_no_format_is_refused(fmt: str):
+    info = refused((HEADER + "C1,05/03/2024,Litter,,,,,\n").encode(), date_format=fmt)
+    assert info.code == "F_OPTIONS" and repr(fmt) in info.message
+
+
+@pytest.mark.parametrize("fmt", ["DayFirst", "%d/%m/%Y", "%d %b %Y", "%Y-%m-%dT%H:%M:%S%z"])
+def test_keywords_and_real_patterns_are_date_formats(fmt: str):
+    read_extract(
+        (HEADER + "C1,,Litter,,,,,\n").encode(),
+        "x.csv",
+        "cleansing",
+        ReadOptions(now=NOW, date_format=fmt),
+    )
+
+
 def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
     ex = cases(
         'C1,05/03/2024,Litter,,,,,"5,00"',
