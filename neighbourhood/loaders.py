@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -1962,7 +1962,7 @@ def _usable_pattern(fmt: str) -> bool:
         return False
     if "%Y" not in fmt and "%y" not in fmt:
         return False
-    sample = datetime(2024, 11, 23, 14, 35, 56, tzinfo=timezone.utc)
+    sample = datetime(2024, 11, 23, 14, 35, 56, tzinfo=UTC)
     try:
         return datetime.strptime(sample.strftime(fmt), fmt).date() == sample.date()
     except ValueError:
