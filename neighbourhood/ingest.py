@@ -274,7 +274,7 @@ def ingest_bytes(
                 channel=channel,
                 progress=progress,
             )
-    base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel)
+    base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel, options)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
         return duplicate
@@ -305,7 +305,15 @@ def ingest_bytes(
     return _result(store, base, outcome, rejects, extract.report)
 
 
-def _batch(kind: str, name: str, sha: str, n_bytes: int, actor: str, channel: str) -> IngestBatch:
+def _batch(
+    kind: str,
+    name: str,
+    sha: str,
+    n_bytes: int,
+    actor: str,
+    channel: str,
+    options: ReadOptions | None = None,
+) -> IngestBatch:
     return IngestBatch(
         kind=kind,
         file_name=name,
@@ -315,12 +323,14 @@ def _batch(kind: str, name: str, sha: str, n_bytes: int, actor: str, channel: st
         actor=actor,
         channel=channel,
         started_at=_utc_now(),
+        read_options=loaders.options_key(options) if kind != "wards" else "",
     )
 
 
 def _as_duplicate(store: Store, base: IngestBatch) -> IngestResult | None:
-    """A file already committed with the same digest and kind: logged, never parsed."""
-    if not (store.exists() and store.find_duplicate(base.sha256, base.kind) is not None):
+    """A file already committed with the same digest, kind and read options: logged, never parsed."""
+    found = store.exists() and store.find_duplicate(base.sha256, base.kind, base.read_options)
+    if not found:
         return None
     outcome = store.apply_ingest(base)
     if outcome.status != "duplicate_file":
@@ -350,7 +360,7 @@ def _ingest_slices(
     within a file (:func:`_cross_slice_duplicates`).
     """
     del boundary_set  # wards are never read in slices
-    base = _batch(kind, name, found.sha256, found.size, actor, channel)
+    base = _batch(kind, name, found.sha256, found.size, actor, channel, options)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
         return duplicate

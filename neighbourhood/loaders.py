@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import re
 import zipfile
 import zlib
@@ -49,6 +50,7 @@ __all__ = [
     "load_category_map",
     "load_value_map",
     "normalise_label",
+    "options_key",
     "read_extract",
 ]
 
@@ -651,6 +653,37 @@ class ReadOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     bounds: tuple[float, float, float, float] | None = UK_BOUNDS
     now: pd.Timestamp | None = None
+
+
+def options_key(options: ReadOptions | None) -> str:
+    """The read options that change how a file's bytes are read, as one canonical text.
+
+    Empty for the defaults. The store's duplicate-file check compares it with the file's digest,
+    so the same file loaded again with a corrected encoding, date format, delimiter, column map
+    or sheet is read again instead of being taken for the earlier load (``now`` and
+    ``max_bytes`` decide nothing about how a row reads and are left out).
+
+    Examples
+    --------
+    >>> options_key(None) == options_key(ReadOptions(date_format="DayFirst")) == ""
+    True
+    >>> options_key(ReadOptions(date_format="monthfirst"))
+    '{"date_format": "monthfirst"}'
+    """
+    opts = options or ReadOptions()
+    fmt = opts.date_format
+    if fmt is not None and fmt.lower() in ("dayfirst", "monthfirst", "iso"):
+        fmt = fmt.lower()
+    chosen: dict[str, Any] = {
+        "encoding": opts.encoding,
+        "delimiter": opts.delimiter,
+        "date_format": None if fmt == "dayfirst" else fmt,
+        "column_map": sorted(opts.column_map.items()) if opts.column_map else None,
+        "sheet": opts.sheet,
+        "bounds": None if opts.bounds == UK_BOUNDS else (opts.bounds or "off"),
+    }
+    given = {k: v for k, v in chosen.items() if v is not None}
+    return json.dumps(given, sort_keys=True) if given else ""
 
 
 @dataclass

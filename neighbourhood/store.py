@@ -247,6 +247,16 @@ class UndoRefused(StoreError, ValueError):
     """An undo that would not restore a consistent state (see :meth:`Store.undo`)."""
 
 
+def _read_options_of(details: str | None) -> str:
+    """The read options an ingest was read with, from its log details ("" = the defaults)."""
+    if not details:
+        return ""
+    try:
+        return str(json.loads(details).get("read_options", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 @dataclass
 class IngestBatch:
     """Everything one ingest writes, prepared before the store is opened for writing.
@@ -278,6 +288,9 @@ class IngestBatch:
     staged: list[str] | None = None
     staged_exclude: list[int] | None = None
     staged_rows: int = 0
+    #: ``loaders.options_key`` of the read options ("" = the defaults): with ``sha256`` and
+    #: ``kind``, what makes a file a duplicate of an earlier load.
+    read_options: str = ""
 
 
 @dataclass
@@ -965,7 +978,9 @@ class Store:
         geometry = shapely.from_wkb(frame.pop("geometry_wkb").to_numpy(dtype=object))
         return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
-    def find_duplicate(self, sha256: str, kind: str) -> dict[str, Any] | None:
+    def find_duplicate(
+        self, sha256: str, kind: str, read_options: str = ""
+    ) -> dict[str, Any] | None:
         """The committed ingest of the same bytes and kind, if any.
 
         Parameters
@@ -989,22 +1004,22 @@ class Store:
         if not self.exists():
             return None
         with self.read() as con:
-            return self._find_duplicate(con, sha256, kind)
+            return self._find_duplicate(con, sha256, kind, read_options)
 
     @staticmethod
     def _find_duplicate(
-        con: duckdb.DuckDBPyConnection, sha256: str, kind: str
+        con: duckdb.DuckDBPyConnection, sha256: str, kind: str, read_options: str = ""
     ) -> dict[str, Any] | None:
         rows = con.execute(
-            "SELECT ingest_id, file_name, strftime(finished_at, '%Y-%m-%d %H:%M:%S UTC') "
-            "FROM ingest_log WHERE file_sha256 = ? AND kind = ? AND status = 'committed' "
-            "ORDER BY seq LIMIT 1",
+            "SELECT ingest_id, file_name, strftime(finished_at, '%Y-%m-%d %H:%M:%S UTC'), "
+            "details FROM ingest_log WHERE file_sha256 = ? AND kind = ? "
+            "AND status = 'committed' ORDER BY seq",
             [sha256, kind],
         ).fetchall()
-        if not rows:
-            return None
-        row = rows[0]
-        return {"ingest_id": row[0], "file_name": row[1], "finished_at": row[2]}
+        for ingest_id, file_name, finished_at, details in rows:
+            if _read_options_of(details) == read_options:
+                return {"ingest_id": ingest_id, "file_name": file_name, "finished_at": finished_at}
+        return None
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -1106,7 +1121,7 @@ class Store:
         started = batch.started_at or _utc_now()
         seq = self._next_seq(con)
         ingest_id = _format_ingest_id(seq)
-        duplicate = self._find_duplicate(con, batch.sha256, batch.kind)
+        duplicate = self._find_duplicate(con, batch.sha256, batch.kind, batch.read_options)
         if duplicate is not None:
             outcome = IngestOutcome(
                 ingest_id=ingest_id,
@@ -1434,6 +1449,8 @@ class Store:
         rows_rejected: int,
     ) -> None:
         report = batch.report or {}
+        if batch.read_options:
+            report = {**report, "read_options": batch.read_options}
         message = "; ".join(m for m in (batch.message, outcome.message) if m)
         row = {
             "seq": seq,

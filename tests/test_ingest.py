@@ -61,6 +61,40 @@ def store(store_dir: Path) -> Store:
     return s
 
 
+def test_the_same_file_with_corrected_read_options_is_read_again(store: Store) -> None:
+    from neighbourhood.ingest import ReadOptions
+
+    us = (
+        b"Case Ref,Date Received,Request Type,Latitude,Longitude\n"
+        b"D0,01/02/2024,Litter,53.405,-2.995\n"
+        b"D1,03/25/2024,Litter,53.405,-2.995\n"
+        b"D2,05/06/2024,Litter,53.405,-2.995\n"
+    )
+    wrong = ingest_bytes(
+        store, us, "us.csv", "cleansing", options=ReadOptions(date_format="%d/%m/%Y")
+    )
+    assert (wrong.status, wrong.rows_new, wrong.rows_rejected) == ("committed", 2, 1)
+    right = ingest_bytes(
+        store, us, "us.csv", "cleansing", options=ReadOptions(date_format="monthfirst")
+    )
+    assert (right.status, right.rows_new, right.rows_updated) == ("committed", 1, 2)
+    when = store.table("cases").set_index("case_id")["reported_at"].dt.strftime("%Y-%m-%d")
+    assert when.to_dict() == {"D0": "2024-01-02", "D1": "2024-03-25", "D2": "2024-05-06"}
+    # the same options again (a keyword in another case included) is the same load
+    again = ingest_bytes(
+        store, us, "us.csv", "cleansing", options=ReadOptions(date_format="MonthFirst")
+    )
+    assert again.status == "duplicate_file" and right.ingest_id in again.message
+    # no options and "dayfirst" read the same way: a default load, then dayfirst, is a duplicate
+    plain = CASES.replace(b"C1,", b"P1,")
+    first = ingest_bytes(store, plain, "p.csv", "cleansing")
+    dup = ingest_bytes(
+        store, plain, "p.csv", "cleansing", options=ReadOptions(date_format="dayfirst")
+    )
+    assert (first.status, dup.status) == ("committed", "duplicate_file")
+    assert first.ingest_id in dup.message
+
+
 def test_cases_before_wards_are_refused_and_create_nothing(tmp_path: Path) -> None:
     s = Store(tmp_path / "store")
     with pytest.raises(FileRefused) as err:
