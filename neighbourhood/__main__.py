@@ -161,6 +161,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from neighbourhood.ingest import FileRefused, ReadOptions, ingest_path, refused_summary
 
     store = _store(args)
+    if args.rejects is not None and not _writable_file(args.rejects):
+        # checked before any load: a rejects file that cannot be written after the loads
+        # committed would report a failure for data that is in the store
+        message = f"--rejects {args.rejects}: its folder does not exist or cannot be written"
+        _err(f"error: {message}; nothing was loaded")
+        _emit({"status": "usage_error", "message": message})
+        return EXIT_REFUSED
     opts: dict[str, Any] = {}
     if args.encoding:
         opts["encoding"] = args.encoding
@@ -218,6 +225,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         final["rejects_file"] = str(args.rejects)
     _emit(final)
     return EXIT_REFUSED if refused else EXIT_OK
+
+
+def _writable_file(path: Path) -> bool:
+    """Whether ``path`` can be written: an existing folder we may write in, and not a folder."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return folder.is_dir() and os.access(folder, os.W_OK) and not path.is_dir()
 
 
 def _empty_rejects() -> pd.DataFrame:

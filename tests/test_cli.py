@@ -173,6 +173,32 @@ def test_log_on_missing_store_and_usage_error(tmp_path: Path, capsys) -> None:
     assert (code, out["status"]) == (2, "usage_error")
 
 
+def test_a_rejects_file_that_cannot_be_written_stops_before_any_load(
+    tmp_path: Path, files: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    assert (
+        call(capsys, "ingest", "--kind", "wards", "--store", str(store), str(files["wards"]))[0]
+        == 0
+    )
+    before = folder_hash(store)
+    for target in (tmp_path / "no-such-folder" / "r.csv", tmp_path):
+        code, out = call(
+            capsys,
+            "ingest",
+            str(files["cases"]),
+            "--kind",
+            "cleansing",
+            "--store",
+            str(store),
+            "--rejects",
+            str(target),
+        )
+        assert (code, out["status"]) == (2, "usage_error")
+        assert str(target) in out["message"]
+        assert folder_hash(store) == before
+
+
 def test_demo_refuses_a_store_with_the_councils_own_data(
     tmp_path: Path, files: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
