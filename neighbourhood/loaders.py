@@ -1334,6 +1334,10 @@ def _read_csv(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     encoding, utf8 = _decode(data, opts)
     report["encoding"] = encoding
+    if b"\n" not in utf8 and b"\r" in utf8:
+        # Old Mac line ends (Excel's "CSV (Macintosh)"): a lone CR ends every line.
+        utf8 = utf8.replace(b"\r", b"\n")
+        report["line_ends"] = "cr"
     text = utf8[:1_000_000].decode("utf-8", errors="ignore")
     if _looks_binary(text):
         raise FileRefused("F_BINARY", "The file is mostly control characters: it is not text.")

@@ -227,6 +227,16 @@ def test_delimiters_are_sniffed(sep: str):
     assert rules_at(ex, 3) == {"E_NUMBER"}
 
 
+def test_old_mac_line_ends_are_lines():
+    body = (HEADER + "C1,05/03/2024,Litter,,,,,\n" + '"C2",06/03/2024,"Dog\nfouling",,,,,\n')
+    body += "C3,31/02/2024,Litter,,,,,\n"
+    ex = read_extract(body.replace("\n", "\r").encode(), "mac.csv", "cleansing", OPTS)
+    assert ex.report["line_ends"] == "cr"
+    assert ex.frame["case_id"].tolist() == ["C1", "C2"]
+    assert ex.frame["source_line"].tolist() == [2, 3]
+    assert rules_at(ex, 5) == {"E_DATE_FORMAT"}  # the quoted line end counts as a line
+
+
 def test_csv_gz_and_zip():
     body = (HEADER + "C1,05/03/2024,Litter,,,,,\n").encode()
     ex = read_extract(gzip.compress(body), "x.csv.gz", "cleansing", OPTS)
