@@ -228,7 +228,7 @@ def test_delimiters_are_sniffed(sep: str):
 
 
 def test_old_mac_line_ends_are_lines():
-    body = (HEADER + "C1,05/03/2024,Litter,,,,,\n" + '"C2",06/03/2024,"Dog\nfouling",,,,,\n')
+    body = HEADER + "C1,05/03/2024,Litter,,,,,\n" + '"C2",06/03/2024,"Dog\nfouling",,,,,\n'
     body += "C3,31/02/2024,Litter,,,,,\n"
     ex = read_extract(body.replace("\n", "\r").encode(), "mac.csv", "cleansing", OPTS)
     assert ex.report["line_ends"] == "cr"
