@@ -833,8 +833,9 @@ def _map_labels(
 
     Returns (mapped values with NA where unmapped, mask of non-empty unmapped labels).
     Unmatched labels are retried without a parenthesised suffix ("Flytipping (TfL)"), then with
-    only the part before " - " or ":" ("Fly tipping - Enforcement Request"), then before
-    " on "/" in "/" at " ("Graffiti on council buildings").
+    only the part before " - " or ":" ("Fly tipping - Enforcement Request"; an en or em dash,
+    which Word and Excel put in for " - ", counts too), then before " on "/" in "/" at "
+    ("Graffiti on council buildings").
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -847,8 +848,8 @@ def _map_labels(
             bare = re.sub(r"\([^)]*\)", " ", label)
             for variant in (
                 bare,
-                re.split(r"\s+-\s+|:", bare)[0],
-                re.split(r"\s+(?:on|in|at)\s+", re.split(r"\s+-\s+|:", bare)[0])[0],
+                re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0],
+                re.split(r"\s+(?:on|in|at)\s+", re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0])[0],
             ):
                 hit = lookup.get(normalise_label(variant))
                 if hit is not None:

@@ -717,6 +717,8 @@ def test_unmapped_category_is_reported_not_dropped():
         ("Fly-Tipping", "fly_tipping"),
         ("Flytipping (TfL)", "fly_tipping"),
         ("Fly tipping - Enforcement Request", "fly_tipping"),
+        ("Fly-tipping – large", "fly_tipping"),  # en dash, as Word and Excel type it
+        ("Graffiti — offensive", "graffiti"),  # em dash
         ("White Goods", "fly_tipping"),
         ("Black Bags – Household", "fly_tipping"),
         ("Dog Mess", "dog_fouling"),
