@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from neighbourhood import geo, loaders, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
-from neighbourhood.store import IngestBatch, Store, read_parquet_sql
+from neighbourhood.store import KEYS, IngestBatch, Store, read_parquet_sql
 
 __all__ = [
     "NO_WARDS_MESSAGE",
@@ -690,4 +690,27 @@ def map_ward_names(
             "severity": "error",
         }
     )
-    return out[ok].reset_index(drop=True), rejects
+    kept = out[ok].reset_index(drop=True)
+    # Rows that only now share their key (a ward given by code on one row and by name on
+    # another) would be folded together by the store without a word: the last one is kept and
+    # the others rejected, as the loaders do for keys repeated as written.
+    keys = [k for k in KEYS[kind] if k in kept.columns]
+    repeated = kept.duplicated(subset=keys, keep="last").to_numpy(bool)
+    if repeated.any():
+        what = "year" if kind == "population" else "period, programme and service"
+        dup_lines = kept["source_line"] if "source_line" in kept else pd.Series(np.arange(n) + 2)
+        dups = pd.DataFrame(
+            {
+                "source_line": dup_lines[repeated].to_numpy(),
+                "case_id": "",
+                "column": "ward_code",
+                "value": shown[ok].reset_index(drop=True)[repeated].astype("object").to_numpy(),
+                "rule": "E_DUPLICATE_ID",
+                "message": f"Another row names the same ward (by code or by name) for the same "
+                f"{what}; the last one in the file was kept.",
+                "severity": "error",
+            }
+        )
+        rejects = pd.concat([rejects, dups], ignore_index=True)
+        kept = kept[~repeated].reset_index(drop=True)
+    return kept, rejects

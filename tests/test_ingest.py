@@ -216,6 +216,29 @@ def test_spend_allows_citywide_and_ward_names(store: Store) -> None:
     assert spend["period_start"].tolist() == [pd.Timestamp("2024-04-01")] * 2
 
 
+def test_a_ward_given_by_code_and_by_name_is_one_key_and_the_repeat_is_rejected(
+    store: Store,
+) -> None:
+    spend = (
+        b"Ward,Period start,Period end,Programme,Service,Amount\n"
+        b"E05000001,01/04/2024,30/06/2024,Clean,cleansing,100\n"
+        b"Anfield,01/04/2024,30/06/2024,Clean,cleansing,200\n"
+    )
+    out = ingest_bytes(store, spend, "spend.csv", "spend")
+    assert (out.rows_accepted, out.rows_rejected, out.rows_new, out.rows_unchanged) == (1, 1, 1, 0)
+    assert store.table("spend")["amount_gbp"].tolist() == [200.0]
+    rejected = out.rejects[out.rejects["severity"] == "error"]
+    assert rejected[["source_line", "rule"]].values.tolist() == [[2, "E_DUPLICATE_ID"]]
+    pop = (
+        b"Ward,Year,Population\n"
+        b"Kensington and Fairfield,2023,3000\n"
+        b"Kensington & Fairfield,2023,3100\n"
+    )
+    out = ingest_bytes(store, pop, "pop.csv", "population")
+    assert (out.rows_accepted, out.rows_rejected) == (1, 1)
+    assert store.table("population")["population"].tolist() == [3100]
+
+
 def test_ingest_path_and_summary(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "cases.csv"
     path.write_bytes(CASES)
