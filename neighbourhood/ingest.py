@@ -511,7 +511,8 @@ def _cross_slice_duplicates(
                 " UNION ALL SELECT CAST(case_id AS VARCHAR), updated_us, source_line FROM unplaced"
             )
         found = con.execute(
-            f"SELECT source_line, case_id FROM ({sql}) QUALIFY row_number() OVER "
+            "SELECT source_line, case_id, bool_or(updated_us IS NOT NULL) OVER "
+            f"(PARTITION BY case_id) AS by_when FROM ({sql}) QUALIFY row_number() OVER "
             "(PARTITION BY case_id ORDER BY updated_us DESC NULLS LAST, source_line DESC) > 1 "
             "ORDER BY source_line"
         ).df()
@@ -519,7 +520,9 @@ def _cross_slice_duplicates(
         con.close()
     if found.empty:
         return empty
-    message = loaders.DUPLICATE_NEWEST if with_updated else loaders.DUPLICATE_LAST
+    # as the loader says it: by updated_at where the id's rows have one, else by file order
+    by_when = found["by_when"].fillna(False).astype(bool).to_numpy() & with_updated
+    message = np.where(by_when, loaders.DUPLICATE_NEWEST, loaders.DUPLICATE_LAST)
     return pd.DataFrame(
         {
             "source_line": found["source_line"].astype("int64"),

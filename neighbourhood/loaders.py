@@ -2247,11 +2247,20 @@ def _dedupe(
         cand["_when"] = order_by.iloc[cand["_pos"].to_numpy()].to_numpy()
         sort_cols = ["_when", "_pos"]
     cand = cand.sort_values(sort_cols, na_position="first", kind="stable")
-    losers = cand[cand.duplicated(subset=list(keys.columns), keep="last")]["_pos"].to_numpy()
-    mask = np.zeros(len(keys), dtype=bool)
-    mask[losers] = True
-    rule_msg = DUPLICATE_NEWEST if order_by is not None else DUPLICATE_LAST
-    rejects.add(mask, col, "E_DUPLICATE_ID", values, rule_msg)
+    lost = cand.duplicated(subset=list(keys.columns), keep="last")
+    # the message says how the kept row was chosen: by updated_at where the key's rows have
+    # one, else by file order
+    by_when = (
+        cand.groupby(list(keys.columns), sort=False, dropna=False)["_when"].transform(
+            lambda s: s.notna().any()
+        )
+        if order_by is not None
+        else pd.Series(False, index=cand.index)
+    ).astype(bool)
+    for chosen, rule_msg in ((by_when, DUPLICATE_NEWEST), (~by_when, DUPLICATE_LAST)):
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[cand.loc[lost & chosen, "_pos"].to_numpy()] = True
+        rejects.add(mask, col, "E_DUPLICATE_ID", values, rule_msg)
 
 
 # ---------------------------------------------------------------------------------------------

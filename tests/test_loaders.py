@@ -15,6 +15,8 @@ import pytest
 from neighbourhood import schemas as S
 from neighbourhood.loaders import (
     COLUMN_ALIASES,
+    DUPLICATE_LAST,
+    DUPLICATE_NEWEST,
     FILE_RULES,
     RULES,
     Extract,
@@ -600,6 +602,14 @@ def test_duplicate_ids_keep_the_newest_by_updated_at():
     assert ex.frame["category"].tolist() == ["litter", "litter"]
     assert ex.frame["source_line"].tolist() == [2, 4]
     assert rules_at(ex, 3) == {"E_DUPLICATE_ID"}
+    assert ex.rejects.loc[ex.rejects["source_line"] == 3, "message"].tolist() == [DUPLICATE_NEWEST]
+
+
+def test_duplicate_ids_whose_rows_have_no_updated_at_say_the_last_row_was_kept():
+    header = "Case ID,Date Received,Request Type,Last Updated\n"
+    ex = cases("C1,05/03/2024,Litter,", "C1,06/03/2024,Weeds,", header=header)
+    assert ex.frame["category"].tolist() == ["weeds"]
+    assert ex.rejects.loc[ex.rejects["source_line"] == 2, "message"].tolist() == [DUPLICATE_LAST]
 
 
 def test_duplicate_ids_without_updated_at_keep_the_last_row():
