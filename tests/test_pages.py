@@ -248,6 +248,17 @@ def test_ward_profile_shows_one_ward_for_a_councillor(demo_store: Path) -> None:
     for text in funnel["Number"] if "Number" in funnel else funnel["shown"]:
         assert text == "<5" or int(text) == 0 or int(text) >= 5
     assert len(at.get("download_button")) == len(at.dataframe)
+    frames = [d.value for d in at.dataframe]
+    # repeat places are 50 m squares: where each one is tells two on one street apart
+    streets = next(f for f in frames if "repeat_cases" in f.columns)
+    assert streets["where"].str.fullmatch(r"-?\d+\.\d{4}, -?\d+\.\d{4}").all()
+    assert not streets.duplicated(["street", "top_category", "where"]).any()
+    # money in pounds and pence, without the float noise of spend spread over days
+    spend = next(f for f in frames if "cost_per_case_closed" in f.columns)
+    for col in ("spend_gbp", "cost_per_case_closed"):
+        values = spend[col].dropna()
+        assert (values.round(2) == values).all(), col
+        assert all(len(repr(float(v)).split(".")[-1]) <= 2 for v in values), col
 
 
 def test_every_page_renders_without_an_exception(demo_store: Path) -> None:

@@ -19,7 +19,7 @@ _FORMATS = {
     "days": "%.1f",
     "pct": "%.0f%%",
     "share": "percent",
-    "gbp": "£%.0f",
+    "gbp": "£%,.0f",
 }
 
 
@@ -65,6 +65,10 @@ def repeat_streets() -> dict[str, Any]:
         "cases": st.column_config.NumberColumn("Cases", format="localized"),
         "repeat_cases": st.column_config.NumberColumn("Repeats", format="localized"),
         "last_reported": st.column_config.TextColumn("Last reported"),
+        "where": st.column_config.TextColumn(
+            "Where (latitude, longitude)",
+            help="The middle of the 50 m square's cases: a long street can have several squares.",
+        ),
     }
 
 
@@ -82,6 +86,6 @@ def ward_spend() -> dict[str, Any]:
         "period": st.column_config.TextColumn("Period"),
         "spend_gbp": metric_column("spend_gbp"),
         "cost_per_case_closed": st.column_config.NumberColumn(
-            metric_label("cost_per_case_closed"), format="£%.2f"
+            metric_label("cost_per_case_closed"), format="£%,.2f"
         ),
     }

@@ -580,13 +580,17 @@ def repeat_locations(
             local = cases["reported_at"].dt.tz_convert("Europe/London").dt.date
             cases = cases[local >= pd.Timestamp(start).date()]
     if cases.empty:
-        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
+        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases", "where"])
     top = metrics.top_repeat_locations(cases, ward, n=n)
     if top.empty:
-        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases"])
+        return pd.DataFrame(columns=["street", "top_category", "cases", "repeat_cases", "where"])
     top["top_category"] = [category_label(c) for c in top["top_category"]]
     top["last_reported"] = [uk_date(t) for t in top["last_reported"]]
-    cols = ["street", "top_category", "cases", "repeat_cases", "last_reported"]
+    # each row is a 50 m square: a long street can hold several, told apart by where they are
+    top["where"] = [
+        f"{la:.4f}, {lo:.4f}" for la, lo in zip(top["latitude"], top["longitude"], strict=True)
+    ]
+    cols = ["street", "top_category", "cases", "repeat_cases", "last_reported", "where"]
     return top[[c for c in cols if c in top.columns]].reset_index(drop=True)
 
 
@@ -741,9 +745,10 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
         hexes=hotspots(rev, f.start, f.end, _cats(f), (ward,)),
         streets=repeat_locations(rev, f.start, f.end, _cats(f), ward),
         funnel=enforcement_funnel(rev, f.start, f.end, ward, disclosure.threshold()),
-        spend=rows[["period_start", "spend_gbp", "cost_per_case_closed"]].assign(
-            period=[period_label(p, f.period) for p in rows["period_start"]]
-        ),
+        # pounds and pence: spend spread over days leaves float noise (48099.94000000001)
+        spend=rows[["period_start", "spend_gbp", "cost_per_case_closed"]]
+        .round({"spend_gbp": 2, "cost_per_case_closed": 2})
+        .assign(period=[period_label(p, f.period) for p in rows["period_start"]]),
         funded=fund is not None and ward in fund.wards,
         funding=fund,
         bounds=tuple(shape.total_bounds) if len(shape) else None,
