@@ -1354,7 +1354,17 @@ def _read_csv(
     header = [h.replace("\ufeff", "").strip() for h in header]
     _refuse_duplicates(header)
     mapping = _match_header(header, kind, opts, report)
-    _check_required(kind, set(mapping.values()), header)
+    try:
+        _check_required(kind, set(mapping.values()), header)
+    except FileRefused as exc:
+        line = _header_further_down(text, kind, opts)
+        if line is None:
+            raise
+        raise FileRefused(
+            exc.code,
+            f"The column headings seem to be on line {line}, below title or blank lines: delete "
+            f"the lines above them and load the file again. ({exc.message})",
+        ) from None
 
     usecols = sorted(mapping)
     physical = _count_byte(utf8, 0x0A) + (0 if utf8.endswith(b"\n") else 1)
@@ -1375,6 +1385,27 @@ def _read_csv(
         if frame[col].dtype == object and frame[col].map(type).eq(bytes).any():
             raise FileRefused("F_ENCODING", f"Column {col} came back as bytes, not text.")
     return frame, lines
+
+
+def _header_further_down(text: str, kind: str, opts: ReadOptions) -> int | None:
+    """The line (2-20) whose cells would satisfy the required columns, if the first does not."""
+    lines = text.splitlines()[1:20]
+    for number, line in enumerate(lines, start=2):
+        sep = opts.delimiter or _sniff_delimiter(line)  # the title line may have no delimiter
+        try:
+            cells = next(csv.reader([line], delimiter=sep), [])
+        except csv.Error:
+            continue
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        mapping = _match_header(cells, kind, opts, {})
+        try:
+            _check_required(kind, set(mapping.values()), cells)
+        except FileRefused:
+            continue
+        return number
+    return None
 
 
 def _read_arrow(utf8: bytes, ncols: int, usecols: list[int], delimiter: str) -> pd.DataFrame | None:

@@ -56,6 +56,21 @@ def refused(data: bytes, kind: str = "cleansing", name: str = "x.csv", **kw: obj
 # --- whole-file refusals --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("above", "line"),
+    [("\n\n", 3), ("Liverpool City Council - Street Cleansing Export\n", 2), ("Export;;\n\n", 3)],
+)
+def test_a_header_below_title_or_blank_lines_is_pointed_at(above: str, line: int):
+    body = "Case Ref;Date Received;Request Type\nC1;01/02/2024;Litter\n"
+    info = refused((above + body).encode())
+    assert info.code == "F_MISSING_COLUMNS"
+    assert info.message.startswith(f"The column headings seem to be on line {line}")
+    assert "delete the lines above" in info.message
+    # no such line: the plain message
+    plain = refused(b"Colour,Size\nred,big\n")
+    assert plain.message.startswith("Missing required column(s)")
+
+
 def test_empty_file_is_refused():
     assert refused(b"").code == "F_EMPTY"
     assert refused(b"  \r\n \n").code == "F_EMPTY"
