@@ -926,7 +926,7 @@ def assign_wards(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> tuple[pd.DataF
       ward code;
     * no usable coordinates (missing, NaN or only one of the pair) → matched by ``ward_code``
       (trimmed, case-insensitive), else by ``ward_name`` after :func:`normalise_ward_name`
-      (exact, never fuzzy); a code that is unknown but a name that matches → assigned by name
+      (exact, never fuzzy; a ward code found in the name column is matched as a code); a code that is unknown but a name that matches → assigned by name
       with a ``W_WARD_MISMATCH`` warning; nothing matches → ``E_UNKNOWN_WARD``; nothing given →
       ``E_NO_LOCATION``.
 
@@ -1051,6 +1051,9 @@ def _assign(
     name_key, name_idx = _keys_and_wards(
         _column(frame, "ward_name"), n, normalise_ward_name, w.by_name
     )
+    # A column headed "Ward" holds names as a rule, but some extracts put the ward's code in it
+    _, code_in_name = _keys_and_wards(_column(frame, "ward_name"), n, _code_key, w.by_code)
+    name_idx = np.where(name_idx >= 0, name_idx, code_in_name)
     has_code = pd.notna(given_code)
     has_name = pd.notna(name_key)
 

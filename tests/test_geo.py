@@ -486,6 +486,14 @@ def test_name_is_not_fuzzy_matched() -> None:
     assert rejects["value"].tolist() == frame["ward_name"].tolist()
 
 
+def test_a_ward_code_in_the_name_column_is_matched_by_code() -> None:
+    frame = cases(ward_name=[" e05015302 ", "E05099999"])  # a column headed "Ward" with codes
+    assigned, rejects = assign_wards(frame, named_wards())
+    assert assigned["ward_code"].tolist() == ["E05015302"]
+    assert assigned.attrs["ward_assignment"]["name"] == 1
+    assert rejects["rule"].tolist() == [RULE_UNKNOWN_WARD]
+
+
 def test_confusable_cyrillic_letter_is_rejected_with_explanation() -> None:
     spoof = "Kensington & F\u0430irfield"  # Cyrillic small a
     assert normalise_ward_name(spoof) != normalise_ward_name("Kensington & Fairfield")
