@@ -126,9 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from neighbourhood.store import Store
+    from neighbourhood.store import Store, StoreError
 
-    return Store(args.store)
+    store = Store(args.store)
+    if store.path.exists() and not store.path.is_dir():
+        raise StoreError(f"{store.path} is a file, not a store folder: give --store a folder")
+    return store
 
 
 def _describe(summary: dict[str, Any]) -> str:

@@ -173,6 +173,18 @@ def test_log_on_missing_store_and_usage_error(tmp_path: Path, capsys) -> None:
     assert (code, out["status"]) == (2, "usage_error")
 
 
+def test_a_store_path_that_is_a_file_is_refused(
+    tmp_path: Path, files: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "store.txt"
+    not_a_folder.write_text("notes")
+    for args in (("ingest", str(files["wards"]), "--kind", "wards"), ("log",), ("metrics",)):
+        code, out = call(capsys, *args, "--store", str(not_a_folder))
+        assert (code, out["status"]) == (2, "refused"), args
+        assert "is a file, not a store folder" in out["message"]
+    assert not_a_folder.read_text() == "notes"
+
+
 def test_a_rejects_file_that_cannot_be_written_stops_before_any_load(
     tmp_path: Path, files: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
