@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
+from neighbourhood import schemas
 from neighbourhood.schemas import REJECT_COLUMNS
 
 __all__ = [
@@ -212,6 +213,14 @@ def read_boundaries(
                 + _short_list(codes[missing])
             )
     _check_codes(codes, code_col)
+    area = codes.astype("str").str.fullmatch(schemas.AREA_CODE_RE)
+    if area.any():
+        warnings_.append(
+            f"{int(area.sum())} of the {len(codes)} areas have a local-authority or region code, "
+            f"not a ward code ({_short_list(codes[area])}): is this the ward boundary file?"
+        )
+    elif len(codes) == 1:
+        warnings_.append("The file holds a single area: is this the ward boundary file?")
 
     wards = gpd.GeoDataFrame(
         {"ward_code": codes.to_numpy(), "ward_name": names.to_numpy()},

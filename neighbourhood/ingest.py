@@ -106,9 +106,13 @@ class IngestResult:
             "rows_new": int(self.rows_new),
             "rows_updated": int(self.rows_updated),
             "rows_unchanged": int(self.rows_unchanged),
-            "warnings": int((self.rejects["severity"] == "warning").sum())
-            if "severity" in self.rejects
-            else 0,
+            # row warnings, and for boundaries the file's own (no rows to reject)
+            "warnings": (
+                int((self.rejects["severity"] == "warning").sum())
+                if "severity" in self.rejects
+                else 0
+            )
+            + (len(self.report.get("warnings") or []) if self.kind == "wards" else 0),
             "boundary_set": self.boundary_set,
             "message": self.message,
             "store": self.store,
@@ -561,7 +565,7 @@ def _ingest_wards(
     base.boundary_set = boundary_set or Path(name).stem or "wards"
     warnings = report.get("warnings") or []
     base.message = f"boundary set {base.boundary_set!r} is now active" + (
-        f" ({len(warnings)} warnings in the report)" if warnings else ""
+        "; warnings: " + " ".join(str(w) for w in warnings) if warnings else ""
     )
     store.initialise()  # the file is accepted: only now may the store folder be created
     outcome = store.apply_ingest(base)

@@ -580,7 +580,7 @@ _NULL_TOKENS: Final[frozenset[str]] = frozenset(
 )
 _TOTAL_RE: Final[str] = r"^\s*(?:grand\s+|sub\s*-?\s*)?totals?\b"
 _WARD_CODE_RE: Final[str] = r"^(?:E05|W05|S13|N08)\d{6}$"
-_AREA_CODE_RE: Final[str] = r"^(?:E0[6-9]|E1[0-2]|E92|W06|W92|S12|S92|N09|N92|K0[2-4])\d{6}$"
+_AREA_CODE_RE: Final[str] = "^" + S.AREA_CODE_RE + "$"
 _CONTROL_RE: Final[str] = r"[\x00-\x1f\x7f]"
 
 

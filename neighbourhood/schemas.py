@@ -127,6 +127,9 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 }
 
 TIMEZONE: Final[str] = "Europe/London"
+#: ONS codes of local authorities, counties, regions and countries: areas that are not wards
+#: (a city-wide total row in a ward table, or the wrong boundary file).
+AREA_CODE_RE: Final[str] = r"(?:E0[6-9]|E1[0-2]|E92|W06|W92|S12|S92|N09|N92|K0[2-4])\d{6}"
 
 # One row per (source row, column, rule) in every rejects report (loaders, geo); the ingest adds
 # ``source_file`` in front (reliability.md §1, "Recommended rejection report").

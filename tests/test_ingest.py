@@ -95,6 +95,26 @@ def test_the_same_file_with_corrected_read_options_is_read_again(store: Store) -
     assert first.ingest_id in dup.message
 
 
+def test_a_boundary_file_of_one_local_authority_loads_with_its_warnings_shown(
+    tmp_path: Path,
+) -> None:
+    city = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"LAD22CD": "E08000012"},
+                "geometry": {"type": "Polygon", "coordinates": square(-3.0, 53.4, 0.1)},
+            }
+        ],
+    }
+    out = ingest_bytes(Store(tmp_path / "s"), json.dumps(city).encode(), "city.geojson", "wards")
+    assert out.status == "committed"
+    assert "local-authority or region code, not a ward code (E08000012)" in out.message
+    assert "No ward name column found" in out.message
+    assert out.summary()["warnings"] == 2
+
+
 def test_cases_before_wards_are_refused_and_create_nothing(tmp_path: Path) -> None:
     s = Store(tmp_path / "store")
     with pytest.raises(FileRefused) as err:
