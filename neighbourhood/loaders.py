@@ -961,6 +961,7 @@ def _is_xlsx(data: bytes) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
+_BOUNDARY_SUFFIXES: Final[frozenset[str]] = frozenset({"json", "geojson", "shp", "gpkg"})
 REFUSED_SUFFIXES: Final[frozenset[str]] = frozenset(
     {"json", "geojson", "parquet", "pdf", "xls", "shp", "gpkg", "docx"}
 )
@@ -1003,7 +1004,15 @@ def _unwrap(data: bytes, name: str, limit: int, report: dict[str, Any]) -> tuple
             raise FileRefused("F_FORMAT", f"This is a {label} file; upload CSV or .xlsx.")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix in REFUSED_SUFFIXES:
-        raise FileRefused("F_FORMAT", f"'.{suffix}' files are not read here; upload CSV or .xlsx.")
+        hint = (
+            " If it holds ward boundaries, load it as ward boundaries (command line: --kind "
+            "wards; Load data page: Ward boundaries)."
+            if suffix in _BOUNDARY_SUFFIXES
+            else ""
+        )
+        raise FileRefused(
+            "F_FORMAT", f"'.{suffix}' files are not read here; upload CSV or .xlsx.{hint}"
+        )
     report["format"] = "+".join([*layers, "csv"])
     return data, "csv"
 

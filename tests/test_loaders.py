@@ -71,6 +71,12 @@ def test_a_header_below_title_or_blank_lines_is_pointed_at(above: str, line: int
     assert plain.message.startswith("Missing required column(s)")
 
 
+def test_a_boundary_file_given_as_cases_is_pointed_at_the_ward_boundaries():
+    info = refused(b'{"type": "FeatureCollection", "features": []}', name="wards.geojson")
+    assert info.code == "F_FORMAT" and "--kind wards" in info.message
+    assert "--kind wards" not in refused(b"%PDF-1.4", name="x.pdf").message
+
+
 def test_empty_file_is_refused():
     assert refused(b"").code == "F_EMPTY"
     assert refused(b"  \r\n \n").code == "F_EMPTY"
