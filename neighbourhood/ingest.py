@@ -425,8 +425,13 @@ def _ingest_slices(
             report["rows_rejected"] = int(report.get("rows_rejected", 0)) + len(losers)
             rules = report.setdefault("rules", {})
             rules["E_DUPLICATE_ID"] = int(rules.get("E_DUPLICATE_ID", 0)) + len(losers)
-        loaded = _sorted_rejects([*loader_rejects, losers])
+        loaded = loaders.drop_warnings_of_rejected_rows(_sorted_rejects([*loader_rejects, losers]))
         del loader_rejects
+        if loser_lines:
+            # the losers' warnings went with them: count as the whole-file reader does
+            warned = loaded.loc[loaded["severity"] == "warning", "source_line"].nunique()
+            report["rows_warned"] = int(warned)
+            report["rules"] = {str(k): int(v) for k, v in loaded["rule"].value_counts().items()}
         rejects = _combine_rejects(name, loaded, *ward_rejects)
         base.rejects = rejects
         base.report = report
@@ -611,7 +616,7 @@ def _combine_rejects(name: str, *parts: pd.DataFrame | None) -> pd.DataFrame:
         if col not in out.columns:
             out[col] = None
     out = out.sort_values("source_line", kind="stable").reset_index(drop=True)
-    return out[list(REJECT_COLUMNS)]
+    return loaders.drop_warnings_of_rejected_rows(out[list(REJECT_COLUMNS)])
 
 
 def map_ward_names(

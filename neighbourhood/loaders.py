@@ -49,6 +49,7 @@ __all__ = [
     "ReadOptions",
     "load_category_map",
     "load_value_map",
+    "drop_warnings_of_rejected_rows",
     "normalise_label",
     "options_key",
     "read_extract",
@@ -1663,7 +1664,27 @@ class _Rejects:
         )
         out["case_id"] = out["case_id"].astype("str")
         out = out.sort_values(["source_line", "severity"], kind="stable", ignore_index=True)
-        return out[list(REJECT_COLUMNS)]
+        return drop_warnings_of_rejected_rows(out[list(REJECT_COLUMNS)])
+
+
+def drop_warnings_of_rejected_rows(rejects: pd.DataFrame) -> pd.DataFrame:
+    """The report without the warnings of rows that are rejected anyway.
+
+    A rejected row is not stored, so a warning about it (an unmapped category on a row with a
+    bad date) only swells the warning count; its errors say why it was left out.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"source_line": [2, 2, 3], "severity": ["error", "warning", "warning"]})
+    >>> drop_warnings_of_rejected_rows(r)["source_line"].tolist()
+    [2, 3]
+    """
+    if rejects.empty:
+        return rejects
+    error = rejects["severity"].eq("error")
+    rejected = rejects.loc[error, "source_line"].unique()
+    keep = error | ~rejects["source_line"].isin(rejected)
+    return rejects if keep.all() else rejects[keep].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
