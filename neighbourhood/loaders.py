@@ -1502,6 +1502,28 @@ def _arrow_lines(
     return lines
 
 
+_C_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _parser_message(text: str) -> str:
+    """pandas' C-parser error in plain words ("Line 3 has 17 fields where the header has 15").
+
+    Examples
+    --------
+    >>> _parser_message("Error tokenizing data. C error: Expected 15 fields in line 3, saw 17\\n")
+    'The file is not a regular table: line 3 has 17 fields where the header has 15. Check that line for an extra separator, or a value with a separator in it that is not in quotes.'
+    """
+    found = _C_FIELDS.search(text)
+    if found:
+        header, line, saw = (int(g) for g in found.groups())
+        return (
+            f"The file is not a regular table: line {line:,} has {saw:,} fields where the "
+            f"header has {header:,}. Check that line for an extra separator, or a value with a "
+            "separator in it that is not in quotes."
+        )
+    return f"The file is not a regular table: {text.strip()[:300]}"
+
+
 def _read_c(
     utf8: bytes, ncols: int, usecols: list[int], delimiter: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -1520,9 +1542,7 @@ def _read_c(
             engine="c",
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise FileRefused(
-            "F_MALFORMED", f"The file is not a regular table: {str(exc).strip()[:300]}"
-        ) from None
+        raise FileRefused("F_MALFORMED", _parser_message(str(exc))) from None
     if full.shape[1] != ncols:
         raise FileRefused(
             "F_MALFORMED", "The rows have a different number of fields from the header."

@@ -324,7 +324,7 @@ CASES: list[Case] = [
         "ragged_row_with_extra_fields",
         lambda: rows_with(3) + b"BI-9,05/03/2024,,Litter,Open,,,,,surplus,surplus\n",
         refused="F_MALFORMED",
-        says=("Expected 9 fields in line 5, saw 11",),
+        says=("line 5 has 11 fields where the header has 9",),
     ),
     Case(
         "unterminated_quote",
