@@ -36,23 +36,22 @@ if files and upload.wards_missing(kind):
 options = upload.previews(files or [], kind)
 loadable = [f for f in files or [] if options[f.file_id] is not None]
 if files and len(loadable) < len(files):
-    st.warning(
-        f"{len(files) - len(loadable)} file(s) would be refused as they stand and will not be "
-        "loaded. Correct the settings above or remove them."
-    )
+    st.warning(upload.refused_note(len(files) - len(loadable), kind))
 
 if files:
+    waiting = upload.pending(loadable, kind, options)
     pressed = st.button(
-        f"Load {len(loadable)} file(s)",
+        upload.load_button_label(len(waiting), len(loadable) - len(waiting)),
         type="primary",
-        disabled=not loadable,
+        disabled=not waiting,
         key="upload_load",
         icon=":material/upload:",
     )
     if pressed:
-        st.session_state["upload_outcomes"] = upload.load_files(
-            loadable, kind, options, visitor.actor
-        )
+        outcomes = upload.load_files(waiting, kind, options, visitor.actor)
+        st.session_state["upload_outcomes"] = outcomes
+        upload.remember_loaded(waiting, kind, options, outcomes)
+        st.rerun()  # the previews and the button then show what was loaded
 
 outcomes = st.session_state.get("upload_outcomes") or []
 if outcomes:

@@ -16,6 +16,10 @@ st.caption(
     "SHA-256 fingerprint) and how many rows it added or changed."
 )
 
+mismatch = upload.active_ward_mismatch()  # stored rows the ward boundaries in use do not place
+if mismatch:
+    st.warning(mismatch, icon=":material/warning:")
+
 table = upload.log_table(upload.ingest_log())
 if table.empty:
     st.info("Nothing has been loaded yet.")

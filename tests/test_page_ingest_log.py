@@ -95,3 +95,27 @@ def test_local_mode_says_so_next_to_undo(store: Path) -> None:
     at.run()
     assert "Local mode: anyone who can open this app can load data." in texts(at)
     assert at.button(key="undo_button") is not None
+
+
+def test_ward_boundaries_that_leave_stored_rows_out_are_warned_about_until_undone(
+    store: Path,
+) -> None:
+    s = Store(store)
+    wards = s.wards()[["ward_code", "ward_name", "geometry"]]
+    wards = wards.rename(columns={"ward_code": "WD99CD", "ward_name": "WD99NM"})
+    wards["WD99CD"] = [f"E05999{i:03d}" for i in range(len(wards))]
+    new = ingest_bytes(s, wards.to_json().encode(), "wards_2023.geojson", "wards").ingest_id
+    n_cases = int(s.table("cases")["ward_code"].notna().sum())
+
+    at = analyst(PAGE)
+    at.run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "do not match the data already stored" in w.value]
+    assert f"{n_cases:,} of {n_cases:,} street-cleansing cases" in warning
+    assert at.selectbox(key="undo_choice").value == new
+    at.checkbox(key="undo_confirm").check()
+    at.run()
+    at.button(key="undo_button").click()
+    at.run()
+    assert not at.exception
+    assert "do not match the data already stored" not in texts(at)

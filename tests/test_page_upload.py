@@ -266,3 +266,193 @@ def test_no_ward_boundaries_warning_is_not_shown_once_they_are_loaded(store: Pat
     assert "No ward boundaries" not in texts(at)
     # choosing the boundaries themselves never warns either
     assert not upload.wards_missing("wards")
+
+
+# --- the tester's defects (docs/ui.md, "Load data") --------------------------------------------
+
+
+def _new_boundaries(store: Path, keep: int = 0) -> bytes:
+    """The store's wards as a GeoJSON whose ward codes are new, except the first ``keep``."""
+    wards = Store(store).wards()[["ward_code", "ward_name", "geometry"]]
+    wards = wards.rename(columns={"ward_code": "WD99CD", "ward_name": "WD99NM"})
+    wards["WD99CD"] = [
+        code if i < keep else f"E05999{i:03d}" for i, code in enumerate(wards["WD99CD"])
+    ]
+    return wards.to_json().encode()
+
+
+def _choose_wards(at) -> None:
+    at.selectbox(key="upload_kind").set_value("wards")
+    at.run()
+
+
+def _stale_counts(store: Path, kept: list[str]) -> dict[str, tuple[int, int]]:
+    s = Store(store)
+    out = {}
+    for table in ("cases", "enforcement", "spend", "population"):
+        codes = s.table(table)["ward_code"].dropna().astype(str)
+        codes = codes[codes != "citywide"]
+        out[table] = (int((~codes.isin(kept)).sum()), len(codes))
+    return out
+
+
+def test_new_ward_boundaries_warn_before_and_after_load_how_many_rows_they_leave_out(
+    store: Path,
+) -> None:
+    kept = list(Store(store).wards()["ward_code"][:2])
+    stale = _stale_counts(store, kept)
+    assert all(m for m, _ in stale.values())  # every table has rows the new set leaves out
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    _choose_wards(at)
+    at.file_uploader(key="upload_files").set_value(
+        ("wards_2023.geojson", _new_boundaries(store, keep=2), "application/geo+json")
+    )
+    at.run()
+    assert not at.exception
+    [before] = [w.value for w in at.warning if "do not match the data already stored" in w.value]
+    assert before.startswith("**Check before you load")
+    m, n = stale["cases"]
+    assert f"{m:,} of {n:,} street-cleansing cases" in before
+    for table, noun in (
+        ("enforcement", "enforcement case"),
+        ("spend", "spend row"),
+        ("population", "population row"),
+    ):
+        assert f"{stale[table][0]:,} of {stale[table][1]:,} {noun}" in before
+    assert "**Ingest log**" in before
+    at.button(key="upload_load").click()
+    at.run()
+    assert not at.exception
+    assert Store(store).active_boundary_set() == "wards_2023"
+    [after] = [w.value for w in at.warning if "do not match the data already stored" in w.value]
+    assert after.startswith("**These ward boundaries do not match")
+    assert f"{m:,} of {n:,} street-cleansing cases" in after and "now in use" in after
+
+
+def test_the_same_ward_codes_again_do_not_warn(store: Path) -> None:
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    _choose_wards(at)
+    n_wards = len(Store(store).wards())
+    at.file_uploader(key="upload_files").set_value(
+        ("same.geojson", _new_boundaries(store, keep=n_wards), "application/geo+json")
+    )
+    at.run()
+    assert not at.exception
+    assert "do not match the data already stored" not in texts(at)
+    assert f"Read **{n_wards:,} wards**" in texts(at)
+
+
+def test_damaged_boundary_file_says_why_and_mentions_no_settings(store: Path) -> None:
+    before = folder_digest(store)
+    damaged = _new_boundaries(store)[:3000]  # the first 3 KB of a GeoJSON
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    _choose_wards(at)
+    at.file_uploader(key="upload_files").set_value(("cut.geojson", damaged, "application/json"))
+    at.run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "BoundaryRefused" not in error
+    assert "line 1" in error and "Unterminated" in error and "cut short" in error
+    assert "settings" not in texts(at)
+    assert at.button(key="upload_load").disabled
+    assert folder_digest(store) == before
+
+
+def test_shapefile_with_a_wrong_prj_gets_one_projection_statement(store: Path) -> None:
+    from test_upload_helpers import _bng_shapefile_with_wgs84_prj
+
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    _choose_wards(at)
+    at.file_uploader(key="upload_files").set_value(
+        ("wards.zip", _bng_shapefile_with_wgs84_prj(), "application/zip")
+    )
+    at.run()
+    assert not at.exception
+    shown = texts(at)
+    assert "map projection EPSG:4326" not in shown  # the old, contradicting statement
+    assert ".prj says longitude/latitude in degrees (WGS84, EPSG:4326)" in shown
+    assert "probably wrong" in shown and shown.count("probably wrong") == 1
+
+
+def test_problems_table_after_load_has_plain_headings_and_the_files_column_names(
+    store: Path,
+) -> None:
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("new_cases.csv", _good_csv(store), "text/csv"))
+    at.run()
+    at.button(key="upload_load").click()
+    at.run()
+    assert not at.exception
+    [problems] = [d.value for d in at.dataframe if "Problem" in d.value.columns]
+    assert list(problems.columns) == [
+        "Line",
+        "Case",
+        "Column in your file",
+        "Value",
+        "Problem",
+        "Severity",
+        "Code",
+    ]
+    row = problems[problems["Case"] == "UP-0004"].iloc[0]
+    assert row["Column in your file"] == "Date Received"
+    assert row["Problem"].startswith("'Date Received' is not a date")
+    assert row["Severity"] == "Row not loaded" and row["Code"] == "E_DATE_FORMAT"
+    assert "committed" not in texts(at) and "duplicate_file" not in texts(at)
+
+
+def test_ragged_csv_says_which_line_has_how_many_fields(store: Path) -> None:
+    names = list(Store(store).wards()["ward_name"][:1])
+    data = (
+        "Case Ref,Date Received,Request Type,Ward Name,Status\n"
+        f"R-1,05/03/2025 14:22,Litter,{names[0]},Open\n"
+        f"R-2,05/03/2025 14:22,Litter,{names[0]},Open,extra,more\n"
+    ).encode()
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("ragged.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "line 3 has 7 fields where the header has 5" in error
+    assert "tokenizing" not in error and "C error" not in error
+
+
+def test_preview_shows_empty_cells_blank_not_none(store: Path) -> None:
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("new_cases.csv", _good_csv(store), "text/csv"))
+    at.run()
+    assert not at.exception
+    [head] = [d.value for d in at.dataframe if "case_id" in d.value.columns]
+    assert "closed_at" in head.columns  # not in the file: every cell empty
+    assert set(head["closed_at"]) == {""}
+    assert not head.isna().any().any()
+    assert not (head == "None").any().any()
+
+
+def test_after_loading_the_preview_says_loaded_and_load_is_not_offered_again(
+    store: Path,
+) -> None:
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("new_cases.csv", _good_csv(store), "text/csv"))
+    at.run()
+    assert at.button(key="upload_load").label == "Load 1 file"
+    at.button(key="upload_load").click()
+    at.run()
+    assert not at.exception
+    assert "Nothing has been loaded yet" not in texts(at)
+    assert any(s.value.startswith("Loaded (ingest") for s in at.success)
+    button = at.button(key="upload_load")
+    assert button.disabled and button.label == "Loaded: see the result below"
+    assert _metrics(at)["New"] == "3"  # the result stays on the page
+    # another date format is another load: offered again
+    fid = next(k for k in at.session_state.keys() if k.startswith("dte_"))
+    at.selectbox(key=fid).set_value("monthfirst")
+    at.run()
+    assert not at.button(key="upload_load").disabled

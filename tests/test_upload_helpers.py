@@ -10,16 +10,26 @@ from ui.upload import (
     AUTO,
     IGNORE,
     allowed_types,
+    boundary_notes,
+    boundary_reason,
     column_map_from_table,
+    display_table,
     header_table,
+    load_button_label,
     log_for_csv,
     log_table,
     mapping_table,
     options_key,
     plain,
     preview_sample,
+    problems_table,
+    projection_sentence,
     raw_header,
+    refused_note,
+    status_label,
     undo_choices,
+    unmatched_ward_rows,
+    ward_change_warning,
 )
 
 
@@ -177,3 +187,177 @@ def test_header_table_defaults_to_detection() -> None:
     edited = table.copy()
     edited.loc[0, "use_as"] = "case_id"
     assert column_map_from_table(edited, table) == {"A": "case_id"}
+
+
+# --- plain words on the page (tester's defects 2, 3 and 5) -------------------------------------
+
+
+def _rejects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source_file": ["c.csv", "c.csv"],
+            "source_line": [3, 4],
+            "case_id": ["UP-0002", "UP-0004"],
+            "column": ["category", "reported_at"],
+            "value": ["Weird thing", "not a date"],
+            "rule": ["W_UNMAPPED_CATEGORY", "E_DATE_FORMAT"],
+            "message": [
+                "Category label not in data/category_map.csv; stored as 'other'.",
+                "reported_at is not a date in the format used by this column (%d/%m/%Y %H:%M).",
+            ],
+            "severity": ["warning", "error"],
+        }
+    )
+
+
+def test_problems_table_has_plain_headings_the_files_column_names_and_keeps_the_code() -> None:
+    report = {"columns": {"Date Received": "reported_at", "Request Type": "category"}}
+    table = problems_table(_rejects(), report)
+    assert list(table.columns) == [
+        "Line",
+        "Case",
+        "Column in your file",
+        "Value",
+        "Problem",
+        "Severity",
+        "Code",
+    ]
+    assert list(table["Column in your file"]) == ["Request Type", "Date Received"]
+    assert table.loc[1, "Problem"] == (
+        "'Date Received' is not a date in the format used by this column (dd/mm/yyyy hh:mm)."
+    )
+    assert list(table["Severity"]) == ["Loaded, with a warning", "Row not loaded"]
+    assert list(table["Code"]) == ["W_UNMAPPED_CATEGORY", "E_DATE_FORMAT"]
+    assert list(table["Line"]) == [3, 4]
+
+
+def test_problems_table_without_a_report_keeps_canonical_names_and_fills_missing_messages() -> None:
+    rejects = _rejects().drop(columns="message")
+    table = problems_table(rejects)
+    assert list(table["Column in your file"]) == ["category", "reported_at"]
+    assert table.loc[0, "Problem"].startswith("Category label not in")  # from loaders.RULES
+
+
+def test_display_table_shows_empty_values_blank_not_none() -> None:
+    head = pd.DataFrame(
+        {
+            "case_id": ["A1", None],
+            "cost_gbp": [1.5, float("nan")],
+            "reported_at": pd.to_datetime(["2025-03-05 14:22", None]).tz_localize("Europe/London"),
+        }
+    )
+    shown = display_table(head)
+    assert shown.to_dict("list") == {
+        "case_id": ["A1", ""],
+        "cost_gbp": ["1.5", ""],
+        "reported_at": ["05 Mar 2025 14:22", ""],
+    }
+
+
+def test_status_labels_are_plain_words() -> None:
+    assert status_label("cases", "committed") == "cases: loaded"
+    assert status_label("cases", "duplicate_file") == "cases: already loaded: nothing changed"
+    assert status_label("cases.csv", "committed") == plain("cases.csv") + ": loaded"
+
+
+def test_load_button_label_once_everything_is_loaded() -> None:
+    assert load_button_label(1, 0) == "Load 1 file"
+    assert load_button_label(3, 1) == "Load 3 files"
+    assert load_button_label(0, 2) == "Loaded: see the result below"
+
+
+def test_refused_note_for_boundary_files_mentions_no_settings() -> None:
+    assert "settings" not in refused_note(1, "wards")
+    assert "settings" not in refused_note(2, "wards")
+    assert "settings" in refused_note(1, "cleansing")
+    assert refused_note(2, "spend").startswith("2 files would be refused as they stand")
+
+
+def test_boundary_reason_of_a_cut_short_geojson_names_the_line() -> None:
+    from neighbourhood.geo import BoundaryRefused, read_boundaries
+
+    cut = b'{"type": "FeatureCollection",\n "features": [{"type": "Feature", "geometry": {'
+    try:
+        read_boundaries(cut, "wards.geojson")
+    except BoundaryRefused as exc:
+        reason = boundary_reason(exc)
+    else:  # pragma: no cover
+        raise AssertionError("a cut-short GeoJSON must be refused")
+    assert "line 2" in reason and "Unterminated" in reason
+    assert "cut short" in reason
+    assert "BoundaryRefused" not in reason and "settings" not in reason
+
+
+def test_projection_is_one_statement_when_the_prj_disagrees_with_the_coordinates() -> None:
+    from neighbourhood.geo import read_boundaries
+
+    report = read_boundaries(_bng_shapefile_with_wgs84_prj(), "wards.zip").report
+    assert (report["source_crs"], report["crs_used"]) == ("EPSG:4326", "EPSG:27700")
+    sentence = projection_sentence(report)
+    assert sentence.startswith("The file's .prj says longitude/latitude")
+    assert "read as British National Grid metres (EPSG:27700)" in sentence
+    assert boundary_notes(report) == []  # the reader's own CRS warning is not repeated
+
+
+def test_projection_sentence_as_declared_and_when_undeclared() -> None:
+    assert projection_sentence({"source_crs": "EPSG:4326", "crs_used": "EPSG:4326"}) == (
+        "Map projection: longitude/latitude in degrees (WGS84, EPSG:4326), as the file says."
+    )
+    undeclared = projection_sentence({"source_crs": None, "crs_used": "EPSG:27700"})
+    assert "does not say" in undeclared and "British National Grid" in undeclared
+
+
+def _bng_shapefile_with_wgs84_prj() -> bytes:
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    wards = gpd.GeoDataFrame(
+        {"WD23CD": ["E05000001", "E05000002"], "WD23NM": ["North", "South"]},
+        geometry=[box(333000, 390000, 334000, 391000), box(333000, 389000, 334000, 390000)],
+        crs="EPSG:4326",  # wrong on purpose: the coordinates are BNG metres
+    )
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        wards.to_file(Path(tmp) / "wards.shp")
+        with zipfile.ZipFile(buf, "w") as zf:
+            for part in sorted(Path(tmp).iterdir()):
+                zf.write(part, part.name)
+    return buf.getvalue()
+
+
+# --- stored ward codes against a new boundary set (tester's defect 1) -------------------------
+
+
+def test_unmatched_ward_rows_leaves_out_citywide_spend() -> None:
+    stored = {
+        "cases": pd.Series({"E1": 5, "E2": 3}),
+        "enforcement": pd.Series({"E2": 2}, dtype="int64"),
+        "spend": pd.Series({"citywide": 4, "E1": 1}),
+        "population": pd.Series(dtype="int64"),
+    }
+    assert unmatched_ward_rows(stored, ["E1"]) == {
+        "cases": (3, 8),
+        "enforcement": (2, 2),
+        "spend": (0, 1),
+        "population": (0, 0),
+    }
+
+
+def test_ward_change_warning_names_every_count_and_both_ways_back() -> None:
+    text = ward_change_warning(
+        {"cases": (4980, 5000), "enforcement": (1, 1), "spend": (0, 10), "population": (104, 104)},
+        loaded=False,
+    )
+    assert text is not None and text.startswith("**Check before you load")
+    assert "4,980 of 5,000 street-cleansing cases, 1 of 1 enforcement case and 104 of 104 " in text
+    assert "spend" not in text  # none of the spend rows is affected
+    assert "loaded again" in text and "**Ingest log**" in text
+    after = ward_change_warning({"cases": (3, 8)}, loaded=True)
+    assert after is not None and "now in use" in after and "undone" in after
+    assert ward_change_warning({"cases": (0, 8), "spend": (0, 0)}, loaded=True) is None
+    assert ward_change_warning({}, loaded=False) is None

@@ -56,6 +56,7 @@ IGNORE: Final[str] = "(not used)"
 AUTO: Final[str] = "(detect automatically)"
 PREVIEW_BYTES: Final[int] = 8 * 1024 * 1024
 PREVIEW_ROWS: Final[int] = 20
+PREVIEW_PROBLEMS: Final[int] = 200
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
@@ -187,6 +188,396 @@ def options_key(options: dict[str, Any]) -> tuple:
     )
 
 
+# --- plain words -------------------------------------------------------------------------------
+
+_GDAL_AT = re.compile(r"At line (\d+), character (\d+): ([^;]+)")
+
+
+def boundary_reason(exc: BaseException) -> str:
+    """Why a boundary file was refused, in plain words, with the reader's own reason.
+
+    ``geo.BoundaryRefused`` keeps only the first part of GDAL's message ("Failed to read
+    GeoJSON data"); the useful part ("At line 6, character 549: Unterminated object") is in the
+    exception it was raised from, so the whole chain is read.
+
+    Examples
+    --------
+    >>> from neighbourhood.geo import BoundaryRefused
+    >>> boundary_reason(BoundaryRefused("empty", "The boundary file is empty (0 bytes)."))
+    'The boundary file is empty (0 bytes).'
+    """
+    message = str(getattr(exc, "message", exc)).strip()
+    chain: list[str] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 5:
+        chain.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(chain)
+    found = _GDAL_AT.search(text)
+    if found:
+        line, char, detail = found.group(1), found.group(2), found.group(3).strip().rstrip(".")
+        where = f"line {int(line):,}, character {int(char):,}: {detail}"
+        if "unterminated" in detail.lower() or "end of" in detail.lower():
+            return (
+                f"The file stops part-way through ({where}), so it is not complete GeoJSON. It "
+                "was probably cut short while it was downloaded or copied: get a new copy of the "
+                "file and add that."
+            )
+        return (
+            f"The file is not valid GeoJSON: the reader stopped at {where}. Check that line in "
+            "a text editor, or export the file again."
+        )
+    if "not recognized as being in a supported file format" in text:
+        return (
+            "The file is not in a format this page can read as ward boundaries (GeoJSON, "
+            "GeoPackage or a zipped Shapefile). Check that it is the right file, saved in one of "
+            "those formats."
+        )
+    return message
+
+
+def refused_note(n_refused: int, kind: str) -> str:
+    """The page's warning when some files would be refused (boundary files have no settings).
+
+    Examples
+    --------
+    >>> refused_note(1, "wards")
+    '1 file would be refused as it stands and will not be loaded. Remove it, or correct the file and add it again.'
+    """
+    files = "1 file" if n_refused == 1 else f"{n_refused:,} files"
+    it = "it" if n_refused == 1 else "them"
+    head = f"{files} would be refused as it stands and will not be loaded."
+    if n_refused != 1:
+        head = head.replace("as it stands", "as they stand")
+    if kind == "wards":
+        return f"{head} Remove {it}, or correct the file and add it again."
+    return f"{head} Correct the settings or the Columns table above, or remove {it}."
+
+
+STATUS_WORDS: Final[dict[str, str]] = {
+    "committed": "loaded",
+    "duplicate_file": "already loaded: nothing changed",
+}
+
+
+def status_label(name: str, status: str) -> str:
+    """The label of a file's progress box once loaded ("cases.csv: loaded").
+
+    Examples
+    --------
+    >>> status_label("cases", "duplicate_file")
+    'cases: already loaded: nothing changed'
+    """
+    return f"{plain(name)}: {STATUS_WORDS.get(status, plain(status.replace('_', ' ')))}"
+
+
+def load_button_label(n_pending: int, n_loaded: int) -> str:
+    """The Load button's label: what a press would load, or that everything is loaded.
+
+    Examples
+    --------
+    >>> load_button_label(2, 0), load_button_label(0, 1)
+    ('Load 2 files', 'Loaded: see the result below')
+    """
+    if n_pending == 0 and n_loaded:
+        return "Loaded: see the result below"
+    return "Load 1 file" if n_pending == 1 else f"Load {n_pending:,} files"
+
+
+#: The problems table's headings (rejects column → heading), in display order.
+PROBLEM_COLUMNS: Final[dict[str, str]] = {
+    "source_line": "Line",
+    "case_id": "Case",
+    "column": "Column in your file",
+    "value": "Value",
+    "message": "Problem",
+    "severity": "Severity",
+    "rule": "Code",
+}
+SEVERITY_WORDS: Final[dict[str, str]] = {
+    "error": "Row not loaded",
+    "warning": "Loaded, with a warning",
+}
+_STRFTIME_WORDS: Final[dict[str, str]] = {
+    "%d": "dd",
+    "%m": "mm",
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%H": "hh",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%p": "am/pm",
+    "%b": "Mon",
+    "%B": "Month",
+}
+
+
+def _strftime_words(text: str) -> str:
+    return re.sub(r"%[a-zA-Z]", lambda m: _STRFTIME_WORDS.get(m.group(0), m.group(0)), text)
+
+
+def file_names(report: dict[str, Any] | None) -> dict[str, str]:
+    """Canonical column name → the file's own header, from the loader's report.
+
+    Examples
+    --------
+    >>> file_names({"columns": {"Date Received": "reported_at", "X": None}})
+    {'reported_at': 'Date Received'}
+    """
+    return {str(v): str(k) for k, v in ((report or {}).get("columns") or {}).items() if v}
+
+
+def problems_table(rejects: pd.DataFrame, report: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Row-level problems for people: plain headings, the file's own column names, the plain
+    message, what happened to the row; the rule code kept as the last column ("Code").
+
+    ``report["columns"]`` (file header → canonical name, from the loader) turns ``reported_at``
+    back into "Date Received"; a column the file did not have keeps its canonical name.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"source_line": [4], "case_id": ["C1"], "column": ["reported_at"],
+    ...     "value": ["x"], "rule": ["E_DATE_FORMAT"], "severity": ["error"],
+    ...     "message": ["reported_at is not a date in the format used by this column (%d/%m/%Y)."]})
+    >>> t = problems_table(r, {"columns": {"Date Received": "reported_at"}})
+    >>> t.loc[0, "Column in your file"], t.loc[0, "Problem"]
+    ('Date Received', "'Date Received' is not a date in the format used by this column (dd/mm/yyyy).")
+    """
+    from neighbourhood.loaders import RULES
+
+    out = pd.DataFrame(index=rejects.index)
+    for col in PROBLEM_COLUMNS:
+        out[col] = rejects[col] if col in rejects else pd.NA
+    names = file_names(report)
+    canonical = out["column"].astype("string").fillna("")
+    shown = canonical.map(lambda c: names.get(c, c))
+    rule = out["rule"].astype("string").fillna("")
+    message = out["message"].astype("string")
+    message = message.where(message.notna() & (message != ""), rule.map(RULES).astype("string"))
+    message = message.fillna("")
+    # the loader's messages start with the canonical column name: use the file's header there
+    message = pd.Series(
+        [
+            f"'{names[c]}'{m[len(c) :]}" if c in names and m.startswith(c + " ") else m
+            for c, m in zip(canonical, message, strict=True)
+        ],
+        index=out.index,
+        dtype="string",
+    ).map(_strftime_words)
+    out["column"] = shown
+    out["message"] = message
+    out["severity"] = out["severity"].map(lambda v: SEVERITY_WORDS.get(str(v), str(v)))
+    out["source_line"] = pd.to_numeric(out["source_line"], errors="coerce").astype("Int64")
+    for col in ("case_id", "value"):
+        out[col] = out[col].astype("string").fillna("")
+    return out.rename(columns=PROBLEM_COLUMNS).reset_index(drop=True)
+
+
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A preview of rows as text: empty values blank (not "None"), times as "dd Mon yyyy HH:MM".
+
+    Examples
+    --------
+    >>> display_table(pd.DataFrame({"a": ["x", None], "b": [1.5, None]})).to_dict("list")
+    {'a': ['x', ''], 'b': ['1.5', '']}
+    """
+    from ui.format import uk_datetime
+
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text = values.map(lambda v: "" if pd.isna(v) else uk_datetime(v))
+        else:
+            text = values.map(lambda v: "" if _is_blank(v) else str(v))
+        out[str(col)] = text.astype(str)
+    return out
+
+
+def _is_blank(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists, arrays
+        return False
+
+
+_CRS_WARNING_STARTS: Final[tuple[str, ...]] = (
+    "The file declares no coordinate system",
+    "The file says its coordinates are",
+)
+_CRS_WORDS: Final[dict[str, str]] = {
+    "EPSG:4326": "longitude/latitude in degrees (WGS84, EPSG:4326)",
+    "EPSG:27700": "British National Grid metres (EPSG:27700)",
+}
+
+
+def projection_sentence(report: dict[str, Any]) -> str:
+    """One statement about a boundary file's map projection: what the file says, what its
+    coordinates look like, and which was used (never two statements that disagree).
+
+    Examples
+    --------
+    >>> projection_sentence({"source_crs": "EPSG:27700", "crs_used": "EPSG:27700"})
+    'Map projection: British National Grid metres (EPSG:27700), as the file says.'
+    >>> projection_sentence({"source_crs": "EPSG:4326", "crs_used": "EPSG:27700",
+    ...     "driver": "ESRI Shapefile"})  # doctest: +NORMALIZE_WHITESPACE
+    "The file's .prj says longitude/latitude in degrees (WGS84, EPSG:4326), but the coordinates
+    are British National Grid metres (EPSG:27700), so they were read as British National Grid
+    metres (EPSG:27700). The .prj file is probably wrong; the wards were placed correctly."
+    """
+    declared, used = report.get("source_crs"), report.get("crs_used")
+    used_words = _CRS_WORDS.get(str(used), plain(used or "unknown"))
+    shapefile = "shapefile" in str(report.get("driver") or "").lower()
+    source = "The file's .prj" if shapefile else "The file"
+    if not declared:
+        return (
+            f"{source} does not say which map projection it uses; the coordinates look like "
+            f"{used_words}, so that was used."
+        )
+    declared_words = _CRS_WORDS.get(str(declared), plain(declared))
+    if not used or declared == used:
+        return f"Map projection: {declared_words}, as the file says."
+    wrong = "The .prj file" if shapefile else "The file's projection information"
+    return (
+        f"{source} says {declared_words}, but the coordinates are {used_words}, so they were "
+        f"read as {used_words}. {wrong} is probably wrong; the wards were placed correctly."
+    )
+
+
+def boundary_notes(report: dict[str, Any]) -> list[str]:
+    """The reader's warnings about a boundary file, less those :func:`projection_sentence`
+    already states (so the preview never says the projection twice, differently)."""
+    return [
+        str(w) for w in report.get("warnings") or () if not str(w).startswith(_CRS_WARNING_STARTS)
+    ]
+
+
+# --- ward codes of the stored rows against a boundary set ---------------------------------------
+
+#: Stored tables that carry a ward code (table → singular, plural), in the order they are named.
+WARD_TABLES: Final[dict[str, tuple[str, str]]] = {
+    "cases": ("street-cleansing case", "street-cleansing cases"),
+    "enforcement": ("enforcement case", "enforcement cases"),
+    "spend": ("spend row", "spend rows"),
+    "population": ("population row", "population rows"),
+}
+#: Spend rows for the whole city carry this instead of a ward code.
+CITYWIDE: Final[str] = "citywide"
+
+
+def unmatched_ward_rows(stored: dict[str, pd.Series], codes: Any) -> dict[str, tuple[int, int]]:
+    """Per stored table, (rows whose ward code is not in ``codes``, rows with a ward code).
+
+    ``stored`` maps a table to its row count per ward code (``ward_code`` → n). Rows without a
+    ward code and whole-city spend (``citywide``) are left out: no boundary set places them.
+
+    Examples
+    --------
+    >>> stored = {"cases": pd.Series({"E1": 5, "E2": 3}), "spend": pd.Series({"citywide": 4})}
+    >>> unmatched_ward_rows(stored, ["E1", "E9"])
+    {'cases': (3, 8), 'spend': (0, 0)}
+    """
+    known = {str(c) for c in codes}
+    out: dict[str, tuple[int, int]] = {}
+    for table, counts in stored.items():
+        counts = counts[[str(k) not in ("", CITYWIDE) for k in counts.index]]
+        missing = counts[[str(k) not in known for k in counts.index]]
+        out[table] = (int(missing.sum()), int(counts.sum()))
+    return out
+
+
+def _count_phrase(table: str, missing: int, total: int) -> str:
+    one, many = WARD_TABLES.get(table, (table, table))
+    noun = one if total == 1 else many
+    return f"{missing:,} of {total:,} {noun}"
+
+
+def ward_change_warning(unmatched: dict[str, tuple[int, int]], *, loaded: bool) -> str | None:
+    """The plain warning that stored rows carry ward codes a boundary set does not have.
+
+    ``loaded=False`` is the preview's (before Load), ``True`` the result's. ``None`` when every
+    stored row's ward is in the set (or nothing is stored).
+
+    Examples
+    --------
+    >>> ward_change_warning({"cases": (0, 10)}, loaded=False) is None
+    True
+    >>> ward_change_warning({"cases": (10, 10)}, loaded=False).startswith("**Check before")
+    True
+    """
+    parts = [_count_phrase(t, m, n) for t, (m, n) in unmatched.items() if m]
+    if not parts:
+        return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    effect = (
+        "The ward map, trends, ward profiles and every ward figure leave those rows out (shown "
+        "as grey or 0), while the overview's whole-city totals still count them, so the pages "
+        "will not agree"
+    )
+    remedy = (
+        "until those extracts are loaded again so that each row is given a ward in the new set "
+        "(a file loaded before is recognised and skipped, so use a fresh export), or"
+    )
+    if loaded:
+        return (
+            "**These ward boundaries do not match the data already stored.** "
+            f"{listed} in the store carry ward codes that are not in the boundary set now in "
+            f"use. {effect} {remedy} that boundary load is undone on the **Ingest log** page."
+        )
+    return (
+        "**Check before you load: these ward boundaries do not match the data already "
+        f"stored.** {listed} in the store carry ward codes that are not in this file. Loading "
+        f"it makes these boundaries the ones in use. {effect} {remedy} the load is undone on "
+        "the **Ingest log** page."
+    )
+
+
+def stored_ward_counts() -> dict[str, pd.Series]:
+    """Rows per ward code in each stored table that carries one (read-only; ``{}`` when there
+    is no store yet)."""
+    from neighbourhood.store import Store
+
+    store = Store()
+    if not store.exists():
+        return {}
+    out: dict[str, pd.Series] = {}
+    for table in WARD_TABLES:
+        frame = store.query(
+            f"SELECT ward_code, count(*) AS n FROM {table} "  # noqa: S608 (fixed table names)
+            "WHERE ward_code IS NOT NULL GROUP BY ward_code"
+        )
+        out[table] = pd.Series(
+            frame["n"].to_numpy(dtype="int64"), index=frame["ward_code"].astype(str)
+        )
+    return out
+
+
+def ward_mismatch(codes: Any, *, loaded: bool) -> str | None:
+    """:func:`ward_change_warning` for the stored rows against ``codes`` (``None`` on failure:
+    the page never shows a traceback for a warning)."""
+    try:
+        return ward_change_warning(unmatched_ward_rows(stored_ward_counts(), codes), loaded=loaded)
+    except Exception:
+        _LOG.exception("could not compare the stored ward codes with the boundary set")
+        return None
+
+
+def active_ward_mismatch() -> str | None:
+    """The warning for the boundary set in use now (``None`` when every row's ward is in it)."""
+    from neighbourhood.store import Store
+
+    try:
+        store = Store()
+        if not store.exists() or store.active_boundary_set() is None:
+            return None
+        codes = store.wards()["ward_code"].astype(str).tolist()
+    except Exception:
+        _LOG.exception("could not read the active boundary set")
+        return None
+    return ward_mismatch(codes, loaded=True)
+
+
 # --- dry run ----------------------------------------------------------------------------------
 
 
@@ -202,6 +593,10 @@ class Preview:
     rows: int = 0
     problems: int = 0
     sampled: bool = False
+    #: The first row-level problems (loader rejects and warnings), for the preview's table.
+    rejects: pd.DataFrame | None = None
+    #: Boundary files only: every ward code in the file (to compare with the stored rows).
+    ward_codes: tuple[str, ...] = ()
 
 
 NO_WARDS_HINT: Final[str] = (
@@ -240,6 +635,7 @@ def _read_options(options: dict[str, Any]) -> Any:
 
 def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Preview:
     """Read the file (or its first few MB) without touching the store."""
+    from neighbourhood.geo import BoundaryRefused
     from neighbourhood.loaders import FileRefused
 
     sample, sample_name, sampled = preview_sample(data, name)
@@ -251,10 +647,13 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
             wards = bounds.wards
             head = pd.DataFrame(wards.drop(columns="geometry", errors="ignore")).head(PREVIEW_ROWS)
             report = {**(bounds.report or {}), "format": "boundaries"}
-            return Preview(ok=True, report=report, head=head, rows=len(wards))
+            codes = tuple(str(c) for c in wards["ward_code"])
+            return Preview(ok=True, report=report, head=head, rows=len(wards), ward_codes=codes)
         from neighbourhood.loaders import read_extract
 
         extract = read_extract(sample, sample_name, kind, _read_options(options))
+    except BoundaryRefused as exc:
+        return Preview(ok=False, message=boundary_reason(exc), code=f"F_BOUNDARY_{exc.code}")
     except FileRefused as exc:
         message = str(getattr(exc, "message", exc))
         return Preview(ok=False, message=message, code=str(getattr(exc, "code", "")))
@@ -269,6 +668,7 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
         rows=int((extract.report or {}).get("rows_read", len(extract.frame))),
         problems=len(extract.rejects),
         sampled=sampled,
+        rejects=extract.rejects.head(PREVIEW_PROBLEMS),
     )
 
 
@@ -300,6 +700,9 @@ def previews(files: list[Any], kind: str) -> dict[str, dict[str, Any] | None]:
     current = {f.file_id for f in files}
     for key in [k for k in memo if k[0] not in current]:
         del memo[key]
+    loaded: dict = st.session_state.get(_LOADED_KEY, {})
+    for key in [k for k in loaded if k[0] not in current]:
+        del loaded[key]
     return {f.file_id: preview_card(f, kind) for f in files}
 
 
@@ -334,7 +737,7 @@ def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
             if column_map:
                 options["column_map"] = column_map
                 preview = _memo_dry_run(file, kind, options)
-        _show_preview(preview)
+        _show_preview(preview, loaded_as(file, kind, options))
     return options if preview.ok else None
 
 
@@ -355,7 +758,7 @@ def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, st
     return column_map_from_table(edited, detected)
 
 
-def _show_preview(preview: Preview) -> None:
+def _show_preview(preview: Preview, loaded: str | None = None) -> None:
     if not preview.ok:
         hint = ""
         if preview.code == "F_MISSING_COLUMNS":
@@ -367,17 +770,26 @@ def _show_preview(preview: Preview) -> None:
         st.markdown(
             f"Read **{preview.rows:,} wards** from {plain(report.get('driver') or 'the file')}; "
             f"ward code from **{plain(report.get('code_field') or '–')}**, name from "
-            f"**{plain(report.get('name_field') or '–')}**, map projection "
-            f"{plain(report.get('source_crs') or '–')}."
+            f"**{plain(report.get('name_field') or '–')}**."
         )
-        for warning in report.get("warnings") or ():
+        st.markdown(projection_sentence(report))
+        for warning in boundary_notes(report):
             st.caption(plain(warning))
+        if not loaded:
+            change = ward_mismatch(preview.ward_codes, loaded=False)
+            if change:
+                st.warning(change, icon=":material/warning:")
     else:
         st.markdown(_report_line(report))
         dates = report.get("date_formats") or {}
+        names = file_names(report)
         if dates:
             st.markdown(
-                "Dates read as: " + ", ".join(f"{plain(c)} ({plain(f)})" for c, f in dates.items())
+                "Dates read as: "
+                + ", ".join(
+                    f"{plain(names.get(c, c))} ({plain(_strftime_words(str(f)))})"
+                    for c, f in dates.items()
+                )
             )
         for label, key in (
             ("Personal data columns that will be dropped", "dropped_personal_columns"),
@@ -393,12 +805,58 @@ def _show_preview(preview: Preview) -> None:
             )
     n_rejects = preview.problems
     scope = "the first part of the file" if preview.sampled else "the whole file"
-    st.caption(
-        f"Dry run on {scope}: {preview.rows:,} rows read, {n_rejects:,} problems found. "
-        "Nothing has been loaded yet."
-    )
+    if loaded:
+        st.success(
+            f"Loaded ({plain(loaded)}): see **Last load** below. To load this file again, for "
+            "example with other settings, change the settings above.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.caption(
+            f"Dry run on {scope}: {preview.rows:,} rows read, {n_rejects:,} problems found. "
+            "Nothing has been loaded yet."
+        )
     if preview.head is not None:
-        st.dataframe(preview.head, hide_index=True, height=240)
+        st.dataframe(display_table(preview.head), hide_index=True, height=240)
+    if not loaded and preview.rejects is not None and len(preview.rejects):
+        shown = (
+            "" if n_rejects <= len(preview.rejects) else f" (the first {len(preview.rejects):,})"
+        )
+        with st.expander(f"Problems found{shown}"):
+            st.dataframe(problems_table(preview.rejects, report), hide_index=True)
+
+
+# --- what was loaded in this session ---------------------------------------------------------
+
+_LOADED_KEY: Final[str] = "_upload_loaded"
+
+
+def _loaded_key(file: Any, kind: str, options: dict[str, Any] | None) -> tuple:
+    return (file.file_id, kind, options_key(options or {}))
+
+
+def loaded_as(file: Any, kind: str, options: dict[str, Any] | None) -> str | None:
+    """How this file was loaded in this session with these settings ("ingest-000007"), or
+    ``None`` when it has not been (changing a setting makes it loadable again)."""
+    return st.session_state.get(_LOADED_KEY, {}).get(_loaded_key(file, kind, options))
+
+
+def pending(files: list[Any], kind: str, options: dict[str, dict[str, Any] | None]) -> list[Any]:
+    """The loadable files not yet loaded in this session with their current settings."""
+    return [f for f in files if loaded_as(f, kind, options.get(f.file_id)) is None]
+
+
+def remember_loaded(
+    files: list[Any], kind: str, options: dict[str, dict[str, Any] | None], outcomes: list[Any]
+) -> None:
+    """Note which files were loaded (or found already loaded), so the page stops offering them."""
+    memo: dict = st.session_state.setdefault(_LOADED_KEY, {})
+    for file, outcome in zip(files, outcomes, strict=False):
+        if outcome.ok:
+            label = "already loaded before" if outcome.status == "duplicate_file" else ""
+            memo[_loaded_key(file, kind, options.get(file.file_id))] = (
+                label or outcome.ingest_id or "loaded"
+            )
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -417,6 +875,10 @@ class Outcome:
     ingest_id: str = ""
     #: What to do about a refusal, in the page's own words (our text, shown as Markdown).
     hint: str = ""
+    #: The loader's report (file headers → canonical names, for the problems table).
+    report: dict[str, Any] = field(default_factory=dict)
+    #: Boundary loads: stored rows whose ward codes are not in the new set (our Markdown).
+    warning: str = ""
 
 
 COUNT_LABELS: Final[dict[str, str]] = {
@@ -456,6 +918,8 @@ def load_files(
                 )
             except FileRefused as exc:
                 message = str(getattr(exc, "message", exc))
+                if kind == "wards":
+                    message = boundary_reason(exc)
                 hint = NO_WARDS_HINT if getattr(exc, "code", "") == NO_WARDS_CODE else ""
                 outcomes.append(Outcome(name, False, message, hint=hint))
                 status.update(label=f"{plain(name)}: refused", state="error")
@@ -475,10 +939,16 @@ def load_files(
                     counts,
                     result.rejects,
                     str(result.ingest_id),
+                    report=dict(getattr(result, "report", None) or {}),
                 )
             )
-            status.update(label=f"{plain(name)}: {result.status}", state="complete")
+            status.update(label=status_label(name, str(result.status)), state="complete")
     progress.progress(1.0, text="Done")
+    if kind == "wards" and any(o.ok and o.status == "committed" for o in outcomes):
+        warning = active_ward_mismatch() or ""
+        for outcome in outcomes:
+            if outcome.ok and outcome.status == "committed":
+                outcome.warning = warning
     st.cache_data.clear()
     st.cache_resource.clear()
     return outcomes
@@ -528,16 +998,19 @@ def show_outcome(outcome: Outcome, index: int) -> None:
         st.info(f"**{name}** was loaded before. Nothing changed.")
     else:
         st.success(f"**{name}** loaded.")
+    if outcome.warning:
+        st.warning(outcome.warning, icon=":material/warning:")
     with st.container(horizontal=True):
         for key, label in COUNT_LABELS.items():
             st.metric(label, f"{outcome.counts.get(key, 0):,}", border=True)
     rejects = outcome.rejects
     if rejects is not None and len(rejects):
+        table = problems_table(rejects, outcome.report)
         st.markdown(f"**Rejected rows and warnings** ({len(rejects):,})")
-        st.dataframe(rejects, hide_index=True, height=300)
+        st.dataframe(table, hide_index=True, height=300)
         st.download_button(
             "Download the problems as CSV",
-            data=to_csv_bytes(rejects),
+            data=to_csv_bytes(table),
             file_name=f"rejects-{outcome.ingest_id or index}.csv",
             mime="text/csv",
             key=f"rejects_dl_{index}",
