@@ -328,6 +328,8 @@ def test_new_ward_boundaries_warn_before_and_after_load_how_many_rows_they_leave
     [after] = [w.value for w in at.warning if "do not match the data already stored" in w.value]
     assert after.startswith("**These ward boundaries do not match")
     assert f"{m:,} of {n:,} street-cleansing cases" in after and "now in use" in after
+    assert at.button(key="upload_load").disabled
+    assert "settings" not in texts(at)  # boundary files have none
 
 
 def test_the_same_ward_codes_again_do_not_warn(store: Path) -> None:

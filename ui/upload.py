@@ -806,9 +806,14 @@ def _show_preview(preview: Preview, loaded: str | None = None) -> None:
     n_rejects = preview.problems
     scope = "the first part of the file" if preview.sampled else "the whole file"
     if loaded:
+        again = (
+            ""
+            if report.get("format") == "boundaries"  # boundary files have no settings
+            else " To load this file again, for example with other settings, change the "
+            "settings above."
+        )
         st.success(
-            f"Loaded ({plain(loaded)}): see **Last load** below. To load this file again, for "
-            "example with other settings, change the settings above.",
+            f"Loaded ({plain(loaded)}): see **Last load** below.{again}",
             icon=":material/check_circle:",
         )
     else:
