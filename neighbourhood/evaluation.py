@@ -13,8 +13,10 @@ The main entry points:
 - :func:`pretrend_check`: event-study leads before the money started, with a joint Wald test and a
   plain-English warning when funded and comparison wards were already moving apart.
 - :func:`before_after`: funded wards only, before vs after (no counterfactual).
-- :func:`cost_effectiveness`: spend per case closed and spend per unit of change, with the
-  confidence interval carried through.
+- :func:`spend_per_case_closed`: programme spend per case closed (every type of case) in the
+  funded wards after the start; the same whatever outcome is shown.
+- :func:`cost_effectiveness`: spend per unit of change, with the confidence interval carried
+  through, only when the effect is an improvement distinguishable from no change.
 - :func:`describe` / :func:`caveats`: council-English sentences for the page.
 - :func:`treated_vs_comparison_series`: the tidy frame behind the "funded vs comparison" chart.
 """
@@ -45,6 +47,7 @@ __all__ = [
     "Outcome",
     "PretrendResult",
     "Programme",
+    "SpendPerCase",
     "before_after",
     "caveats",
     "cost_effectiveness",
@@ -53,6 +56,7 @@ __all__ = [
     "pretrend_check",
     "programmes_from_config",
     "programmes_from_spend",
+    "spend_per_case_closed",
     "treated_vs_comparison_series",
 ]
 
@@ -375,6 +379,8 @@ class DidResult:
     post_end: pd.Timestamp | None = None
     treated_pre_mean: float = math.nan
     comparison_pre_mean: float = math.nan
+    treated_post_mean: float = math.nan
+    comparison_post_mean: float = math.nan
     treated_post_totals: dict[str, float] = field(default_factory=dict)
     pct_scale: float = 1.0
     pretrend: PretrendResult | None = None
@@ -409,15 +415,40 @@ class BeforeAfterResult:
 
 
 @dataclass
+class SpendPerCase:
+    """Programme spend per case closed in the funded wards after the start (every type of case).
+
+    It is an accounting ratio, not an effect, and it does not depend on the outcome or the type of
+    case shown: the numerator is all of the programme's ward-level spend in its funded wards, so
+    the denominator is every case closed there, not one category's.
+
+    ``spend_gbp`` is the programme's ward-level lines in ``wards``, pro-rated by days to the window
+    ``window_start`` .. ``window_end`` (inclusive); ``all_spend_gbp`` is every ward-level line in
+    those wards (core budgets included) over the same window, for context; ``cases_closed`` the
+    ``closed`` column of the ward × period table summed over those wards and the window's periods.
+    """
+
+    programme: str
+    wards: tuple[str, ...]
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None
+    spend_gbp: float
+    all_spend_gbp: float
+    cases_closed: float
+    per_case: float | None
+
+
+@dataclass
 class CostEffectiveness:
     """Programme spend in the funded wards over the "after" window, and what it bought.
 
     ``units_changed`` (with ``units_ci``) is the change in the outcome's natural unit attributable
     to the programme (e.g. fly-tip reports: negative = avoided) over the whole after window, from
     the difference-in-differences estimate and its CI. ``cost_per_unit`` (with
-    ``cost_per_unit_ci``) is spend divided by the size of the *improvement*; it is None when the
-    estimate is not an improvement, and the CI's far end is ``math.inf`` (unbounded) when the CI
-    includes no change.
+    ``cost_per_unit_ci``) is spend divided by the size of the *improvement*. It is None, with the
+    reason in ``no_cost_reason``, when the estimate is not an improvement or when its 95% CI
+    includes no change (a cost per unit of an effect that may be zero is not a number to quote).
+    ``per_case`` is :func:`spend_per_case_closed` when the all-types table was given.
     """
 
     programme: str
@@ -435,6 +466,9 @@ class CostEffectiveness:
     cost_per_unit_ci: tuple[float, float] | None
     bounded: bool
     improvement: bool
+    distinguishable: bool = True
+    no_cost_reason: str = ""
+    per_case: SpendPerCase | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -555,7 +589,7 @@ def _prepare(
             f"{len(absent)} funded ward(s) have no data and are left out: {', '.join(absent)}."
         )
     if not treated:
-        raise ValueError(f"none of the funded wards of {programme.name!r} are in the panel")
+        raise ValueError(f"none of the funded wards of {programme.name!r} has any data")
     exclude = {str(w) for w in exclude}
 
     comparison_kind = "all untreated wards"
@@ -1071,7 +1105,7 @@ def did(
     for col in {"cases", "closed", "enforcement_actions", out.count_column} - {None}:
         if col in tp.columns:
             totals[col] = float(pd.to_numeric(tp[col], errors="coerce").sum())
-    pre = df[~df["post"]]
+    pre, post = df[~df["post"]], df[df["post"]]
     result = DidResult(
         programme=programme.name,
         outcome=out.key,
@@ -1110,6 +1144,8 @@ def did(
         post_end=prep.post_end,
         treated_pre_mean=float(pre.loc[pre["treated"], "y"].mean()) * prep.pct_scale,
         comparison_pre_mean=float(pre.loc[~pre["treated"], "y"].mean()) * prep.pct_scale,
+        treated_post_mean=float(post.loc[post["treated"], "y"].mean()) * prep.pct_scale,
+        comparison_post_mean=float(post.loc[~post["treated"], "y"].mean()) * prep.pct_scale,
         treated_post_totals=totals,
         pct_scale=prep.pct_scale,
         few_clusters=few,
@@ -1336,8 +1372,9 @@ def _pretrend(
     elif p < alpha:
         warning = (
             "Before the money started, funded wards were already moving differently from the "
-            f"comparison wards (test of parallel trends p = {_fmt_p(p)}), so the "
-            "difference-in-differences estimate may be biased: treat it with caution."
+            f"comparison wards (check of the months before the start: p = {_fmt_p(p)}, where "
+            f"below {alpha:.2f} is a warning), so the estimate may be biased: treat it with "
+            "caution."
         )
     return PretrendResult(
         programme=prep.programme.name,
@@ -1356,10 +1393,100 @@ def _pretrend(
 # --------------------------------------------------------------------------------------------
 
 
+def _pro_rated(
+    spend: pd.DataFrame | None, w0: pd.Timestamp | None, w1: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Spend lines with ``in_window``: the amount pro-rated by days to the inclusive window."""
+    cols = ["ward_code", "programme", "in_window"]
+    if spend is None or spend.empty:
+        return pd.DataFrame(columns=cols)
+    s = spend.copy()
+    s["period_start"] = _naive_series(s["period_start"])
+    ends = s["period_end"] if "period_end" in s else s["period_start"]
+    s["period_end"] = _naive_series(ends).fillna(s["period_start"])
+    s["amount_gbp"] = pd.to_numeric(s["amount_gbp"], errors="coerce").fillna(0.0)
+    s["in_window"] = s["amount_gbp"] * _overlap_share(s["period_start"], s["period_end"], w0, w1)
+    s["ward_code"] = s["ward_code"].astype(str)
+    s["programme"] = s["programme"].astype(str)
+    return s[cols]
+
+
+def spend_per_case_closed(
+    spend: pd.DataFrame, programme: Programme, cases: pd.DataFrame
+) -> SpendPerCase:
+    """Programme spend per case closed, every type of case, in the funded wards after the start.
+
+    The window is the periods of ``cases`` that begin on or after the programme's start (and not
+    after its end): the period containing the start is left out, as in :func:`did`. The spend is
+    the programme's ward-level lines in its funded wards, pro-rated by days to that window; the
+    cases are the ``closed`` column (closures in the period) summed over the same wards and
+    periods, for every type of case. The ratio therefore does not change with the outcome or the
+    type of case on show, and never charges the whole programme to one category.
+
+    Parameters
+    ----------
+    spend
+        Spend table (``ward_code``, ``period_start``, ``period_end``, ``programme``,
+        ``amount_gbp``).
+    programme
+        The programme.
+    cases
+        Ward × period table for **all** types of case (``ward_code``, ``period_start``,
+        ``closed``); city-total rows are ignored.
+
+    Returns
+    -------
+    SpendPerCase
+        ``per_case`` is None when nothing was closed or no programme spend falls in the window.
+
+    Examples
+    --------
+    >>> prog = Programme("Pride", pd.Timestamp("2024-04-01"), ("E1",))
+    >>> cases = pd.DataFrame({"ward_code": ["E1", "E1", "E2"],
+    ...     "period_start": pd.to_datetime(["2024-03-01", "2024-04-01", "2024-04-01"]),
+    ...     "closed": [7, 40, 99]})
+    >>> spend = pd.DataFrame({"ward_code": ["E1"], "programme": ["Pride"],
+    ...     "period_start": pd.to_datetime(["2024-04-01"]),
+    ...     "period_end": pd.to_datetime(["2024-04-30"]), "amount_gbp": [1000.0]})
+    >>> spend_per_case_closed(spend, prog, cases).per_case
+    25.0
+    """
+    if "closed" not in cases.columns:
+        raise ValueError("the ward × period table has no 'closed' column")
+    df = cases[cases["ward_code"].astype(str).str.lower() != CITYWIDE].copy()
+    df["ward_code"] = df["ward_code"].astype(str)
+    df["period_start"] = _naive_series(df["period_start"])
+    periods = _period_table(df)
+    after = periods["period_start"] >= programme.start
+    if programme.end is not None:
+        after &= periods["period_start"] <= programme.end
+    periods = periods[after]
+    wards = tuple(programme.treated_wards)
+    if periods.empty:
+        return SpendPerCase(programme.name, wards, None, None, 0.0, 0.0, 0.0, None)
+    w0 = periods["period_start"].min()
+    w1 = periods["period_end"].max() - pd.Timedelta(days=1)
+    if programme.end is not None:
+        w1 = min(w1, programme.end)
+    rows = df["ward_code"].isin(set(wards)) & df["period_start"].isin(set(periods["period_start"]))
+    closed = float(pd.to_numeric(df.loc[rows, "closed"], errors="coerce").sum())
+    s = _pro_rated(spend, w0, w1)
+    in_wards = s["ward_code"].isin(set(wards))
+    prog_gbp = float(s.loc[in_wards & (s["programme"] == programme.name), "in_window"].sum())
+    all_gbp = float(s.loc[in_wards, "in_window"].sum())
+    per_case = prog_gbp / closed if closed > 0 and prog_gbp > 0 else None
+    return SpendPerCase(programme.name, wards, w0, w1, prog_gbp, all_gbp, closed, per_case)
+
+
 def cost_effectiveness(
-    did_result: DidResult, spend: pd.DataFrame, programme: Programme
+    did_result: DidResult,
+    spend: pd.DataFrame,
+    programme: Programme,
+    *,
+    cases: pd.DataFrame | None = None,
+    category: str | None = None,
 ) -> CostEffectiveness:
-    """Spend per case closed and spend per unit of change, with the CI carried through.
+    """Spend per unit of change, with the CI carried through, and spend per case closed.
 
     Spend is the programme's ward-level lines in the funded wards, pro-rated by days to the
     "after" window of the estimate (``did_result.post_start`` to ``did_result.post_end``).
@@ -1369,8 +1496,9 @@ def cost_effectiveness(
     ``observed_total × e / (1 + e)`` for a proportional effect ``e`` (observed minus what the
     funded wards would have had without the money); the map is increasing in ``e``, so the CI
     bounds transform directly. For level outcomes the unit is the outcome's own unit (a day, a
-    percentage point). Cost per unit is spend divided by the size of the improvement; when the
-    CI includes no change its far end is unbounded (``math.inf``).
+    percentage point). Cost per unit is spend divided by the size of the improvement, given only
+    when the estimate is an improvement *and* its 95% CI excludes no change; otherwise
+    ``cost_per_unit`` is None and ``no_cost_reason`` says why.
 
     Parameters
     ----------
@@ -1381,6 +1509,14 @@ def cost_effectiveness(
         ``amount_gbp``).
     programme
         The programme evaluated.
+    cases
+        Ward × period table for all types of case: when given, ``per_case`` (and
+        ``spend_per_case_closed``) come from :func:`spend_per_case_closed`. Without it there is
+        no spend per case closed (a table filtered to one category would charge the whole
+        programme to that category).
+    category
+        Plain name of the one type of case the outcome was measured on (e.g. ``"fly-tipping"``),
+        if any: a note then says that the cost per unit charges the whole programme to it.
 
     Returns
     -------
@@ -1388,38 +1524,28 @@ def cost_effectiveness(
 
     Examples
     --------
-    >>> ce = cost_effectiveness(result, spend, programme)  # doctest: +SKIP
+    >>> ce = cost_effectiveness(result, spend, programme, cases=all_types)  # doctest: +SKIP
     >>> describe(ce)  # doctest: +SKIP
-    '£240,000 was spent in the funded wards ...'
+    '£240,000 of programme money was spent in the funded wards ...'
     """
     out = _outcome(did_result.outcome)
     w0, w1 = did_result.post_start, did_result.post_end
     notes: list[str] = []
-    ward_gbp = city_gbp = 0.0
-    if spend is not None and not spend.empty:
-        s = spend[spend["programme"].astype(str) == programme.name].copy()
-        if not s.empty:
-            s["period_start"] = _naive_series(s["period_start"])
-            ends = s["period_end"] if "period_end" in s else s["period_start"]
-            s["period_end"] = _naive_series(ends).fillna(s["period_start"])
-            s["amount_gbp"] = pd.to_numeric(s["amount_gbp"], errors="coerce").fillna(0.0)
-            share = _overlap_share(s["period_start"], s["period_end"], w0, w1)
-            s["in_window"] = s["amount_gbp"] * share
-            city = s["ward_code"].astype(str).str.lower() == CITYWIDE
-            funded = s["ward_code"].astype(str).isin(set(did_result.treated_wards))
-            ward_gbp = float(s.loc[funded & ~city, "in_window"].sum())
-            city_gbp = float(s.loc[city, "in_window"].sum())
-            other = s.loc[~funded & ~city, "in_window"].sum()
-            if other > 0:
-                notes.append(
-                    f"£{other:,.0f} of this programme went to wards outside the analysis "
-                    "and is not counted."
-                )
+    s = _pro_rated(spend, w0, w1)
+    s = s[s["programme"] == programme.name]
+    city = s["ward_code"].str.lower() == CITYWIDE
+    funded = s["ward_code"].isin(set(did_result.treated_wards))
+    ward_gbp = float(s.loc[funded & ~city, "in_window"].sum())
+    city_gbp = float(s.loc[city, "in_window"].sum())
+    other = float(s.loc[~funded & ~city, "in_window"].sum())
+    if other > 0:
+        notes.append(
+            f"£{other:,.0f} of this programme went to wards outside the analysis and is not counted."
+        )
     if ward_gbp == 0:
         notes.append("No ward-level spend for this programme falls in the after window.")
 
-    closed = float(did_result.treated_post_totals.get("closed", math.nan))
-    per_closed = ward_gbp / closed if closed and closed > 0 and ward_gbp > 0 else None
+    per_case = spend_per_case_closed(spend, programme, cases) if cases is not None else None
 
     e, lo, hi = did_result.estimate, did_result.ci_low, did_result.ci_high
     if out.scale == "ratio":
@@ -1435,14 +1561,37 @@ def cost_effectiveness(
         u, ulo, uhi = e, lo, hi
     better = (u < 0) if out.lower_is_better else (u > 0)
     crosses = lo <= 0 <= hi
+    noun = out.unit_noun
     cost = cost_ci = None
-    bounded = not crosses
-    if better and ward_gbp > 0 and u != 0 and math.isfinite(u):
+    reason = ""
+    if ward_gbp <= 0:
+        reason = (
+            f"No programme spend falls in the months after the start, so there is no cost per "
+            f"{noun}."
+        )
+    elif not better:
+        reason = (
+            "The estimate shows no improvement in the funded wards, so there is no cost per "
+            f"{noun} to quote."
+        )
+    elif crosses:
+        reason = (
+            "The 95% range of the estimate includes no change, so the money may have made no "
+            f"difference here: there is no cost per {noun} to quote."
+        )
+    elif u != 0 and math.isfinite(u):
         cost = ward_gbp / abs(u)
         near, far = sorted((abs(ulo), abs(uhi)), reverse=True)
         cheap = ward_gbp / near if near > 0 else math.inf
-        dear = math.inf if crosses or far == 0 else ward_gbp / far
+        dear = ward_gbp / far if far > 0 else math.inf
         cost_ci = (cheap, dear)
+        if category:
+            notes.append(
+                f"The cost per {noun} charges all of the programme's spend to {category} alone; "
+                "the money also paid for other work, so it overstates what each one cost."
+            )
+    else:
+        reason = f"The change cannot be counted in {noun}s, so there is no cost per {noun}."
     return CostEffectiveness(
         programme=programme.name,
         outcome=out.key,
@@ -1450,15 +1599,18 @@ def cost_effectiveness(
         citywide_gbp=city_gbp,
         window_start=w0,
         window_end=w1,
-        cases_closed=closed,
-        spend_per_case_closed=per_closed,
+        cases_closed=per_case.cases_closed if per_case is not None else math.nan,
+        spend_per_case_closed=per_case.per_case if per_case is not None else None,
         units_changed=u,
         units_ci=(ulo, uhi),
-        unit_noun=out.unit_noun,
+        unit_noun=noun,
         cost_per_unit=cost,
         cost_per_unit_ci=cost_ci,
-        bounded=bounded,
+        bounded=not crosses,
         improvement=bool(better),
+        distinguishable=not crosses,
+        no_cost_reason=reason,
+        per_case=per_case,
         notes=notes,
     )
 
@@ -1533,10 +1685,49 @@ def _a(words: str) -> str:
     return f"{'an' if an else 'a'} {words}"
 
 
+def _signed(x: float, scale: str, unit: str, with_unit: bool = True) -> str:
+    """An effect with its sign: '−15%', '+0.4%', '−0.9 days', '+2.1 percentage points'."""
+    if not math.isfinite(x):
+        return "no limit" if x > 0 else "−100%" if scale == "ratio" else "no limit"
+    text = _mag(x, scale, unit) if with_unit or scale == "ratio" else _bare(x, scale)
+    if _is_zero(x, scale, unit):
+        return text
+    return ("−" if x < 0 else "+") + text
+
+
+def _range(lo: float, hi: float, scale: str, unit: str) -> str:
+    """'−20% to −10%', '−1.1 to −0.8 days'."""
+    return f"{_signed(lo, scale, unit, with_unit=False)} to {_signed(hi, scale, unit)}"
+
+
+def _moved(change: float, scale: str, unit: str) -> str:
+    """'fell 4%', 'rose 11%', 'barely changed', 'fell 0.5 days'."""
+    if _is_zero(change, scale, unit):
+        return "barely changed"
+    return f"{'fell' if change < 0 else 'rose'} {_mag(change, scale, unit)}"
+
+
+def _change(pre: float, post: float, scale: str) -> float:
+    if not (math.isfinite(pre) and math.isfinite(post)):
+        return math.nan
+    if scale == "ratio":
+        return post / pre - 1 if pre > 0 else math.nan
+    return post - pre
+
+
+def _lower_first(text: str) -> str:
+    """'Fly-tipping reports' → 'fly-tipping reports' (for mid-sentence use)."""
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
 def describe(
     result: DidResult | BeforeAfterResult | CostEffectiveness, *, subject: str | None = None
 ) -> str:
     """One plain-English sentence for the page.
+
+    For a difference-in-differences result the sentence gives what happened in each group of
+    wards (simple averages before and after) and then the model's estimated effect with its 95%
+    range, so that it never says "fell by more" when one group rose.
 
     Parameters
     ----------
@@ -1551,9 +1742,11 @@ def describe(
 
     Examples
     --------
-    >>> r = DidResult("Pride", "cases_per_1k", -0.12, -0.20, -0.04, 0.01)
+    >>> r = DidResult("Pride", "cases_per_1k", -0.15, -0.20, -0.10, 0.01,
+    ...               treated_pre_mean=1.0, treated_post_mean=0.96,
+    ...               comparison_pre_mean=1.0, comparison_post_mean=1.11)
     >>> describe(r, subject="Fly-tipping reports")
-    'Fly-tipping reports fell by 12% more in funded wards than in comparison wards (95% CI 4% to 20%).'
+    'Fly-tipping reports fell 4% in funded wards and rose 11% in comparison wards: the estimated effect of the money is −15% (95% range −20% to −10%).'
     """
     if isinstance(result, CostEffectiveness):
         return _describe_cost(result)
@@ -1562,10 +1755,10 @@ def describe(
     unit = result.unit or (out.unit if out else "%")
     subj = subject or result.subject or (out.subject if out else result.outcome)
     e, lo, hi = result.estimate, result.ci_low, result.ci_high
-    ci = _ci_words(lo, hi, scale, unit)
     chance = lo <= 0 <= hi
-    tail = "; the interval includes no change, so this could be chance." if chance else "."
     if isinstance(result, BeforeAfterResult):
+        tail = "; the range includes no change, so this could be chance." if chance else "."
+        ci = _ci_words(lo, hi, scale, unit)
         if _is_zero(e, scale, unit):
             head = f"{subj} barely changed in funded wards after the money started"
         else:
@@ -1574,17 +1767,24 @@ def describe(
                 f"{subj} {verb} by {_mag(e, scale, unit)} in funded wards after the money started"
             )
         return (
-            f"{head} (95% CI {ci}), but with no comparison wards this cannot separate the "
+            f"{head} (95% range {ci}), but with no comparison wards this cannot separate the "
             f"funding from changes across the whole city{tail}"
         )
-    if _is_zero(e, scale, unit):
-        head = f"{subj} changed by about the same amount in funded wards as in comparison wards"
-    else:
-        verb = "fell" if e < 0 else "rose"
-        head = (
-            f"{subj} {verb} by {_mag(e, scale, unit)} more in funded wards than in comparison wards"
-        )
-    return f"{head} (95% CI {ci}){tail}"
+    tail = ". The range includes no change, so this could be chance." if chance else "."
+    effect = f"{_signed(e, scale, unit)} (95% range {_range(lo, hi, scale, unit)})"
+    t = _change(result.treated_pre_mean, result.treated_post_mean, scale)
+    c = _change(result.comparison_pre_mean, result.comparison_post_mean, scale)
+    if math.isfinite(t) and math.isfinite(c):
+        moved_t, moved_c = _moved(t, scale, unit), _moved(c, scale, unit)
+        if moved_t == moved_c:
+            head = f"{subj} {moved_t} in both funded and comparison wards"
+        else:
+            head = f"{subj} {moved_t} in funded wards and {moved_c} in comparison wards"
+        return f"{head}: the estimated effect of the money is {effect}{tail}"
+    return (
+        f"Set against comparison wards, the estimated effect of the money on "
+        f"{_lower_first(subj)} in funded wards is {effect}{tail}"
+    )
 
 
 def _gbp(x: float, pence: bool | None = None) -> str:
@@ -1600,21 +1800,22 @@ def _describe_cost(ce: CostEffectiveness) -> str:
     window = ""
     if ce.window_start is not None and ce.window_end is not None:
         window = f" between {ce.window_start:%d %b %Y} and {ce.window_end:%d %b %Y}"
-    head = f"{_gbp(ce.spend_gbp)} was spent in the funded wards{window}"
-    if ce.spend_per_case_closed is not None:
-        head += f" ({_gbp(ce.spend_per_case_closed)} per case closed)"
-    noun = ce.unit_noun
-    if not ce.improvement or ce.cost_per_unit is None:
-        return f"{head}; the estimate shows no improvement, so there is no cost per {noun}."
-    if not ce.bounded or ce.cost_per_unit_ci is None or not math.isfinite(ce.cost_per_unit_ci[1]):
-        return (
-            f"{head}; at the central estimate that is {_gbp(ce.cost_per_unit)} per {noun}, "
-            "but the interval includes no change, so the cost per unit could be unlimited."
-        )
+    head = f"{_gbp(ce.spend_gbp)} of programme money was spent in the funded wards{window}"
+    pc = ce.per_case
+    if pc is not None and pc.per_case is not None and math.isclose(pc.spend_gbp, ce.spend_gbp):
+        head += f" ({_gbp(pc.per_case)} per case closed, all types of case)"
+    if ce.cost_per_unit is None or ce.cost_per_unit_ci is None:
+        return f"{head}. {ce.no_cost_reason}".rstrip()
     a, b = ce.cost_per_unit_ci
     pence = min(a, ce.cost_per_unit) < 100  # one style for the estimate and both bounds
     est, a_txt, b_txt = (_gbp(v, pence) for v in (ce.cost_per_unit, a, b))
-    return f"{head}; that is {est} per {noun} (95% CI {a_txt} to {b_txt})."
+    out = OUTCOMES.get(ce.outcome)
+    per = (
+        f"{ce.unit_noun} avoided" if out is None or out.lower_is_better else f"extra {ce.unit_noun}"
+    )
+    if out is not None and out.scale == "level":
+        per = ce.unit_noun  # "day off the median time to close" already says which way
+    return f"{head}; that is {est} per {per} (95% range {a_txt} to {b_txt})."
 
 
 REPORTING_CAVEAT = (
@@ -1661,7 +1862,8 @@ def caveats(result: DidResult | BeforeAfterResult) -> list[str]:
         out.append(result.pretrend.warning)
     if result.few_clusters:
         how = (
-            "we use a wild cluster bootstrap, which is more honest than the usual formula"
+            "the ranges come from a method built for few wards (a wild cluster bootstrap), "
+            "which is more honest than the usual formula"
             if "bootstrap" in result.inference
             else "the usual formula understates the uncertainty: treat the interval as too narrow"
         )
