@@ -26,10 +26,16 @@ name = c1.selectbox("Programme", [p.name for p in programmes], key="spend_progra
 outcome = c2.selectbox(
     "Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label, key="spend_outcome"
 )
+chosen = next(p for p in programmes if p.name == name)
 category = None
 if outcome in spend.CATEGORY_OUTCOMES:
+    counts = spend.case_counts(revision, chosen.treated_wards)
     category = c3.selectbox(
-        "Type of case", spend.category_options(), format_func=category_label, key="spend_category"
+        "Type of case",
+        spend.category_options(counts) or spend.category_options(),
+        format_func=category_label,
+        key="spend_category",
+        help="Only the types of case reported in the funded wards are listed.",
     )
 
 view = spend.evaluate(revision, name, outcome, category)
@@ -46,11 +52,7 @@ r = view.did
 with st.container(border=True):
     st.subheader("What changed in funded wards, compared with the others")
     st.markdown(f"#### {plain(view.sentence, 2000)}")
-    with st.container(horizontal=True):
-        st.metric("Estimated effect", spend.signed(r.estimate, r.scale, r.unit), border=True)
-        st.metric("95% range", spend.ci_text(r.ci_low, r.ci_high, r.scale, r.unit), border=True)
-        st.metric("p-value", spend.p_text(r.p_value), border=True)
-        st.metric("Wards", f"{r.n_treated} funded, {r.n_comparison} comparison", border=True)
+    spend.effect_cards(r)
     st.warning(
         "**Before you quote this number**\n\n"
         + "\n".join(f"- {plain(c, 2000)}" for c in view.caveats),
@@ -76,12 +78,15 @@ with left.container(border=True):
     ba = view.before_after
     st.metric(
         "Average after the start",
-        f"{ba.post_mean:,.2f}",
+        spend.level_text(ba.post_mean, outcome),
         delta=spend.delta_text(ba.estimate, ba.scale, ba.unit),
         delta_color="inverse" if ba.lower_is_better else "normal",
         border=True,
     )
-    st.caption(f"Before the start: {ba.pre_mean:,.2f}. {plain(view.before_after_sentence, 2000)}")
+    st.caption(
+        f"Before the start: {spend.level_text(ba.pre_mean, outcome)}. "
+        f"{plain(view.before_after_sentence, 2000)}"
+    )
 with right.container(border=True):
     st.subheader("Were they moving in step before?")
     pre = r.pretrend
@@ -89,9 +94,10 @@ with right.container(border=True):
         st.warning(pre.warning)
     elif pre is not None:
         st.success(
-            "Before the money started, funded and comparison wards moved in step "
-            f"(p-value {spend.p_text(pre.p_value)}), so the comparison is fair on this check."
+            "Before the money started, funded and comparison wards moved in step, so the "
+            "comparison is fair on this check."
         )
+        st.caption(spend.pretrend_caption(pre.p_value, pre.alpha))
     if pre is not None and not pre.leads.empty:
         fig = pretrend_figure(pre.leads, y_title="Gap", percent=r.scale == "ratio")
         st.plotly_chart(fig, key="pretrend_chart")
@@ -100,11 +106,7 @@ with st.container(border=True):
     st.subheader("Value for money")
     ce = view.cost
     if ce is not None:
-        with st.container(horizontal=True):
-            st.metric("Spent in funded wards", spend.gbp_or_dash(ce.spend_gbp), border=True)
-            st.metric("Per case closed", spend.gbp_or_dash(ce.spend_per_case_closed), border=True)
-            label = spend.per_unit_label(outcome, ce.unit_noun)
-            st.metric(label, spend.gbp_or_dash(ce.cost_per_unit), border=True)
+        spend.cost_cards(ce, outcome)
     st.markdown(plain(view.cost_sentence, 2000))
     for note in ce.notes if ce is not None else ():
         st.caption(plain(note, 2000))

@@ -13,8 +13,10 @@ import streamlit as st
 from page_support import demo_store, page, texts
 
 from neighbourhood.demo import PROGRAMME_NAME
+from neighbourhood.evaluation import programmes_from_config
 
 PAGE = "3_Spend_vs_results.py"
+PROGRAMMES = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
 
 
 pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
@@ -55,14 +57,14 @@ def test_plain_sentence_says_fly_tipping_fell(shown) -> None:
     sentence = sentence.replace("\\", "")
     assert "Fly-tipping reports" in sentence
     assert "fell" in sentence
-    assert "95% CI" in sentence
+    assert "95% range" in sentence
 
 
 def test_estimate_ci_and_p_value_shown(shown) -> None:
     metrics = {m.label: m.value for m in shown.metric}
     assert metrics["Estimated effect"].startswith("−")
     assert " to " in metrics["95% range"]
-    assert metrics["p-value"] != "–"
+    assert metrics["Could it be chance?"] != "–"
 
 
 def test_caveats_shown_prominently(shown) -> None:
@@ -78,7 +80,7 @@ def test_chart_and_sections(shown) -> None:
     assert "Were they moving in step before?" in subheaders
     assert "Value for money" in subheaders
     metrics = {m.label for m in shown.metric}
-    assert {"Spent in funded wards", "Per case closed"} <= metrics
+    assert {"Programme spend in funded wards", "Per case closed"} <= metrics
 
 
 def test_other_outcome_runs(store: Path) -> None:
@@ -88,3 +90,91 @@ def test_other_outcome_runs(store: Path) -> None:
     at.run()
     assert not at.exception
     assert "funded wards" in texts(at)
+
+
+# --- defects found by the tester -----------------------------------------------------------------
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _choose(at, outcome: str, category: str | None = None):
+    at.selectbox(key="spend_outcome").set_value(outcome)
+    at.run()
+    if category is not None:
+        at.selectbox(key="spend_category").set_value(category)
+        at.run()
+    assert not at.exception
+    return at
+
+
+def _gbp(text: str) -> float:
+    return float(text.replace("£", "").replace(",", ""))
+
+
+def test_per_case_closed_does_not_move_with_outcome_or_type_of_case(store: Path) -> None:
+    """Graffiti showed £2,606 / £2,613 by outcome; each was the whole programme / one category."""
+    from neighbourhood import metrics
+    from neighbourhood.store import Store
+
+    at = page(PAGE)
+    at.run()
+    seen = set()
+    for category in ("graffiti", "fly_tipping"):
+        for outcome in ("cases_per_1k", "median_days_to_close", "pct_within_sla"):
+            m = _metrics(_choose(at, outcome, category))
+            seen.add((m["Programme spend in funded wards"], m["Per case closed"]))
+    assert len(seen) == 1
+    spent, per_case = (_gbp(v) for v in seen.pop())
+    # Every type of case closed in the funded wards from the start (April 2025) on.
+    table = metrics.ward_period_table(Store(store), period="month")
+    funded = next(p for p in programmes_from_config(PROGRAMMES) if p.name == PROGRAMME_NAME)
+    after = table[table.ward_code.isin(funded.treated_wards) & (table.period_start >= "2025-04-01")]
+    assert spent / per_case == pytest.approx(after["closed"].sum(), rel=0.01)
+
+
+def test_no_cost_per_report_when_the_range_includes_no_change(store: Path) -> None:
+    """Graffiti reports: an effect near zero whose range includes zero has no cost per unit."""
+    at = page(PAGE)
+    at.run()
+    _choose(at, "cases_per_1k", "graffiti")
+    metrics = _metrics(at)
+    assert not any(label.startswith("Per report") for label in metrics)
+    assert "there is no cost per report to quote" in texts(at)
+
+
+def test_only_types_of_case_reported_in_funded_wards_are_offered(shown) -> None:
+    options = shown.selectbox(key="spend_category").options
+    assert "Other" not in options and "Fly-tipping" in options
+    assert "in the panel" not in texts(shown)
+
+
+def test_levels_carry_their_units(store: Path) -> None:
+    at = page(PAGE)
+    at.run()
+    assert _metrics(at)["Average after the start"].endswith("per 1,000 residents")
+    assert "Before the start: " in texts(at) and " per 1,000 residents." in texts(at)
+    _choose(at, "median_days_to_close")
+    assert _metrics(at)["Average after the start"].endswith(" days")
+    _choose(at, "pct_within_sla")
+    assert _metrics(at)["Average after the start"].endswith("%")
+
+
+def test_sentence_says_what_each_group_did_and_cards_are_short(shown) -> None:
+    sentence = next(m.value for m in shown.markdown if m.value.startswith("####"))
+    assert "more in funded wards than" not in sentence
+    assert "in funded wards and" in sentence and "in comparison wards" in sentence
+    metrics = _metrics(shown)
+    assert metrics["Funded wards"] == "8"
+    assert int(metrics["Comparison wards"]) > 0
+    assert "p-value" not in metrics and "Wards" not in metrics
+    assert "95% CI" not in texts(shown)
+
+
+def test_grammar_an_overflowing_bins_case(store: Path) -> None:
+    at = page(PAGE)
+    at.run()
+    _choose(at, "median_days_to_close", "overflowing_bin")
+    assert "an overflowing bins case" in texts(at)
+    assert "a overflowing" not in texts(at)

@@ -8,12 +8,16 @@ import pandas as pd
 
 from neighbourhood.evaluation import Programme
 from ui.spend import (
+    article,
     category_options,
+    chance_text,
     ci_text,
     comparable,
     delta_text,
     gbp_or_dash,
+    level_text,
     merge_programmes,
+    no_cases_message,
     p_text,
     per_unit_label,
     signed,
@@ -87,3 +91,51 @@ def test_comparable_drops_programmes_funding_every_ward_newest_first() -> None:
 def test_delta_text_uses_ascii_minus_so_metric_arrow_points_down() -> None:
     assert delta_text(-0.123, "ratio", "%") == "-12.3%"
     assert delta_text(0.05, "ratio", "%") == "+5.0%"
+
+
+def test_article_a_or_an() -> None:
+    assert article("Overflowing bins") == "an"
+    assert article("abandoned vehicles") == "an"
+    assert article("Graffiti") == "a"
+    assert article("fly-tipping") == "a"
+    assert article("one-off") == "a"
+
+
+def test_subject_for_days_uses_an_before_a_vowel() -> None:
+    assert subject_for("median_days_to_close", "overflowing_bin") == (
+        "The median time to close an overflowing bins case"
+    )
+    assert subject_for("median_days_to_close", "abandoned_vehicle") == (
+        "The median time to close an abandoned vehicles case"
+    )
+    assert subject_for("median_days_to_close", "graffiti") == (
+        "The median time to close a graffiti case"
+    )
+
+
+def test_level_text_carries_the_unit() -> None:
+    assert level_text(93.123, "pct_within_sla") == "93.1%"
+    assert level_text(2.07, "median_days_to_close") == "2.1 days"
+    assert level_text(0.1149, "cases_per_1k") == "0.11 per 1,000 residents"
+    assert level_text(12.04, "actions_per_100_fly_tips") == "12.0 per 100 fly-tips"
+    assert level_text(math.nan, "cases_per_1k") == "–"
+
+
+def test_chance_text_in_words() -> None:
+    assert chance_text(0.003) == "Very unlikely"
+    assert chance_text(0.03) == "Unlikely"
+    assert chance_text(0.07) == "Possibly"
+    assert chance_text(0.6) == "Quite possibly"
+    assert chance_text(None) == "–"
+
+
+def test_category_options_only_types_with_cases_fly_tipping_first() -> None:
+    counts = {"graffiti": 3, "fly_tipping": 10, "other": 0, "needles": 1}
+    assert category_options(counts) == ["fly_tipping", "graffiti", "needles"]
+    assert category_options({}) == []
+
+
+def test_no_cases_message_is_plain() -> None:
+    text = no_cases_message("other")
+    assert text.startswith("There are no 'Other' cases in the funded wards")
+    assert "panel" not in text

@@ -33,6 +33,52 @@ DEFAULT_CATEGORY: Final[str] = "fly_tipping"
 
 # --- pure wording -----------------------------------------------------------------------------
 
+EFFECT_HELP: Final[str] = (
+    "The change in funded wards beyond what the comparison wards' change over the same months "
+    "predicts (a difference-in-differences estimate, with ward and month effects)."
+)
+RANGE_HELP: Final[str] = (
+    "The 95% confidence interval: the effect is very probably somewhere in this range. When the "
+    "range includes zero, the money may have made no difference."
+)
+PROGRAMME_SPEND_HELP: Final[str] = (
+    "Only this programme's own spend lines for the funded wards, from the start to the last "
+    "month loaded. Core budgets in the same wards and the programme's city-wide lines are not "
+    "included."
+)
+PER_CASE_HELP: Final[str] = (
+    "Programme spend in the funded wards divided by all cases closed there (every type of "
+    "case) over the same months. An accounting figure, not an effect: it does not change with "
+    "the outcome or type of case chosen above."
+)
+
+
+def chance_help(p: float | None, inference: str = "") -> str:
+    """Tooltip for the "Could it be chance?" card, with the precise terms."""
+    how = f" Worked out by {inference}." if inference else ""
+    return (
+        f"p-value {p_text(p)}: how often a difference at least this large would turn up by "
+        "chance if the money had made no difference. Below 0.05 is usually read as unlikely to "
+        f"be chance.{how}"
+    )
+
+
+def pretrend_caption(p: float | None, alpha: float) -> str:
+    """The precise result under the plain pre-trend message."""
+    return (
+        f"Test of parallel trends before the start: p-value {p_text(p)} (below {alpha:.2f} would "
+        "raise a warning). Passing it is not proof: with few wards it misses small drifts."
+    )
+
+
+def all_spend_caption(pc: ev.SpendPerCase) -> str:
+    """Context for the programme spend card: everything spent in those wards."""
+    return (
+        f"All spend in the funded wards over the same months, core budgets included, was "
+        f"{gbp_or_dash(pc.all_spend_gbp)}; the programme's share was "
+        f"{gbp_or_dash(pc.spend_gbp)}."
+    )
+
 
 def signed(value: float, scale: str, unit: str, decimals: int = 1) -> str:
     """An effect with its sign and unit: ``-0.152`` (ratio) → ``"−15.2%"``; ``-1.25`` days →
@@ -55,6 +101,49 @@ def delta_text(value: float, scale: str, unit: str) -> str:
 def ci_text(low: float, high: float, scale: str, unit: str) -> str:
     """``"−22.0% to −8.1%"``."""
     return f"{signed(low, scale, unit)} to {signed(high, scale, unit)}"
+
+
+def article(word: str) -> str:
+    """``"a"`` or ``"an"`` for the word that follows: "an overflowing bins case", "a graffiti
+    case", "a one-off". By sound for the few council words that break the vowel rule."""
+    w = word.strip().lower()
+    if w.startswith(("one", "uni", "use", "eu", "ur")):
+        return "a"
+    if w.startswith(("hour", "honest")):
+        return "an"
+    return "an" if w[:1] in set("aeiou") else "a"
+
+
+def level_text(value: float | None, outcome: str) -> str:
+    """An outcome's level with its unit: ``"93.1%"``, ``"2.1 days"``, ``"8.62 per 1,000
+    residents"``, ``"12.0 per 100 fly-tips"``; "–" when missing."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    out = ev.OUTCOMES.get(outcome)
+    if out is None:
+        return f"{value:,.2f}"
+    if out.unit == "percentage points":
+        return f"{value:,.1f}%"
+    if out.unit == "days":
+        return f"{value:,.1f} days"
+    if outcome == "cases_per_1k":
+        return f"{value:,.2f} per 1,000 residents"
+    if outcome == "actions_per_100_fly_tips":
+        return f"{value:,.1f} per 100 fly-tips"
+    return f"{value:,.2f}"
+
+
+def chance_text(p: float | None) -> str:
+    """How likely chance alone is, in words, for the "Could it be chance?" card."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    if p < 0.01:
+        return "Very unlikely"
+    if p < 0.05:
+        return "Unlikely"
+    if p < 0.10:
+        return "Possibly"
+    return "Quite possibly"
 
 
 def p_text(p: float | None) -> str:
@@ -81,7 +170,7 @@ def subject_for(outcome: str, category: str | None) -> str | None:
     label = category_label(category)
     return {
         "cases_per_1k": f"{label} reports per 1,000 residents",
-        "median_days_to_close": f"The median time to close a {label.lower()} case",
+        "median_days_to_close": (f"The median time to close {article(label)} {label.lower()} case"),
         "pct_within_sla": f"The share of {label.lower()} cases closed within target time",
         "repeat_location_share": f"The share of {label.lower()} reports at repeat locations",
     }[outcome]
@@ -109,6 +198,57 @@ def comparable(progs: list[ev.Programme], wards: set[str]) -> list[ev.Programme]
     newest first. Core budgets that reach every ward are left out."""
     keep = [p for p in progs if wards - set(p.treated_wards)] if wards else list(progs)
     return sorted(keep, key=lambda p: p.start, reverse=True)
+
+
+# --- cards (Streamlit) -------------------------------------------------------------------------
+
+
+def effect_cards(r: ev.DidResult) -> None:
+    """The KPI row under the headline sentence: short values, precise terms in the tooltips."""
+    with st.container(horizontal=True):
+        st.metric(
+            "Estimated effect",
+            signed(r.estimate, r.scale, r.unit),
+            border=True,
+            help=EFFECT_HELP,
+        )
+        st.metric(
+            "95% range",
+            ci_text(r.ci_low, r.ci_high, r.scale, r.unit),
+            border=True,
+            help=RANGE_HELP,
+        )
+        st.metric(
+            "Could it be chance?",
+            chance_text(r.p_value),
+            border=True,
+            help=chance_help(r.p_value, r.inference),
+        )
+        st.metric("Funded wards", r.n_treated, border=True)
+        st.metric("Comparison wards", r.n_comparison, border=True)
+
+
+def cost_cards(ce: ev.CostEffectiveness, outcome: str) -> None:
+    """Programme spend, spend per case closed and (only when the effect is clear) cost per unit."""
+    pc = ce.per_case
+    with st.container(horizontal=True):
+        st.metric(
+            "Programme spend in funded wards",
+            gbp_or_dash(pc.spend_gbp if pc is not None else ce.spend_gbp),
+            border=True,
+            help=PROGRAMME_SPEND_HELP,
+        )
+        st.metric(
+            "Per case closed",
+            gbp_or_dash(ce.spend_per_case_closed),
+            border=True,
+            help=PER_CASE_HELP,
+        )
+        if ce.cost_per_unit is not None:
+            label = per_unit_label(outcome, ce.unit_noun)
+            st.metric(label, gbp_or_dash(ce.cost_per_unit), border=True)
+    if pc is not None and pc.all_spend_gbp > pc.spend_gbp:
+        st.caption(all_spend_caption(pc))
 
 
 # --- the cached evaluation --------------------------------------------------------------------
@@ -177,6 +317,9 @@ def evaluate(revision: str, programme_name: str, outcome: str, category: str | N
     label = out.label + (f" ({category_label(category)})" if category else "")
     view = SpendView(programme, outcome, label, category)
     subject = subject_for(outcome, category)
+    if category and case_counts(revision, programme.treated_wards).get(category, 0) == 0:
+        view.error = no_cases_message(category)
+        return view
     try:
         panel = _panel(revision, outcome, category)
         view.series = ev.treated_vs_comparison_series(panel, programme, outcome, exclude=exclude)
@@ -189,13 +332,48 @@ def evaluate(revision: str, programme_name: str, outcome: str, category: str | N
         view.error = f"This comparison cannot be made with the data loaded: {exc}"
         return view
     try:
-        view.cost = ev.cost_effectiveness(view.did, _store().table("spend"), programme)
+        view.cost = ev.cost_effectiveness(
+            view.did,
+            _store().table("spend"),
+            programme,
+            cases=_panel(revision, "cases_per_1k", None),  # every type of case: spend per case
+            category=category_label(category).lower() if category else None,
+        )
         view.cost_sentence = ev.describe(view.cost)
     except ValueError as exc:
         view.cost_sentence = f"Value for money cannot be worked out from the spend loaded: {exc}"
     return view
 
 
-def category_options() -> list[str]:
-    """Types of case for the outcome, fly-tipping first."""
-    return [DEFAULT_CATEGORY, *(c for c in CATEGORIES if c != DEFAULT_CATEGORY)]
+def category_options(counts: dict[str, int] | None = None) -> list[str]:
+    """Types of case for the outcome, fly-tipping first. With ``counts`` (cases by category in
+    the funded wards), only the types that have cases there."""
+    order = [DEFAULT_CATEGORY, *(c for c in CATEGORIES if c != DEFAULT_CATEGORY)]
+    if counts is None:
+        return order
+    known = [c for c in order if counts.get(c, 0) > 0]
+    extra = sorted(c for c, n in counts.items() if n > 0 and c not in order)
+    return known + extra
+
+
+def no_cases_message(category: str) -> str:
+    """What to say when a type of case has no cases in the funded wards."""
+    return (
+        f"There are no '{category_label(category)}' cases in the funded wards, so there is "
+        "nothing to compare. Choose another type of case."
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def case_counts(revision: str, wards: tuple[str, ...]) -> dict[str, int]:
+    """Counted cases (open or closed) by category in the given wards."""
+    if not revision or not wards:
+        return {}
+    marks = ", ".join("?" * len(wards))
+    rows = _store().query(
+        "SELECT category, count(*) AS n FROM cases "
+        f"WHERE ward_code IN ({marks}) AND (status IS NULL OR status IN ('open', 'closed')) "
+        "GROUP BY category",
+        list(wards),
+    )
+    return {str(c): int(n) for c, n in zip(rows["category"], rows["n"], strict=True) if c}
