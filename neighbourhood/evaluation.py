@@ -1587,7 +1587,8 @@ def cost_effectiveness(
         cost_ci = (cheap, dear)
         if category:
             notes.append(
-                f"The cost per {noun} charges all of the programme's spend to {category} alone; "
+                f"The cost per {_per_unit(out, noun)} charges all of the programme's spend to "
+                f"{category} alone; "
                 "the money also paid for other work, so it overstates what each one cost."
             )
     else:
@@ -1809,13 +1810,15 @@ def _describe_cost(ce: CostEffectiveness) -> str:
     a, b = ce.cost_per_unit_ci
     pence = min(a, ce.cost_per_unit) < 100  # one style for the estimate and both bounds
     est, a_txt, b_txt = (_gbp(v, pence) for v in (ce.cost_per_unit, a, b))
-    out = OUTCOMES.get(ce.outcome)
-    per = (
-        f"{ce.unit_noun} avoided" if out is None or out.lower_is_better else f"extra {ce.unit_noun}"
-    )
-    if out is not None and out.scale == "level":
-        per = ce.unit_noun  # "day off the median time to close" already says which way
+    per = _per_unit(OUTCOMES.get(ce.outcome), ce.unit_noun)
     return f"{head}; that is {est} per {per} (95% range {a_txt} to {b_txt})."
+
+
+def _per_unit(out: Outcome | None, noun: str) -> str:
+    """'report avoided', 'extra enforcement action', 'day off the median time to close'."""
+    if out is not None and out.scale == "level":
+        return noun  # "day off the median time to close" already says which way
+    return f"{noun} avoided" if out is None or out.lower_is_better else f"extra {noun}"
 
 
 REPORTING_CAVEAT = (

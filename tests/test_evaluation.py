@@ -559,7 +559,9 @@ def test_no_cost_per_unit_when_the_estimate_goes_the_wrong_way() -> None:
 def test_cost_per_unit_of_one_category_says_it_charges_the_whole_programme() -> None:
     prog = Programme("Pride", pd.Timestamp("2024-04-01"), ("E1", "E2"))
     ce = cost_effectiveness(_ce_result(-0.2, -0.3, -0.1), SPEND, prog, category="fly-tipping")
-    assert any("to fly-tipping alone" in n for n in ce.notes)
+    assert any(
+        "per report avoided charges all" in n and "to fly-tipping alone" in n for n in ce.notes
+    )
 
 
 def test_cost_effectiveness_end_to_end_on_synthetic_panel() -> None:

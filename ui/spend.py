@@ -224,8 +224,13 @@ def effect_cards(r: ev.DidResult) -> None:
             border=True,
             help=chance_help(r.p_value, r.inference),
         )
-        st.metric("Funded wards", r.n_treated, border=True)
-        st.metric("Comparison wards", r.n_comparison, border=True)
+        st.metric(
+            "Funded vs comparison wards",
+            f"{r.n_treated} vs {r.n_comparison}",
+            border=True,
+            help=f"{r.n_treated} funded wards compared with {r.n_comparison} wards without the "
+            f"money ({r.comparison}).",
+        )
 
 
 def cost_cards(ce: ev.CostEffectiveness, outcome: str) -> None:
