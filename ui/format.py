@@ -207,3 +207,107 @@ def ward_label(code: Any, names: dict[str, str] | None = None) -> str:
 def date_range_text(start: dt.date | None, end: dt.date | None) -> str:
     """ "01 Apr 2024 to 31 Mar 2025"."""
     return f"{uk_date(start)} to {uk_date(end)}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 ward", "3 wards" (``many`` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+_PERIOD_NOUNS: Final[dict[str, tuple[str, str]]] = {
+    "month": ("whole month", "whole months"),
+    "quarter": ("whole quarter", "whole quarters"),
+    "year": ("whole financial year", "whole financial years"),
+}
+_PERIOD_MONTHS: Final[dict[str, int]] = {"month": 1, "quarter": 3, "year": 12}
+
+
+def period_last_day(value: Any, period: str = "month") -> dt.date:
+    """The last calendar day of the period starting at ``value``: Apr 2026, year → 31 Mar 2027."""
+    ts = _timestamp(value)
+    if ts is None:
+        raise ValueError("a period start is needed")
+    start = pd.Timestamp(ts.year, ts.month, 1)
+    return (start + pd.DateOffset(months=_PERIOD_MONTHS[period]) - pd.Timedelta(days=1)).date()
+
+
+def period_name(value: Any, period: str = "month") -> str:
+    """A period in words for captions: "March 2026", "Q4 2025/26", "2025/26"."""
+    ts = _timestamp(value)
+    if ts is None:
+        return MISSING
+    return ts.strftime("%B %Y") if period == "month" else period_label(ts, period)
+
+
+def is_complete(value: Any, period: str, as_of: dt.date) -> bool:
+    """Whether the data (to ``as_of``, a local date, inclusive) cover the whole period."""
+    return as_of >= period_last_day(value, period)
+
+
+def so_far_text(value: Any, period: str, as_of: dt.date) -> str:
+    """What an incomplete period holds: "Apr–Sep 2026 so far", "01 Sep to 15 Sep 2026 so far"."""
+    ts = _timestamp(value)
+    if ts is None:
+        return MISSING
+    month_end = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0)).date() == as_of
+    if month_end and period != "month":
+        if ts.year == as_of.year:
+            months = f"{ts:%b}" if ts.month == as_of.month else f"{ts:%b}–{as_of:%b}"
+            return f"{months} {as_of:%Y} so far"
+        return f"{ts:%b %Y}–{as_of:%b %Y} so far"
+    return f"{ts:%d %b} to {uk_date(as_of)} so far"
+
+
+def periods_shown(
+    first: Any,
+    last: Any,
+    period: str,
+    *,
+    chosen: tuple[dt.date, dt.date] | None = None,
+    as_of: dt.date | None = None,
+    asked: tuple[dt.date, dt.date] | None = None,
+    data_end: dt.date | None = None,
+) -> str:
+    """The caption that says which whole periods a page shows, and why they may differ.
+
+    ``first``/``last`` are the starts of the first and last period shown; ``chosen`` the dates
+    in the filter (widened to whole periods by the metrics); ``as_of`` the data date (the last
+    period is incomplete before its last day); ``asked`` dates from a link that were moved into
+    the data (``data_end`` is the last date with data).
+
+    Examples
+    --------
+    >>> d = dt.date
+    >>> periods_shown("2026-03-01", "2026-03-01", "month", chosen=(d(2026, 3, 29), d(2026, 3, 29)))
+    'March 2026 (whole month). The dates chosen (29 Mar 2026 to 29 Mar 2026) are widened to whole months: figures are worked out for whole periods.'
+    """
+    one, many = _PERIOD_NOUNS[period]
+    if first is None or last is None or is_missing(first) or is_missing(last):
+        return "No periods with data in the chosen dates."
+    if pd.Timestamp(first) == pd.Timestamp(last):
+        months = ""
+        if period == "quarter":
+            months = f"{pd.Timestamp(first):%b}–{period_last_day(first, period):%b %Y}, "
+        text = f"{period_name(first, period)} ({months}{one})"
+    else:
+        text = f"{period_name(first, period)} to {period_name(last, period)} ({many})"
+    notes = []
+    if asked is not None and data_end is not None:
+        notes.append(
+            f"The dates asked for ({date_range_text(*asked)}) are outside the data, which end "
+            f"on {uk_date(data_end)}: the nearest whole {one.split(' ', 1)[1]} with data is shown "
+            "instead"
+        )
+    elif chosen is not None and (
+        pd.Timestamp(chosen[0]) != pd.Timestamp(first) or chosen[1] != period_last_day(last, period)
+    ):
+        notes.append(
+            f"The dates chosen ({date_range_text(*chosen)}) are widened to {many}: "
+            "figures are worked out for whole periods."
+        )
+    if as_of is not None and not is_complete(last, period, as_of):
+        notes.append(
+            f"{period_label(last, period)} is not over yet: data to {uk_date(as_of)} "
+            f"({so_far_text(last, period, as_of)})."
+        )
+    return ". ".join([text, *[n.rstrip(".") for n in notes]]) + "."
