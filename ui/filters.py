@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.format import PERIOD_LABELS, category_label, date_range_text
+from ui.format import PERIOD_LABELS, category_label, date_range_text, plural
 
 PERIODS: tuple[str, ...] = ("month", "quarter", "year")
 DEFAULT_YEARS = 2
@@ -34,6 +34,8 @@ K_DATES, K_PERIOD, K_CATS, K_WARDS, K_WARD = (
     "filter_wards",
     "ward",
 )
+#: (dates asked for in a link, the dates they were moved to) when a link's dates fell outside the data
+K_ASKED = "filter_dates_asked"
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,32 @@ class Filters:
     wards: tuple[str, ...]
     all_categories: bool = True
     all_wards: bool = True
+    #: The dates a link asked for, when they were outside the data and moved into it.
+    asked: tuple[dt.date, dt.date] | None = None
+    #: The last date with data (the date picker's upper bound).
+    data_end: dt.date | None = None
 
     def describe(self) -> str:
         """One line for captions: "01 Apr 2024 to 31 Mar 2025 · 3 categories · all wards"."""
-        cats = "all categories" if self.all_categories else f"{len(self.categories)} categories"
+        return f"{date_range_text(self.start, self.end)} · {self.selection()}"
+
+    def selection(self, *, wards: bool = True) -> str:
+        """The category and ward choice: "3 categories · 1 ward", "Litter · all wards".
+
+        ``wards=False`` leaves the wards out (the ward profile shows one ward whatever the
+        filter says).
+        """
+        cats = (
+            "all categories"
+            if self.all_categories
+            else plural(len(self.categories), "category", "categories")
+        )
         if not self.all_categories and len(self.categories) == 1:
             cats = category_label(self.categories[0])
-        wards = "all wards" if self.all_wards else f"{len(self.wards)} wards"
-        return f"{date_range_text(self.start, self.end)} · {cats} · {wards}"
+        if not wards:
+            return cats
+        chosen = "all wards" if self.all_wards else plural(len(self.wards), "ward")
+        return f"{cats} · {chosen}"
 
 
 def default_values(options: FilterOptions) -> dict[str, Any]:
@@ -124,6 +144,26 @@ def parse_query(params: Mapping[str, Sequence[str]], options: FilterOptions) -> 
     return found
 
 
+def asked_dates(
+    params: Mapping[str, Sequence[str]], options: FilterOptions
+) -> tuple[dt.date, dt.date] | None:
+    """The date range a link asks for, before it is moved into the data (``None``: no dates).
+
+    Examples
+    --------
+    >>> o = FilterOptions(dt.date(2023, 1, 1), dt.date(2024, 12, 31), ("litter",), {"E1": "A"})
+    >>> asked_dates({"from": ["2027-01-01"], "to": ["2027-03-31"]}, o)
+    (datetime.date(2027, 1, 1), datetime.date(2027, 3, 31))
+    """
+    start = _date(next(iter(params.get("from", [])), None))
+    end = _date(next(iter(params.get("to", [])), None))
+    if not (start or end):
+        return None
+    lo, hi = default_values(options)[K_DATES]
+    lo, hi = start or lo, end or hi
+    return (min(lo, hi), max(lo, hi))
+
+
 def to_query(values: Mapping[str, Any], options: FilterOptions) -> dict[str, list[str]]:
     """URL parameters for filter values, leaving out those equal to the defaults.
 
@@ -180,6 +220,12 @@ def _restore(options: FilterOptions) -> None:
             state[key] = _sanitise(key, state[key], options)
         else:
             state[key] = from_url.get(key, default)
+            if key == K_DATES and key in from_url:
+                asked = asked_dates(
+                    {k: st.query_params.get_all(k) for k in st.query_params.keys()}, options
+                )
+                if asked is not None and asked != tuple(from_url[key]):
+                    state[K_ASKED] = (asked, tuple(from_url[key]))
     if K_WARD in state:
         state[K_WARD] = state[K_WARD]  # keep the chosen ward while on pages without the picker
     elif K_WARD in from_url:
@@ -232,6 +278,10 @@ def sidebar(options: FilterOptions) -> Filters:
     start, end = _complete_range(dates, options)
     cats = tuple(st.session_state[K_CATS]) or options.categories
     wards = tuple(st.session_state[K_WARDS]) or tuple(options.wards)
+    moved = st.session_state.get(K_ASKED)
+    asked = moved[0] if moved and tuple(moved[1]) == (start, end) else None
+    if moved and asked is None:  # the visitor has chosen other dates since
+        del st.session_state[K_ASKED]
     return Filters(
         start=start,
         end=end,
@@ -240,6 +290,8 @@ def sidebar(options: FilterOptions) -> Filters:
         wards=wards,
         all_categories=set(cats) == set(options.categories),
         all_wards=set(wards) == set(options.wards),
+        asked=asked,
+        data_end=options.max_date,
     )
 
 
