@@ -161,3 +161,37 @@ def test_bar_over_time_and_legend():
     assert fig.layout.shapes[0].x0 == pd.Timestamp("2024-05-01")
     legend = colour_legend(0, 100, "pct_within_sla")
     assert list(legend.layout.xaxis.ticktext) == ["0%", "25%", "50%", "75%", "100%"]
+
+
+def test_trend_marks_an_incomplete_last_period_with_open_circles_and_a_note():
+    import datetime as dt
+
+    fig = trend_figure(_frame(), "cases_per_1k", wards=["E1"], as_of=dt.date(2024, 3, 10))
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert lines
+    for t in lines:
+        assert list(t.marker.symbol)[-1] == "circle-open"
+        assert set(list(t.marker.symbol)[:-1]) == {"circle"}
+    notes = [a.text for a in fig.layout.annotations]
+    assert "Mar 2024: 01 Mar to 10 Mar 2024 so far" in notes
+
+
+def test_trend_with_complete_periods_has_no_open_circles():
+    import datetime as dt
+
+    fig = trend_figure(_frame(), "cases_per_1k", as_of=dt.date(2024, 3, 31))
+    city = next(t for t in fig.data if t.mode == "lines+markers")
+    assert "circle-open" not in list(city.marker.symbol)
+    assert not fig.layout.annotations
+
+
+def test_trend_city_line_takes_the_label_given():
+    fig = trend_figure(_frame(), "cases_per_1k", city_label="Chosen wards (total)")
+    assert "Chosen wards (total)" in _named(fig)
+    assert "Whole city" not in _named(fig)
+    city = next(t for t in fig.data if t.name == "Chosen wards (total)")
+    assert city.line.dash == "dot"  # the captions say "Dotted line"
+
+
+def test_colour_legend_takes_a_title():
+    assert colour_legend(1, 9, "cases", title="Hotspots").layout.title.text == "Hotspots"

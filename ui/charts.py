@@ -8,6 +8,7 @@ interprets a small set of tags in trace names and labels.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,14 @@ from plotly.colors import sample_colorscale
 
 from neighbourhood.schemas import CITYWIDE
 from ui import SEQUENTIAL_SCALE
-from ui.format import category_label, metric_label, metric_value, period_label
+from ui.format import (
+    category_label,
+    is_complete,
+    metric_label,
+    metric_value,
+    period_label,
+    so_far_text,
+)
 
 CITY_COLOUR = "#222222"
 MUTED_COLOUR = "rgba(140, 140, 140, 0.55)"
@@ -141,6 +149,8 @@ def trend_figure(
     funding_label: str = "Funding starts",
     period: str = "month",
     title: str | None = None,
+    city_label: str = "Whole city",
+    as_of: dt.date | None = None,
 ) -> go.Figure:
     """Line chart of one metric over time: chosen wards, muted comparison wards, the city.
 
@@ -155,10 +165,20 @@ def trend_figure(
         Names of the lower and upper confidence-limit columns, drawn as shaded bands.
     funding_start, funding_end
         Marked with a dashed line and a shaded funded period.
+    city_label
+        Legend name of the ``citywide`` rows (the total of the chosen wards when the table was
+        filtered by ward).
+    as_of
+        The data date: when the last period ends after it, its points are open circles and a
+        note above the chart says the period is not over.
     """
     fig = go.Figure()
     rows = frame.sort_values("period_start")
     has_ci = ci is not None and all(c in rows.columns for c in ci)
+    last = rows["period_start"].max() if len(rows) else None
+    partial = None
+    if as_of is not None and last is not None and not is_complete(last, period, as_of):
+        partial = pd.Timestamp(last)
 
     for i, code in enumerate(comparison):
         part = rows[rows["ward_code"] == code]
@@ -181,7 +201,12 @@ def trend_figure(
     series: list[tuple[str, pd.DataFrame, str, dict[str, Any]]] = []
     if show_city:
         series.append(
-            ("Whole city", rows[rows["ward_code"] == CITYWIDE], CITY_COLOUR, {"dash": "dot"})
+            (
+                safe_text(city_label),
+                rows[rows["ward_code"] == CITYWIDE],
+                CITY_COLOUR,
+                {"dash": "dot"},
+            )
         )
     colours = line_colours(len(wards))
     for code, colour in zip(wards, colours, strict=True):
@@ -194,6 +219,9 @@ def trend_figure(
             continue
         if has_ci:
             _band(fig, part["period_start"], part[ci[0]], part[ci[1]], colour, name)
+        open_last = [
+            partial is not None and pd.Timestamp(x) == partial for x in part["period_start"]
+        ]
         fig.add_trace(
             go.Scatter(
                 x=part["period_start"],
@@ -202,13 +230,28 @@ def trend_figure(
                 name=name,
                 legendgroup=name,
                 line={"color": colour, "width": 2.5, **style},
-                marker={"size": 4},
+                marker={
+                    "size": [9 if o else 4 for o in open_last],
+                    "symbol": ["circle-open" if o else "circle" for o in open_last],
+                },
                 hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
             )
         )
 
     fig = _layout(fig, title or metric_label(metric), metric_label(metric))
     fig.update_xaxes(title=None, tickformat="%b %Y" if period == "month" else None)
+    if partial is not None:
+        fig.add_annotation(
+            x=partial,
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            xanchor="right",
+            showarrow=False,
+            text=f"{period_label(partial, period)}: {so_far_text(partial, period, as_of)}",
+            name="incomplete",
+            font={"size": 11, "color": "#555555"},
+        )
     return add_funding(fig, funding_start, funding_end, funding_label)
 
 
@@ -334,8 +377,11 @@ def colour_legend(
     missing: bool = False,
     steps: int = 5,
     missing_label: str = "no data",
+    title: str | None = None,
 ) -> go.Figure:
     """A slim horizontal legend for the map's colour scale, labelled with formatted values.
+
+    ``title`` replaces the metric's label as the legend's heading.
 
     The bottom margin leaves room for the tick labels (they were cut off at 10 px).
     """
@@ -362,7 +408,8 @@ def colour_legend(
         height=120,
         margin={"l": 16, "r": 16, "t": 32, "b": 44},
         title={
-            "text": metric_label(metric) + (f" (grey: {missing_label})" if missing else ""),
+            "text": (title or metric_label(metric))
+            + (f" (grey: {missing_label})" if missing else ""),
             "x": 0,
         },
     )
