@@ -151,3 +151,18 @@ def test_payload_bytes_counts_the_deck_json():
 )
 def test_selected_ward_codes(event, expected):
     assert selected_ward_codes(event) == expected
+
+
+def test_wards_under_hotspots_are_outlines_that_stay_clickable():
+    import json
+
+    shapes = choropleth_data(
+        _wards(), pd.DataFrame({"ward_code": ["E1", "E2"], "cases": [1, 2]}), "cases"
+    )
+    coloured = json.loads(ward_deck([ward_layer(shapes)], (-3, 53, -2, 54)).to_json())["layers"][0]
+    outlined = json.loads(
+        ward_deck([ward_layer(shapes, outline=True)], (-3, 53, -2, 54)).to_json()
+    )["layers"][0]
+    assert coloured["getFillColor"] == "@@=fill_color"
+    assert outlined["getFillColor"] == [255, 255, 255, 1]  # no colour, but pickable (alpha > 0)
+    assert outlined["pickable"] is True

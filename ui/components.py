@@ -122,6 +122,18 @@ def map_legend(shapes: pd.DataFrame, metric: str, key: str) -> None:
     )
 
 
+def hex_legend(hexes: pd.DataFrame, key: str) -> None:
+    """The colour legend for hotspot hexagons (cases in each hexagon)."""
+    values = pd.to_numeric(hexes["cases"]).astype("float64") if len(hexes) else pd.Series([0.0])
+    st.plotly_chart(
+        charts.colour_legend(
+            values.min(), values.max(), "cases", title="Hotspots: cases in each small hexagon"
+        ),
+        key=key,
+        config={"displayModeBar": False},
+    )
+
+
 def enforcement(funnel: pd.DataFrame, key: str) -> None:
     """The ward's enforcement stages: a funnel chart unless a stage is hidden, then the table."""
     from ui import columns

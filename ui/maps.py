@@ -32,6 +32,10 @@ POINT_LAYER: Final[str] = "cases"
 SELECTED_LAYER: Final[str] = "selected_ward"
 POINT_CAP: Final[int] = 100_000
 NO_DATA_RGBA: Final[list[int]] = [200, 200, 200, 110]
+#: Fill of a ward drawn as an outline only: alpha 1 keeps it clickable (deck.gl does not pick
+#: fully transparent pixels) while looking empty.
+OUTLINE_FILL: Final[tuple[int, int, int, int]] = (255, 255, 255, 1)
+
 TOOLTIP: Final[dict[str, Any]] = {
     "text": "{tooltip_title}\n{tooltip_detail}",
     "style": {"backgroundColor": "#1f2a44", "color": "white", "fontSize": "13px"},
@@ -112,8 +116,13 @@ def choropleth_data(wards: Any, table: pd.DataFrame, metric: str) -> Any:
     return data
 
 
-def ward_layer(data: Any) -> pdk.Layer:
-    """The ward choropleth layer (pickable, so a click selects a ward)."""
+def ward_layer(data: Any, *, outline: bool = False) -> pdk.Layer:
+    """The ward choropleth layer (pickable, so a click selects a ward).
+
+    ``outline=True`` draws the wards as grey outlines with no colour (all but invisible fill,
+    still clickable): used when hotspot hexagons are drawn on top, so that one colour scale is
+    on the map at a time.
+    """
     return pdk.Layer(
         "GeoJsonLayer",
         data,
@@ -121,8 +130,8 @@ def ward_layer(data: Any) -> pdk.Layer:
         pickable=True,
         stroked=True,
         filled=True,
-        get_fill_color="fill_color",
-        get_line_color=[255, 255, 255, 220],
+        get_fill_color=list(OUTLINE_FILL) if outline else "fill_color",
+        get_line_color=[90, 90, 90, 200] if outline else [255, 255, 255, 220],
         line_width_min_pixels=1,
         auto_highlight=True,
         highlight_color=[255, 120, 0, 160],
