@@ -427,3 +427,17 @@ def _ys(trace: dict) -> list:
         arr = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
         return [None if np.isnan(v) else float(v) for v in arr]
     return list(y)
+
+
+def _main_captions(at: AppTest) -> str:
+    return " ".join(str(c.value) for c in at.main.caption)
+
+
+def test_every_page_body_has_a_demo_line(demo_store: Path) -> None:
+    from ui.nav import PAGES
+
+    at = _open()
+    for path, label, _ in PAGES:
+        if path != "app.py":
+            at.switch_page(path).run()
+        assert "fictional city" in _main_captions(at), label

@@ -39,8 +39,18 @@ def demo_in_use(revision: str) -> bool:
     return bool((live["channel"] == "demo").any())
 
 
+DEMO_LINE: Final[str] = (
+    ":material/science: Demo data: Merseyford is a fictional city and every figure here is "
+    "synthetic."
+)
+
+
 def demo_notice() -> None:
-    """Say plainly, on every page, when the figures come from the synthetic demo data set."""
+    """Say plainly, on every page, when the figures come from the synthetic demo data set.
+
+    The full notice is in the sidebar; a one-line caption at the top of the page body says
+    the same for phones, where the sidebar starts collapsed.
+    """
     from ui.data import revision
 
     store = Store()
@@ -50,6 +60,7 @@ def demo_notice() -> None:
             "synthetic. For your council's own data, see *Your council's data* in the README.",
             icon=":material/science:",
         )
+        st.caption(DEMO_LINE)
 
 
 def sidebar_nav() -> None:
