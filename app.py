@@ -18,12 +18,19 @@ compare = st.segmented_control(
     key="overview_compare",
 )
 view = data.overview(f, compare)
-st.caption(f"Figures for {view.scope}. {f.describe()}")
+st.caption(f"Figures for {view.scope} · {f.selection(wards=False)}. Periods shown: {view.shown}")
 
 st.subheader(f"Latest period: {view.period}")
 if view.compared_with:
     st.caption(f"Changes are against {view.compared_with}.")
+elif view.partial:
+    st.caption(
+        "No changes are shown: this period is not over yet, and part of a period is not "
+        "compared with a whole one. The chart below has the whole periods before it."
+    )
 components.kpi_row(view.kpis)
+if not f.all_categories:
+    st.caption("Spend is for all categories: spending is not recorded by category.")
 
 with st.container(border=True):
     fund = view.funding
@@ -37,12 +44,15 @@ with st.container(border=True):
             funding_label=fund.label if fund else "",
             period=f.period,
             title=f"{metric_label('cases_per_1k')}, {view.scope}",
+            city_label=view.city_label,
+            as_of=view.as_of,
         ),
         key="overview_trend",
     )
     st.caption(
-        "Solid line: cases reported per 1,000 residents in each period. Shaded band: the range "
-        "the rate would be expected to fall in by chance (95%). "
+        f"Dotted line: cases reported per 1,000 residents in {view.scope}, each period. "
+        "Shaded band: the range the rate would be expected to fall in by chance (95%). "
+        + ("Open circle: the last period, not over yet. " if view.partial else "")
         + (f"Dashed line: {fund.label}; shading: the funded period." if fund else "")
     )
 
@@ -55,11 +65,21 @@ movers = {
 best, worst = st.columns(2)
 with best.container(border=True):
     st.subheader("Most improved wards")
-    st.caption(f"Biggest falls in cases per 1,000 residents, {view.period}.")
+    st.caption(
+        f"Biggest falls in cases per 1,000 residents, {view.movers_compare}, "
+        f"among {view.movers_scope}."
+        if view.movers_compare
+        else "No whole period to compare yet."
+    )
     components.table(view.best, movers, file_name="most_improved_wards.csv", key="best")
 with worst.container(border=True):
     st.subheader("Wards getting worse")
-    st.caption(f"Biggest rises in cases per 1,000 residents, {view.period}.")
+    st.caption(
+        f"Biggest rises in cases per 1,000 residents, {view.movers_compare}, "
+        f"among {view.movers_scope}."
+        if view.movers_compare
+        else "No whole period to compare yet."
+    )
     components.table(view.worst, movers, file_name="wards_getting_worse.csv", key="worst")
 
 components.freshness(view.fresh)

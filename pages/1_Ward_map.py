@@ -17,11 +17,16 @@ metric = pick.selectbox(
 )
 period = when.select_slider("Period", list(choices), format_func=choices.get, key="map_period")
 with st.container(horizontal=True, gap="large"):
-    hexes = st.toggle("Hotspots", key="map_hexes", help="Cases counted in small hexagons.")
+    hexes = st.toggle(
+        "Hotspots",
+        key="map_hexes",
+        help="Cases in the chosen period counted in small hexagons. The wards are then drawn "
+        "as outlines, so the map has one colour scale at a time.",
+    )
     points = st.toggle(
         "Individual cases",
         key="map_points",
-        help=f"Street-cleansing cases only, at most {data.POINT_CAP:,}. "
+        help=f"Street-cleansing cases reported in the chosen period, at most {data.POINT_CAP:,}. "
         "Enforcement cases are never shown as points: they concern individuals.",
     )
 view = data.ward_map(f, period, hexes=hexes, points=points)
@@ -39,7 +44,7 @@ def map_and_detail() -> None:
             "Open the ward profile", type="primary", icon=":material/open_in_new:"
         ):
             st.switch_page("pages/5_Ward_profile.py")
-    layers = [maps.ward_layer(shapes)]
+    layers = [maps.ward_layer(shapes, outline=view.hexes is not None)]
     if view.hexes is not None:
         layers.append(maps.hex_layer(maps.hex_data(view.hexes)))
     if view.points is not None:
@@ -54,9 +59,24 @@ def map_and_detail() -> None:
             height=560,
             alt=f"Map of wards coloured by {metric_label(metric).lower()}, {view.period}.",
         )
-        components.map_legend(shapes, metric, key="map_legend")
-        if view.points is not None and view.points_total > len(view.points):
-            st.caption(f"Showing {len(view.points):,} of {view.points_total:,} cases.")
+        if view.hexes is None:
+            components.map_legend(shapes, metric, key="map_legend")
+        else:
+            components.hex_legend(view.hexes, key="hex_legend")
+            st.caption(
+                f"Hotspots: cases reported {view.dates} (the chosen period), counted in small "
+                "hexagons; lighter means more. Wards are outlined only while hotspots are on: "
+                "their figures are in the table below and in each ward's tooltip."
+            )
+        if view.points is not None:
+            shown = (
+                f"a sample of {len(view.points):,} of the {view.points_total:,}"
+                if view.points_total > len(view.points)
+                else f"all {view.points_total:,}"
+            )
+            st.caption(
+                f"Dots: {shown} cases with a location reported {view.dates} (the chosen period)."
+            )
 
 
 map_and_detail()

@@ -21,6 +21,7 @@ comparison = compare.multiselect(
 show_city = city.toggle("Whole city", value=True, key="trend_city")
 view = data.trends(f, comparison)
 fund = view.funding
+st.caption(f"Periods shown: {view.periods_shown}")
 
 with st.container(border=True):
     st.plotly_chart(
@@ -35,12 +36,14 @@ with st.container(border=True):
             funding_end=fund.end if fund else None,
             funding_label=fund.label if fund else "",
             period=f.period,
+            as_of=view.as_of,
         ),
         key="trend_wards",
     )
     st.caption(
         ("" if view.wards else "Choose wards in the sidebar to draw them in colour. ")
         + "Dotted line: the whole city. Grey lines: comparison wards. "
+        + ("Open circles: the last period, not over yet. " if view.partial else "")
         + (
             "Shaded bands: the range expected by chance (95%). "
             if metric in data.CI_COLUMNS

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import charts, columns, components, data, filters, maps
-from ui.format import gbp, uk_date
+from ui.format import date_range_text, gbp, uk_date
 from ui.nav import dashboard_page
 
 options, f = dashboard_page("Ward profile", ":material/location_city:")
@@ -15,7 +15,7 @@ fund = view.funding
 
 st.header(view.ward_name)
 st.caption(
-    f"{f.describe()}. "
+    f"Periods shown: {view.shown} {data.sentence(f.selection(wards=False))}. "
     + (
         f"Ranked {data.ordinal(view.rank)} of {view.n_ranked} wards for cases per 1,000 residents "
         f"in {view.period} (1st = most)."
@@ -39,6 +39,7 @@ with trend.container(border=True):
             funding_label=fund.label if view.funded else "",
             period=f.period,
             title="Cases per 1,000 residents: this ward and the whole city",
+            as_of=view.as_of,
         ),
         key="profile_trend",
     )
@@ -57,7 +58,10 @@ with hot.container(border=True):
         key="profile_map",
         alt=f"Map of case hotspots in {view.ward_name}.",
     )
-    st.caption("Cases counted in small hexagons: lighter means more cases.")
+    st.caption(
+        f"Cases reported {date_range_text(f.start, f.end)} (the dates chosen), counted in "
+        "small hexagons: lighter means more cases."
+    )
 with streets.container(border=True):
     st.subheader("Places with repeat problems")
     components.table(
@@ -80,7 +84,10 @@ with rank.container(border=True):
 
 with st.container(border=True):
     st.subheader("Spend")
-    st.caption(f"Total spend in the chosen dates: {gbp(view.spend['spend_gbp'].sum())}.")
+    st.caption(
+        f"Total spend in the periods shown: {gbp(view.spend['spend_gbp'].sum())}. "
+        "Spend is for all categories: spending is not recorded by category."
+    )
     st.plotly_chart(
         charts.bar_over_time(
             view.spend,

@@ -429,8 +429,161 @@ def _ys(trace: dict) -> list:
     return list(y)
 
 
+# --- whole periods, incomplete periods, movers, labels (tester's defects) ---------------------
+
+
 def _main_captions(at: AppTest) -> str:
     return " ".join(str(c.value) for c in at.main.caption)
+
+
+def _data_end(store: Path) -> pd.Timestamp:
+    last = Store(store).query("SELECT max(reported_at) AS t FROM cases")["t"].iloc[0]
+    return pd.Timestamp(last).tz_convert("Europe/London")
+
+
+def test_a_one_day_range_says_it_shows_the_whole_month(demo_store: Path) -> None:
+    from ui.format import period_name
+
+    day = (_data_end(demo_store) - pd.DateOffset(months=6)).date()
+    at = _app()
+    at.query_params["from"] = day.isoformat()
+    at.query_params["to"] = day.isoformat()
+    at.run()
+    assert not at.exception
+    month = pd.Timestamp(day.year, day.month, 1)
+    captions = _main_captions(at)
+    assert f"{period_name(month)} (whole month)" in captions
+    assert f"The dates chosen ({uk_date(day)} to {uk_date(day)}) are widened" in captions
+    # ... and the figures are that whole month's.
+    table = metrics.ward_period_table(Store(demo_store), start=day, end=day)
+    city = table[table["ward_code"] == CITYWIDE].iloc[-1]
+    assert _metrics(at)["Cases reported"] == number(city["cases"])
+
+
+def test_a_range_after_the_data_says_where_the_data_end(demo_store: Path) -> None:
+    end = _data_end(demo_store)
+    asked = (end + pd.DateOffset(months=3)).date()
+    at = _app()
+    at.query_params["from"] = asked.isoformat()
+    at.query_params["to"] = (asked + pd.DateOffset(months=2)).date().isoformat()
+    at.run()
+    assert not at.exception
+    captions = _main_captions(at)
+    assert f"end on {uk_date(end)}" in captions
+    assert uk_date(asked) in captions
+
+
+def test_year_view_marks_the_incomplete_year_and_shows_no_change(demo_store: Path) -> None:
+    from ui.format import is_complete
+
+    end = _data_end(demo_store)
+    fy_start = pd.Timestamp(end.year if end.month >= 4 else end.year - 1, 4, 1)
+    assert not is_complete(fy_start, "year", end.date()), "the demo data end inside a year"
+    at = _app()
+    at.query_params["period"] = "year"
+    at.run()
+    assert not at.exception
+    assert "so far" in at.subheader[0].value
+    assert not any(m.proto.delta for m in at.metric)  # half a year is not compared with a year
+    assert "No changes are shown" in _main_captions(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    line = next(t for t in spec["data"] if t.get("mode") == "lines+markers")
+    assert line["marker"]["symbol"][-1] == "circle-open"
+    # Movers use the last whole year, not the half year.
+    assert f"{fy_start.year - 1}/{fy_start.year % 100:02d} against" in _main_captions(at)
+
+
+def test_overview_movers_follow_the_compare_toggle(demo_store: Path) -> None:
+    at = _open()
+    assert "against" in _main_captions(at)
+    start, end = _defaults(demo_store)["filter_dates"]
+    table = metrics.ward_period_table(Store(demo_store), start=start, end=end)
+    last = table["period_start"].max()
+    latest = table[(table["period_start"] == last) & (table["ward_code"] != CITYWIDE)]
+    latest = latest[latest["rank_cases_per_1k"].notna()].set_index("ward_name")
+    for compare, column, before in (
+        ("previous", "cases_per_1k_change_prev_pct", last - pd.DateOffset(months=1)),
+        ("year", "cases_per_1k_change_yoy_pct", last - pd.DateOffset(months=12)),
+    ):
+        at.segmented_control(key="overview_compare").set_value(compare).run()
+        assert not at.exception
+        assert f"{last:%b %Y} against {before:%b %Y}" in _main_captions(at)
+        worst = at.dataframe[1].value
+        assert not worst.empty
+        expected = latest.loc[worst["ward_name"], column].round(6).tolist()
+        assert worst["change_pct"].round(6).tolist() == expected
+        assert (worst["change_pct"] > 0).all()
+
+
+def test_overview_for_chosen_wards_labels_and_movers_say_so(demo_store: Path) -> None:
+    wards = Store(demo_store).wards()[["ward_code", "ward_name"]]
+    chosen = wards["ward_code"].tolist()[:3]
+    at = _app()
+    at.query_params["wards"] = chosen
+    at.query_params["period"] = "quarter"  # enough cases per ward to be ranked
+    at.run()
+    assert not at.exception
+    captions = _main_captions(at)
+    assert "the 3 chosen wards" in captions
+    assert "Solid line" not in captions and "Dotted line" in captions
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [t.get("name") for t in spec["data"] if t.get("showlegend", True)]
+    assert "Whole city" not in names and "Chosen wards (total)" in names
+    city = next(t for t in spec["data"] if t.get("name") == "Chosen wards (total)")
+    assert city["line"]["dash"] == "dot"
+    names_shown = set(at.dataframe[0].value["ward_name"]) | set(at.dataframe[1].value["ward_name"])
+    assert names_shown and names_shown <= set(wards.set_index("ward_code").loc[chosen, "ward_name"])
+
+
+def test_one_chosen_ward_is_singular(demo_store: Path) -> None:
+    code, name = Store(demo_store).wards()[["ward_code", "ward_name"]].iloc[0]
+    at = _app()
+    at.query_params["wards"] = [code]
+    at.run()
+    assert not at.exception
+    captions = _main_captions(at)
+    assert f"{name} (the chosen ward)" in captions
+    assert "1 wards" not in captions and "1 chosen wards" not in captions
+
+
+def test_ward_profile_caption_does_not_say_all_wards(demo_store: Path) -> None:
+    code = Store(demo_store).wards()["ward_code"].iloc[0]
+    at = _app()
+    at.query_params["ward"] = code
+    at.run()
+    at.switch_page("pages/5_Ward_profile.py").run()
+    assert not at.exception
+    first = at.main.caption[1].value  # after the demo line
+    assert "Periods shown:" in first and "all wards" not in first
+
+
+def test_spend_card_says_it_ignores_the_category_filter(demo_store: Path) -> None:
+    at = _app()
+    at.query_params["cat"] = ["needles"]
+    at.run()
+    assert not at.exception
+    spend = next(m for m in at.metric if m.label == "Spend")
+    assert "not recorded by category" in spend.proto.help
+    assert "Spend is for all categories" in _main_captions(at)
+
+
+def test_ward_map_hotspots_and_cases_cover_the_chosen_period(demo_store: Path) -> None:
+    at = _open("pages/1_Ward_map.py")
+    at.toggle(key="map_hexes").set_value(True).run()
+    at.toggle(key="map_points").set_value(True).run()
+    assert not at.exception
+    month = at.select_slider(key="map_period").value
+    layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+    in_month = int(at.dataframe[0].value["cases"].sum())
+    assert 0 < sum(h["value"] for h in layers["hotspots"]["data"]) <= in_month
+    assert 0 < len(layers["cases"]["data"]) <= in_month
+    first = pd.Timestamp(month).date()
+    captions = _main_captions(at)
+    assert f"cases reported {uk_date(first)} to" in captions
+    # One colour scale at a time: wards are outlines, the legend is the hexagons'.
+    assert layers["wards"]["getFillColor"] == [255, 255, 255, 1]
+    legends = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert legends == ["Hotspots: cases in each small hexagon"]
 
 
 def test_every_page_body_has_a_demo_line(demo_store: Path) -> None:

@@ -11,6 +11,7 @@ definitions live in ``neighbourhood.metrics``; this module only picks rows and c
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import threading
 from dataclasses import dataclass, field
@@ -32,10 +33,16 @@ from ui import disclosure
 from ui.filters import FilterOptions, Filters
 from ui.format import (
     category_label,
+    date_range_text,
+    is_complete,
     metric_kind,
     metric_label,
     metric_value,
     period_label,
+    period_last_day,
+    periods_shown,
+    plural,
+    so_far_text,
     uk_date,
 )
 
@@ -197,6 +204,38 @@ def filter_options(revision: str) -> FilterOptions | None:
     )
 
 
+@st.cache_data(max_entries=4)
+def data_date(revision: str) -> dt.date | None:
+    """The data date ``as_of`` as a Europe/London date (``docs/metrics.md``): the latest
+    ``reported_at`` or ``closed_at`` of any case. Periods ending after it are incomplete."""
+    last = (
+        store()
+        .query(
+            "SELECT max(greatest(reported_at, coalesce(closed_at, reported_at))) AS t FROM cases"
+        )["t"]
+        .iloc[0]
+    )
+    if pd.isna(last):
+        return None
+    last = pd.Timestamp(last)
+    last = last.tz_localize("UTC") if last.tzinfo is None else last
+    return last.tz_convert("Europe/London").date()
+
+
+def shown_text(table: pd.DataFrame, f: Filters, as_of: dt.date | None) -> str:
+    """Which whole periods a page shows (``ui.format.periods_shown``) for a ward × period table."""
+    starts = table["period_start"] if len(table) else pd.Series([], dtype="datetime64[ns]")
+    return periods_shown(
+        starts.min() if len(starts) else None,
+        starts.max() if len(starts) else None,
+        f.period,
+        chosen=(f.start, f.end),
+        as_of=as_of,
+        asked=f.asked,
+        data_end=f.data_end,
+    )
+
+
 @dataclass(frozen=True)
 class Funding:
     """The funding programme the charts mark (from ``data/programmes.csv`` or the spend table)."""
@@ -318,12 +357,22 @@ _DELTA_COLOURS = {
 
 
 def kpis(
-    city: pd.DataFrame, compare: str = "previous", period: str = "month", *, protect: bool = False
+    city: pd.DataFrame,
+    compare: str = "previous",
+    period: str = "month",
+    *,
+    protect: bool = False,
+    as_of: dt.date | None = None,
 ) -> tuple[list[Kpi], str, str]:
     """KPI cards for the latest period of the city rows, with deltas against an earlier period.
 
     ``compare`` is ``"previous"`` (the period before) or ``"year"`` (the same period a year
     earlier). Returns the cards, the latest period's label and the comparison period's label.
+
+    ``as_of`` is the data date. When the latest period ends after it (incomplete: half a
+    financial year, say), its label says so ("2026/27 (Apr–Sep 2026 so far)"), no delta is
+    shown (part of a period is not compared with a whole one), the comparison label is empty
+    and the trend line holds whole periods only.
 
     ``protect=True`` (the rows are one ward or a few chosen wards): an enforcement count from 1
     to 4 reads "<5" with no delta and no trend line, and a delta or trend line that would reveal
@@ -333,17 +382,29 @@ def kpis(
     if rows.empty:
         return [], "", ""
     latest = rows.iloc[-1]
+    partial = as_of is not None and not is_complete(latest["period_start"], period, as_of)
     lag = {"previous": 1, "year": _lag(rows)}[compare]
-    base = rows.iloc[-1 - lag] if len(rows) > lag else None
+    base = rows.iloc[-1 - lag] if len(rows) > lag and not partial else None
+    whole = rows.iloc[:-1] if partial else rows
     cards = []
     for m in KPI_METRICS:
         now = latest[m]
         before = None if base is None else base[m]
-        spark = tuple(float(v) for v in rows[m].fillna(0).tail(24))
+        spark = tuple(float(v) for v in whole[m].fillna(0).tail(24))
         delta = _delta(m, now, before)
-        help_text = f"{latest['period']}" + (
-            "" if base is None else f", compared with {base['period']}"
+        help_text = _label(latest, period) + (
+            "" if base is None else f", compared with {_label(base, period)}"
         )
+        if partial:
+            help_text += (
+                f" ({so_far_text(latest['period_start'], period, as_of)}: the period is not "
+                "over, so no change is shown; the small line shows whole periods only)"
+            )
+        if m == "spend_gbp":
+            help_text += (
+                ". Spend is not recorded by category: this is all spend, whatever categories "
+                "are chosen"
+            )
         hide = protect and disclosure.is_protected(m)
         if hide:
             help_text += ". " + disclosure.note()
@@ -365,7 +426,10 @@ def kpis(
                 delta_arrow="off" if delta == NO_CHANGE else "auto",
             )
         )
-    return cards, _label(latest, period), "" if base is None else _label(base, period)
+    label = _label(latest, period)
+    if partial:
+        label += f" ({so_far_text(latest['period_start'], period, as_of)})"
+    return cards, label, "" if base is None else _label(base, period)
 
 
 def _label(row: pd.Series, period: str) -> str:
@@ -379,26 +443,46 @@ def _lag(rows: pd.DataFrame) -> int:
     return 12 if gap < 40 else 4 if gap < 120 else 1
 
 
-def movers(table: pd.DataFrame, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Best- and worst-moving wards in the latest period (change in cases per 1,000 residents).
+def movers(
+    table: pd.DataFrame,
+    n: int = 5,
+    *,
+    compare: str = "previous",
+    period: str = "month",
+    wards: tuple[str, ...] | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Wards with the biggest falls and rises in cases per 1,000 residents.
 
-    Uses the change on the same period a year earlier when there is one, else on the previous
-    period. Only ranked wards (enough cases to be stable) take part.
+    The change is on the period before (``compare="previous"``) or the same period a year
+    earlier (``"year"``), in the latest **whole** period (a period not over at ``as_of`` is
+    skipped: it would show every ward falling). ``wards`` limits the lists to chosen wards.
+    Only ranked wards (enough cases to be stable) take part; a ward is "improved" only if its
+    rate fell and "getting worse" only if it rose.
+
+    Returns the falls, the rises and what they compare ("Aug 2026 against Jul 2026"; empty
+    when there is nothing to compare).
     """
-    wards = table[table["ward_code"] != CITYWIDE]
-    if wards.empty:
-        empty = pd.DataFrame(columns=["ward_code", "ward_name", "cases_per_1k", "change_pct"])
-        return empty, empty
-    latest = wards[wards["period_start"] == wards["period_start"].max()]
-    change = latest["cases_per_1k_change_yoy_pct"]
-    if change.isna().all():
-        change = latest["cases_per_1k_change_prev_pct"]
-    frame = latest.assign(change_pct=change)
+    empty = pd.DataFrame(columns=["ward_code", "ward_name", "cases_per_1k", "cases", "change_pct"])
+    rows = table[table["ward_code"] != CITYWIDE]
+    if wards is not None:
+        rows = rows[rows["ward_code"].isin(wards)]
+    starts = sorted(rows["period_start"].drop_duplicates())
+    if as_of is not None:
+        starts = [p for p in starts if is_complete(p, period, as_of)]
+    if not starts:
+        return empty, empty, ""
+    last = starts[-1]
+    latest = rows[rows["period_start"] == last]
+    column = {"previous": "cases_per_1k_change_prev_pct", "year": "cases_per_1k_change_yoy_pct"}
+    frame = latest.assign(change_pct=latest[column[compare]])
     frame = frame[frame["rank_cases_per_1k"].notna() & frame["change_pct"].notna()]
     frame = frame[["ward_code", "ward_name", "cases_per_1k", "cases", "change_pct"]]
-    best = frame.nsmallest(n, "change_pct").reset_index(drop=True)
-    worst = frame.nlargest(n, "change_pct").reset_index(drop=True)
-    return best, worst
+    best = frame[frame["change_pct"] < 0].nsmallest(n, "change_pct").reset_index(drop=True)
+    worst = frame[frame["change_pct"] > 0].nlargest(n, "change_pct").reset_index(drop=True)
+    months = {"month": 1, "quarter": 3, "year": 12}[period] if compare == "previous" else 12
+    before = pd.Timestamp(last) - pd.DateOffset(months=months)
+    return best, worst, f"{period_label(last, period)} against {period_label(before, period)}"
 
 
 @dataclass(frozen=True)
@@ -433,6 +517,22 @@ class OverviewView:
     fresh: Freshness
     funding: Funding | None
     scope: str
+    shown: str = ""  # which whole periods the figures cover (and why)
+    partial: bool = False  # the latest period is not over yet
+    movers_compare: str = ""  # "Aug 2026 against Jul 2026"
+    movers_scope: str = "all wards"
+    city_label: str = "Whole city"
+    as_of: dt.date | None = None
+
+
+def scope_text(f: Filters, names: dict[str, str] | None = None) -> str:
+    """ "the whole city", "Anfield (the chosen ward)" or "the 3 chosen wards"."""
+    if f.all_wards:
+        return "the whole city"
+    if len(f.wards) == 1:
+        code = f.wards[0]
+        return f"{(names or {}).get(code, code)} (the chosen ward)"
+    return f"the {plural(len(f.wards), 'chosen ward')}"
 
 
 def overview(f: Filters, compare: str = "previous") -> OverviewView:
@@ -447,9 +547,15 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
         None if f.all_wards else tuple(sorted(f.wards)),
     )
     city = own[own["ward_code"] == CITYWIDE].reset_index(drop=True)
+    as_of = data_date(rev)
     # The whole city's total stays exact; the total of a few chosen wards is protected.
-    cards, latest, base = kpis(city, compare, f.period, protect=not f.all_wards)
-    best, worst = movers(_table(rev, f))
+    cards, latest, base = kpis(city, compare, f.period, protect=not f.all_wards, as_of=as_of)
+    best, worst, moved = movers(
+        _table(rev, f), compare=compare, period=f.period, wards=_wards(f), as_of=as_of
+    )
+    options = filter_options(rev)
+    names = dict(options.wards) if options else {}
+    last = city["period_start"].max() if len(city) else None
     return OverviewView(
         kpis=cards,
         period=latest,
@@ -459,7 +565,15 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
         worst=worst,
         fresh=freshness(rev),
         funding=funding(rev),
-        scope="the whole city" if f.all_wards else f"the {len(f.wards)} chosen wards",
+        scope=scope_text(f, names),
+        shown=shown_text(city, f, as_of),
+        partial=last is not None and as_of is not None and not is_complete(last, f.period, as_of),
+        movers_compare=moved,
+        as_of=as_of,
+        movers_scope="all wards" if f.all_wards else scope_text(f, names),
+        city_label="Whole city"
+        if f.all_wards
+        else ("Chosen ward" if len(f.wards) == 1 else "Chosen wards (total)"),
     )
 
 
@@ -475,6 +589,7 @@ class MapView:
     points: pd.DataFrame | None
     points_total: int
     funding: Funding | None
+    dates: str = ""  # the days the hotspots and case points cover: the chosen period
 
 
 def period_choices(f: Filters) -> dict[pd.Timestamp, str]:
@@ -494,18 +609,27 @@ def ward_map(
     rows = table[(table["period_start"] == chosen) & (table["ward_code"] != CITYWIDE)]
     if not f.all_wards:
         rows = rows[rows["ward_code"].isin(f.wards)]
-    hex_frame = hotspots(rev, f.start, f.end, _cats(f), _wards(f)) if hexes else None
+    # Hotspots and points cover the chosen period, like the ward colours (whole period).
+    first = pd.Timestamp(chosen).date() if chosen is not None else f.start
+    last = period_last_day(chosen, f.period) if chosen is not None else f.end
+    hex_frame = hotspots(rev, first, last, _cats(f), _wards(f)) if hexes else None
     pts, total = (None, 0)
     if points:
-        pts, total = case_points(rev, f.start, f.end, _cats(f), _wards(f))
+        pts, total = case_points(rev, first, last, _cats(f), _wards(f))
+    as_of = data_date(rev)
+    label = "" if chosen is None else period_label(chosen, f.period)
+    if chosen is not None and as_of is not None and not is_complete(chosen, f.period, as_of):
+        label += f" ({so_far_text(chosen, f.period, as_of)})"
+        last = min(last, as_of)
     return MapView(
-        period="" if chosen is None else period_label(chosen, f.period),
+        period=label,
         table=public_view(rows.reset_index(drop=True)),
         wards=map_wards(rev),
         hexes=hex_frame,
         points=pts,
         points_total=total,
         funding=funding(rev),
+        dates=date_range_text(first, last),
     )
 
 
@@ -603,10 +727,15 @@ def case_points(
     wards: tuple[str, ...] | None,
     cap: int = POINT_CAP,
 ) -> tuple[pd.DataFrame, int]:
-    """Individual *cleansing* cases (never enforcement), at most ``cap``, and the total."""
+    """Individual *cleansing* cases (never enforcement), at most ``cap``, and how many cases
+    with a location there are in all (cases without coordinates cannot be drawn)."""
     where, params = _where(start, end, cats, wards)
     total = int(
-        store().query(f"SELECT count(*) AS n FROM cases WHERE {where}", params)["n"].iloc[0]
+        store()
+        .query(f"SELECT count(*) AS n FROM cases WHERE {where} AND latitude IS NOT NULL", params)[
+            "n"
+        ]
+        .iloc[0]
     )
     rows = store().query(
         f"SELECT latitude, longitude, category, reported_at FROM cases "
@@ -631,6 +760,15 @@ class TrendsView:
     funding: Funding | None
     scope: str
     period: str
+    periods_shown: str = ""  # which whole periods the figures cover (and why)
+    as_of: dt.date | None = None
+
+    @property
+    def partial(self) -> bool:
+        """Whether the last period shown is not over yet (at ``as_of``)."""
+        if self.as_of is None or self.table.empty:
+            return False
+        return not is_complete(self.table["period_start"].max(), self.period, self.as_of)
 
 
 def trends(f: Filters, comparison: list[str]) -> TrendsView:
@@ -645,8 +783,10 @@ def trends(f: Filters, comparison: list[str]) -> TrendsView:
         comparison=[c for c in comparison if f.all_wards or c not in f.wards],
         categories=cats.assign(category_label=[category_label(c) for c in cats["category"]]),
         funding=funding(rev),
-        scope="the whole city" if f.all_wards else f"the {len(f.wards)} chosen wards",
+        scope=scope_text(f, dict(filter_options(rev).wards) if filter_options(rev) else {}),
         period=f.period,
+        periods_shown=shown_text(table, f, data_date(rev)),
+        as_of=data_date(rev),
     )
 
 
@@ -710,6 +850,8 @@ class ProfileView:
     funding: Funding | None
     bounds: tuple[float, float, float, float] | None = None
     wards_geo: Any = field(default=None)
+    shown: str = ""  # which whole periods the figures cover (and why)
+    as_of: dt.date | None = None
 
 
 def ward_profile(f: Filters, ward: str) -> ProfileView:
@@ -722,7 +864,8 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
     latest = table[(table["period_start"] == last) & (table["ward_code"] != CITYWIDE)]
     rank = rows.loc[rows["period_start"] == last, "rank_cases_per_1k"]
     rank_value = None if rank.empty or pd.isna(rank.iloc[0]) else int(rank.iloc[0])
-    cards, period, _ = kpis(rows, "previous", f.period, protect=True)
+    as_of = data_date(rev)
+    cards, period, _ = kpis(rows, "previous", f.period, protect=True, as_of=as_of)
     # Nothing below draws enforcement columns, but keep the exact ward counts out of the view.
     rows = disclosure.protect(rows, text=False)
     latest = disclosure.protect(latest, text=False)
@@ -753,6 +896,8 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
         funding=fund,
         bounds=tuple(shape.total_bounds) if len(shape) else None,
         wards_geo=shape,
+        shown=shown_text(rows, f, as_of),
+        as_of=as_of,
     )
 
 
@@ -808,6 +953,11 @@ def funnel_text(frame: pd.DataFrame) -> str:
     """A caption for the funnel in plain words."""
     parts = [f"{row.stage.lower()}: {row.shown}" for row in frame.itertuples()]
     return "; ".join(parts).capitalize()
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter in capitals: "all categories" → "All categories"."""
+    return text[:1].upper() + text[1:]
 
 
 def ordinal(n: int) -> str:
