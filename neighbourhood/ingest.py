@@ -278,7 +278,8 @@ def ingest_bytes(
                 channel=channel,
                 progress=progress,
             )
-    base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel, options)
+    identity = _read_identity(store, kind, options)
+    base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel, identity)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
         return duplicate
@@ -309,6 +310,25 @@ def ingest_bytes(
     return _result(store, base, outcome, rejects, extract.report)
 
 
+def _read_identity(store: Store, kind: str, options: ReadOptions | None) -> str:
+    """What besides its bytes and kind decides how a file reads (``IngestBatch.read_options``).
+
+    The read options (:func:`loaders.options_key`) and, for the kinds given wards, the boundary
+    set in use: a file loaded again after new boundaries is read again, so that its rows take
+    the new wards, instead of being "already loaded".
+    """
+    if kind == "wards":
+        return ""
+    key = loaders.options_key(options)
+    if not store.exists():
+        return key
+    active = store.active_boundary_set()
+    wards = store.wards(active)
+    if wards.empty:
+        return key
+    return f"{key}#wards={_wards_fingerprint(active, wards)[1][:16]}"
+
+
 def _batch(
     kind: str,
     name: str,
@@ -316,7 +336,7 @@ def _batch(
     n_bytes: int,
     actor: str,
     channel: str,
-    options: ReadOptions | None = None,
+    identity: str = "",
 ) -> IngestBatch:
     return IngestBatch(
         kind=kind,
@@ -327,7 +347,7 @@ def _batch(
         actor=actor,
         channel=channel,
         started_at=_utc_now(),
-        read_options=loaders.options_key(options) if kind != "wards" else "",
+        read_options=identity,
     )
 
 
@@ -364,7 +384,8 @@ def _ingest_slices(
     within a file (:func:`_cross_slice_duplicates`).
     """
     del boundary_set  # wards are never read in slices
-    base = _batch(kind, name, found.sha256, found.size, actor, channel, options)
+    identity = _read_identity(store, kind, options)
+    base = _batch(kind, name, found.sha256, found.size, actor, channel, identity)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
         return duplicate

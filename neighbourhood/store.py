@@ -288,8 +288,10 @@ class IngestBatch:
     staged: list[str] | None = None
     staged_exclude: list[int] | None = None
     staged_rows: int = 0
-    #: ``loaders.options_key`` of the read options ("" = the defaults): with ``sha256`` and
-    #: ``kind``, what makes a file a duplicate of an earlier load.
+    #: What besides the bytes decides how the file reads: the read options
+    #: (``loaders.options_key``, "" = the defaults) and the boundary set the rows are given
+    #: wards from (``ingest._read_identity``). With ``sha256`` and ``kind``, what makes a file a
+    #: duplicate of an earlier load.
     read_options: str = ""
 
 

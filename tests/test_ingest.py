@@ -61,6 +61,21 @@ def store(store_dir: Path) -> Store:
     return s
 
 
+def test_the_same_file_after_new_boundaries_is_read_again_onto_the_new_wards(
+    store: Store,
+) -> None:
+    first = ingest_bytes(store, CASES, "cases.csv", "cleansing")
+    assert set(store.table("cases")["ward_code"]) == {"E05000001", "E05000002"}
+    again = ingest_bytes(store, CASES, "cases.csv", "cleansing")
+    assert again.status == "duplicate_file"  # same boundaries: nothing to do
+    new_set = wards_geojson().replace(b"E0500000", b"E0590000")  # the same shapes, new codes
+    assert ingest_bytes(store, new_set, "wards-2027.geojson", "wards").status == "committed"
+    moved = ingest_bytes(store, CASES, "cases.csv", "cleansing")
+    assert (moved.status, moved.rows_updated) == ("committed", first.rows_new)
+    assert set(store.table("cases")["ward_code"]) == {"E05900001", "E05900002"}
+    assert ingest_bytes(store, CASES, "cases.csv", "cleansing").status == "duplicate_file"
+
+
 def test_the_same_file_with_corrected_read_options_is_read_again(store: Store) -> None:
     from neighbourhood.ingest import ReadOptions
 

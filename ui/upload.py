@@ -517,7 +517,7 @@ def ward_change_warning(unmatched: dict[str, tuple[int, int]], *, loaded: bool) 
     )
     remedy = (
         "until those extracts are loaded again so that each row is given a ward in the new set "
-        "(a file loaded before is recognised and skipped, so use a fresh export), or"
+        "(the same files will do: a file loaded under other boundaries is read again), or"
     )
     if loaded:
         return (
