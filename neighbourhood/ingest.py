@@ -574,6 +574,51 @@ def _sorted_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["source_line", "severity"], kind="stable", ignore_index=True)
 
 
+#: Stored tables whose rows carry a ward code of the boundary set they were loaded under.
+WARD_TABLES: tuple[str, ...] = ("cases", "enforcement", "spend", "population")
+
+
+def unmatched_ward_rows(stored: dict[str, pd.Series], codes: Any) -> dict[str, tuple[int, int]]:
+    """Per stored table, (rows whose ward code is not in ``codes``, rows with a ward code).
+
+    ``stored`` maps a table to its row count per ward code (``ward_code`` → n). Rows without a
+    ward code and whole-city spend (``citywide``) are left out: no boundary set places them.
+
+    Examples
+    --------
+    >>> stored = {"cases": pd.Series({"E1": 5, "E2": 3}), "spend": pd.Series({"citywide": 4})}
+    >>> unmatched_ward_rows(stored, ["E1", "E9"])
+    {'cases': (3, 8), 'spend': (0, 0)}
+    """
+    known = {str(c) for c in codes}
+    out: dict[str, tuple[int, int]] = {}
+    for table, counts in stored.items():
+        counts = counts[[str(k) not in ("", schemas.CITYWIDE) for k in counts.index]]
+        missing = counts[[str(k) not in known for k in counts.index]]
+        out[table] = (int(missing.sum()), int(counts.sum()))
+    return out
+
+
+def rows_outside_wards(store: Store, codes: Any) -> dict[str, tuple[int, int]]:
+    """:func:`unmatched_ward_rows` of what ``store`` holds (read-only; ``{}`` without a store).
+
+    After new boundaries, these rows drop out of every ward figure until their extracts are
+    loaded again (the same files will do: the boundary set is part of a file's identity).
+    """
+    if not store.exists():
+        return {}
+    stored: dict[str, pd.Series] = {}
+    for table in WARD_TABLES:
+        frame = store.query(
+            f"SELECT ward_code, count(*) AS n FROM {table} "  # noqa: S608 (fixed table names)
+            "WHERE ward_code IS NOT NULL GROUP BY ward_code"
+        )
+        stored[table] = pd.Series(
+            frame["n"].to_numpy(dtype="int64"), index=frame["ward_code"].astype(str)
+        )
+    return unmatched_ward_rows(stored, codes)
+
+
 def _ingest_wards(
     store: Store, base: IngestBatch, data: bytes, name: str, boundary_set: str | None
 ) -> IngestResult:
@@ -595,6 +640,15 @@ def _ingest_wards(
     )
     store.initialise()  # the file is accepted: only now may the store folder be created
     outcome = store.apply_ingest(base)
+    if outcome.status == "committed":
+        left = {t: m for t, (m, _) in rows_outside_wards(store, wards["ward_code"]).items() if m}
+        if left:
+            listed = ", ".join(f"{m:,} {t}" for t, m in left.items())
+            outcome.message += (
+                f"; stored rows with ward codes not in this set ({listed}) drop out of every "
+                "ward figure until their extracts are loaded again (the same files will do), "
+                "or this load is undone"
+            )
     return _result(store, base, outcome, base.rejects, report)
 
 

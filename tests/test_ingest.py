@@ -69,7 +69,10 @@ def test_the_same_file_after_new_boundaries_is_read_again_onto_the_new_wards(
     again = ingest_bytes(store, CASES, "cases.csv", "cleansing")
     assert again.status == "duplicate_file"  # same boundaries: nothing to do
     new_set = wards_geojson().replace(b"E0500000", b"E0590000")  # the same shapes, new codes
-    assert ingest_bytes(store, new_set, "wards-2027.geojson", "wards").status == "committed"
+    swap = ingest_bytes(store, new_set, "wards-2027.geojson", "wards")
+    assert swap.status == "committed"
+    # the stored cases keep the old codes until read again: the result says so
+    assert f"ward codes not in this set ({first.rows_new} cases)" in swap.message
     moved = ingest_bytes(store, CASES, "cases.csv", "cleansing")
     assert (moved.status, moved.rows_updated) == ("committed", first.rows_new)
     assert set(store.table("cases")["ward_code"]) == {"E05900001", "E05900002"}

@@ -6,6 +6,7 @@ import gzip
 
 import pandas as pd
 
+from neighbourhood.ingest import unmatched_ward_rows
 from ui.upload import (
     AUTO,
     IGNORE,
@@ -28,7 +29,6 @@ from ui.upload import (
     refused_note,
     status_label,
     undo_choices,
-    unmatched_ward_rows,
     ward_change_warning,
 )
 

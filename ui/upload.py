@@ -462,29 +462,6 @@ WARD_TABLES: Final[dict[str, tuple[str, str]]] = {
     "spend": ("spend row", "spend rows"),
     "population": ("population row", "population rows"),
 }
-#: Spend rows for the whole city carry this instead of a ward code.
-CITYWIDE: Final[str] = "citywide"
-
-
-def unmatched_ward_rows(stored: dict[str, pd.Series], codes: Any) -> dict[str, tuple[int, int]]:
-    """Per stored table, (rows whose ward code is not in ``codes``, rows with a ward code).
-
-    ``stored`` maps a table to its row count per ward code (``ward_code`` → n). Rows without a
-    ward code and whole-city spend (``citywide``) are left out: no boundary set places them.
-
-    Examples
-    --------
-    >>> stored = {"cases": pd.Series({"E1": 5, "E2": 3}), "spend": pd.Series({"citywide": 4})}
-    >>> unmatched_ward_rows(stored, ["E1", "E9"])
-    {'cases': (3, 8), 'spend': (0, 0)}
-    """
-    known = {str(c) for c in codes}
-    out: dict[str, tuple[int, int]] = {}
-    for table, counts in stored.items():
-        counts = counts[[str(k) not in ("", CITYWIDE) for k in counts.index]]
-        missing = counts[[str(k) not in known for k in counts.index]]
-        out[table] = (int(missing.sum()), int(counts.sum()))
-    return out
 
 
 def _count_phrase(table: str, missing: int, total: int) -> str:
@@ -533,31 +510,14 @@ def ward_change_warning(unmatched: dict[str, tuple[int, int]], *, loaded: bool) 
     )
 
 
-def stored_ward_counts() -> dict[str, pd.Series]:
-    """Rows per ward code in each stored table that carries one (read-only; ``{}`` when there
-    is no store yet)."""
-    from neighbourhood.store import Store
-
-    store = Store()
-    if not store.exists():
-        return {}
-    out: dict[str, pd.Series] = {}
-    for table in WARD_TABLES:
-        frame = store.query(
-            f"SELECT ward_code, count(*) AS n FROM {table} "  # noqa: S608 (fixed table names)
-            "WHERE ward_code IS NOT NULL GROUP BY ward_code"
-        )
-        out[table] = pd.Series(
-            frame["n"].to_numpy(dtype="int64"), index=frame["ward_code"].astype(str)
-        )
-    return out
-
-
 def ward_mismatch(codes: Any, *, loaded: bool) -> str | None:
     """:func:`ward_change_warning` for the stored rows against ``codes`` (``None`` on failure:
     the page never shows a traceback for a warning)."""
     try:
-        return ward_change_warning(unmatched_ward_rows(stored_ward_counts(), codes), loaded=loaded)
+        from neighbourhood.ingest import rows_outside_wards
+        from neighbourhood.store import Store
+
+        return ward_change_warning(rows_outside_wards(Store(), codes), loaded=loaded)
     except Exception:
         _LOG.exception("could not compare the stored ward codes with the boundary set")
         return None
