@@ -1517,8 +1517,9 @@ def _parser_message(text: str) -> str:
     if found:
         header, line, saw = (int(g) for g in found.groups())
         return (
-            f"The file is not a regular table: line {line:,} has {saw:,} fields where the "
-            f"header has {header:,}. Check that line for an extra separator, or a value with a "
+            # plain line numbers, as in every other message (stream._shifted moves them)
+            f"The file is not a regular table: line {line} has {saw} fields where the "
+            f"header has {header}. Check that line for an extra separator, or a value with a "
             "separator in it that is not in quotes."
         )
     return f"The file is not a regular table: {text.strip()[:300]}"
