@@ -9,6 +9,8 @@ from ui.charts import (
     add_funding,
     bar_over_time,
     category_figure,
+    category_styles,
+    category_trend_figure,
     colour_legend,
     funnel_figure,
     rank_figure,
@@ -195,3 +197,21 @@ def test_trend_city_line_takes_the_label_given():
 
 def test_colour_legend_takes_a_title():
     assert colour_legend(1, 9, "cases", title="Hotspots").layout.title.text == "Hotspots"
+
+
+def test_category_lines_can_be_told_apart_by_colour_and_dash() -> None:
+    cats = [f"cat{i}" for i in range(11)]  # the demo has 11 types of case
+    months = pd.date_range("2024-04-01", periods=3, freq="MS")
+    frame = pd.DataFrame(
+        [
+            {"category": c, "period_start": m, "cases": 10 + i}
+            for i, c in enumerate(cats)
+            for m in months
+        ]
+    )
+    fig = category_trend_figure(frame)
+    styles = [(t.line.color, t.line.dash) for t in fig.data]
+    assert len(styles) == 11 and len(set(styles)) == 11
+    # the first eight are eight different colours of the colour-blind-safe palette, solid
+    assert len({c for c, _ in styles[:8]}) == 8 and {d for _, d in styles[:8]} == {"solid"}
+    assert category_styles(20) == list(dict.fromkeys(category_styles(20)))  # all distinct

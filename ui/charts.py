@@ -47,6 +47,35 @@ def line_colours(n: int) -> list[str]:
     return sample_colorscale(SEQUENTIAL_SCALE, [0.8 * i / (n - 1) for i in range(n)])
 
 
+#: Okabe & Ito's colour-blind-safe qualitative palette, for categories (no order between
+#: them, so not the sequential scale); the pale yellow last, as it is weak on white.
+CATEGORY_COLOURS: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
+_DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot")
+
+
+def category_styles(n: int) -> list[tuple[str, str]]:
+    """``n`` distinct (colour, dash) pairs for category lines: colours first, then dashes.
+
+    Examples
+    --------
+    >>> category_styles(2)
+    [('#0072B2', 'solid'), ('#E69F00', 'solid')]
+    >>> category_styles(9)[-1]
+    ('#0072B2', 'dash')
+    """
+    k = len(CATEGORY_COLOURS)
+    return [(CATEGORY_COLOURS[i % k], _DASHES[(i // k) % len(_DASHES)]) for i in range(n)]
+
+
 def _rgba(colour: str, alpha: float) -> str:
     """``"rgb(1, 2, 3)"`` or ``"#010203"`` → ``"rgba(1, 2, 3, alpha)"``."""
     if colour.startswith("#"):
@@ -286,7 +315,7 @@ def category_trend_figure(
     """One line per category over time (``category``, ``period_start``, ``value`` columns)."""
     fig = go.Figure()
     cats = list(frame.groupby("category")[value].sum().sort_values(ascending=False).index)
-    for cat, colour in zip(cats, line_colours(len(cats)), strict=True):
+    for cat, (colour, dash) in zip(cats, category_styles(len(cats)), strict=True):
         part = frame[frame["category"] == cat].sort_values("period_start")
         name = safe_text(category_label(cat))
         fig.add_trace(
@@ -295,7 +324,7 @@ def category_trend_figure(
                 y=part[value],
                 mode="lines",
                 name=name,
-                line={"color": colour, "width": 2},
+                line={"color": colour, "width": 2, "dash": dash},
                 hovertemplate=f"{name}: %{{y:,}}<extra></extra>",
             )
         )
