@@ -278,7 +278,8 @@ def ingest_bytes(
                 channel=channel,
                 progress=progress,
             )
-    identity = _read_identity(store, kind, options)
+    current = _current_wards(store) if kind != "wards" else None
+    identity = _read_identity(kind, options, current[2] if current else None)
     base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel, identity)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
@@ -310,23 +311,31 @@ def ingest_bytes(
     return _result(store, base, outcome, rejects, extract.report)
 
 
-def _read_identity(store: Store, kind: str, options: ReadOptions | None) -> str:
+def _current_wards(store: Store) -> tuple[str | None, Any, tuple[str | None, str]] | None:
+    """The boundary set in use, its wards and their fingerprint; None without any."""
+    if not store.exists():
+        return None
+    active = store.active_boundary_set()
+    wards = store.wards(active)
+    if wards.empty:
+        return None
+    return active, wards, _wards_fingerprint(active, wards)
+
+
+def _read_identity(
+    kind: str, options: ReadOptions | None, boundaries: tuple[str | None, str] | None
+) -> str:
     """What besides its bytes and kind decides how a file reads (``IngestBatch.read_options``).
 
     The read options (:func:`loaders.options_key`) and, for the kinds given wards, the boundary
-    set in use: a file loaded again after new boundaries is read again, so that its rows take
-    the new wards, instead of being "already loaded".
+    set in use (``boundaries``, :func:`_wards_fingerprint`): a file loaded again after new
+    boundaries is read again, so that its rows take the new wards, instead of being "already
+    loaded".
     """
     if kind == "wards":
         return ""
     key = loaders.options_key(options)
-    if not store.exists():
-        return key
-    active = store.active_boundary_set()
-    wards = store.wards(active)
-    if wards.empty:
-        return key
-    return f"{key}#wards={_wards_fingerprint(active, wards)[1][:16]}"
+    return key if boundaries is None else f"{key}#wards={boundaries[1][:16]}"
 
 
 def _batch(
@@ -384,20 +393,17 @@ def _ingest_slices(
     within a file (:func:`_cross_slice_duplicates`).
     """
     del boundary_set  # wards are never read in slices
-    identity = _read_identity(store, kind, options)
+    # The slices are read and assigned without the writer's lock (readers and other loads go on
+    # meanwhile); the boundaries they were assigned to are checked again under the lock.
+    current = _current_wards(store)
+    identity = _read_identity(kind, options, current[2] if current else None)
     base = _batch(kind, name, found.sha256, found.size, actor, channel, identity)
     duplicate = _as_duplicate(store, base)
     if duplicate is not None:
         return duplicate
-    if not store.exists():
+    if current is None:
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
-    # The slices are read and assigned without the writer's lock (readers and other loads go on
-    # meanwhile); the boundaries they were assigned to are checked again under the lock.
-    active = store.active_boundary_set()
-    wards = store.wards(active)
-    if wards.empty:
-        raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
-    boundaries = _wards_fingerprint(active, wards)
+    active, wards, boundaries = current
     with tempfile.TemporaryDirectory(prefix="neighbourhood-ingest-") as tmp:
         reports: list[dict[str, Any]] = []
         loader_rejects: list[pd.DataFrame] = []
