@@ -652,8 +652,9 @@ def _ingest_wards(
             listed = ", ".join(f"{m:,} {t}" for t, m in left.items())
             outcome.message += (
                 f"; stored rows with ward codes not in this set ({listed}) drop out of every "
-                "ward figure until their extracts are loaded again (the same files will do), "
-                "or this load is undone"
+                "ward figure until their extracts are loaded again (the same files will do for "
+                "rows placed by coordinates or by a ward name this set has; rows that give only "
+                "an old ward code need a new export), or this load is undone"
             )
     return _result(store, base, outcome, base.rejects, report)
 

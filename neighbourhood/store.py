@@ -1012,16 +1012,30 @@ class Store:
     def _find_duplicate(
         con: duckdb.DuckDBPyConnection, sha256: str, kind: str, read_options: str = ""
     ) -> dict[str, Any] | None:
+        # The newest committed load of these bytes decides: a file read since with other
+        # options or boundaries (or, for boundaries, a set loaded after it) wrote what is stored
+        # now, so loading it as before is a change, not a duplicate (an undone boundary load
+        # is put right by loading the extracts again).
         rows = con.execute(
             "SELECT ingest_id, file_name, strftime(finished_at, '%Y-%m-%d %H:%M:%S UTC'), "
-            "details FROM ingest_log WHERE file_sha256 = ? AND kind = ? "
-            "AND status = 'committed' ORDER BY seq",
+            "details, seq FROM ingest_log WHERE file_sha256 = ? AND kind = ? "
+            "AND status = 'committed' ORDER BY seq DESC LIMIT 1",
             [sha256, kind],
         ).fetchall()
-        for ingest_id, file_name, finished_at, details in rows:
-            if _read_options_of(details) == read_options:
-                return {"ingest_id": ingest_id, "file_name": file_name, "finished_at": finished_at}
-        return None
+        if not rows:
+            return None
+        ingest_id, file_name, finished_at, details, seq = rows[0]
+        if _read_options_of(details) != read_options:
+            return None
+        if kind == "wards":  # a duplicate only while it is still the set in use
+            later = con.execute(
+                "SELECT count(*) FROM ingest_log WHERE kind = 'wards' AND status = 'committed' "
+                "AND seq > ?",
+                [seq],
+            ).fetchall()[0][0]
+            if later:
+                return None
+        return {"ingest_id": ingest_id, "file_name": file_name, "finished_at": finished_at}
 
     # ---- writes ---------------------------------------------------------------------------
 

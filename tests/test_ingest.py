@@ -77,6 +77,21 @@ def test_the_same_file_after_new_boundaries_is_read_again_onto_the_new_wards(
     assert (moved.status, moved.rows_updated) == ("committed", first.rows_new)
     assert set(store.table("cases")["ward_code"]) == {"E05900001", "E05900002"}
     assert ingest_bytes(store, CASES, "cases.csv", "cleansing").status == "duplicate_file"
+    # the new boundaries undone: the old set is in use again, and the extract loaded again
+    # goes back onto it (its newest load was under the undone set, so it is no duplicate)
+    store.undo(swap.ingest_id)
+    back = ingest_bytes(store, CASES, "cases.csv", "cleansing")
+    assert (back.status, back.rows_updated) == ("committed", first.rows_new)
+    assert set(store.table("cases")["ward_code"]) == {"E05000001", "E05000002"}
+    # a boundary file loaded before makes its set the one in use again when loaded again
+    assert ingest_bytes(store, new_set, "wards-2027.geojson", "wards").status == "committed"
+    again_old = ingest_bytes(store, wards_geojson(), "wards-2023.geojson", "wards")
+    assert again_old.status == "committed"
+    assert store.active_boundary_set() == "wards-2023"
+    # and while it is the set in use, loading it once more changes nothing
+    assert ingest_bytes(store, wards_geojson(), "wards-2023.geojson", "wards").status == (
+        "duplicate_file"
+    )
 
 
 def test_the_same_file_with_corrected_read_options_is_read_again(store: Store) -> None:

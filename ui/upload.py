@@ -494,7 +494,9 @@ def ward_change_warning(unmatched: dict[str, tuple[int, int]], *, loaded: bool) 
     )
     remedy = (
         "until those extracts are loaded again so that each row is given a ward in the new set "
-        "(the same files will do: a file loaded under other boundaries is read again), or"
+        "(the same files will do for rows placed by coordinates or by a ward name the new set "
+        "has, as a file loaded under other boundaries is read again; rows that give only an "
+        "old ward code need a new export), or"
     )
     if loaded:
         return (
