@@ -2311,9 +2311,17 @@ DUPLICATE_LAST: Final[str] = "Another row has the same id; the last one in the f
 
 
 def _dedupe(
-    keys: pd.DataFrame, order_by: pd.Series | None, rejects: _Rejects, values: pd.Series, col: str
+    keys: pd.DataFrame,
+    order_by: pd.Series | None,
+    rejects: _Rejects,
+    values: pd.Series,
+    col: str,
+    last_message: str = DUPLICATE_LAST,
 ) -> None:
-    """Among rows without errors, keep the newest per key (by order_by, then file order)."""
+    """Among rows without errors, keep the newest per key (by order_by, then file order).
+
+    ``last_message`` is the reason given where file order decided (what the key is named).
+    """
 
     ok = ~rejects.bad
     sub = keys if ok.all() else keys[ok]
@@ -2339,7 +2347,7 @@ def _dedupe(
         if order_by is not None
         else pd.Series(False, index=cand.index)
     ).astype(bool)
-    for chosen, rule_msg in ((by_when, DUPLICATE_NEWEST), (~by_when, DUPLICATE_LAST)):
+    for chosen, rule_msg in ((by_when, DUPLICATE_NEWEST), (~by_when, last_message)):
         mask = np.zeros(len(keys), dtype=bool)
         mask[cand.loc[lost & chosen, "_pos"].to_numpy()] = True
         rejects.add(mask, col, "E_DUPLICATE_ID", values, rule_msg)
@@ -2592,7 +2600,15 @@ def _spend(
         }
     )
     keys = out[["ward_code", "period_start", "period_end", "programme", "service"]].astype("str")
-    _dedupe(keys, None, rejects, raw_ward, "ward_code")
+    _dedupe(
+        keys,
+        None,
+        rejects,
+        raw_ward,
+        "ward_code",
+        "Another row has the same ward, period, programme and service; the last one in the "
+        "file was kept.",
+    )
     return out[list(S.SPEND_COLUMNS)], rejects
 
 
@@ -2645,12 +2661,13 @@ def _population(
         (year.notna()) & ((year != np.floor(year)) | ~year.between(1900, 2100))
     ).to_numpy(bool)
     rejects.add(bad_year, "year", "E_NOT_INTEGER", raw_year, "year is not a year such as 2021.")
+    no_year = (raw_year.isna() | raw_year.str.lower().isin(_NULL_TOKENS)).to_numpy(bool)
     rejects.add(
-        raw_year.isna().to_numpy(bool) & ~total,
+        no_year & ~total,
         "year",
         "E_REQUIRED",
         raw_year,
-        "year is empty: give the year of the population estimate, such as 2021.",
+        "year is empty or a placeholder: give the year of the population estimate, such as 2021.",
     )
     out = pd.DataFrame(
         {
@@ -2661,7 +2678,14 @@ def _population(
         }
     )
     keys = pd.DataFrame({"w": code.fillna(name.str.lower()), "y": out["year"].astype("str")})
-    _dedupe(keys, None, rejects, code.fillna(name), "ward_code")
+    _dedupe(
+        keys,
+        None,
+        rejects,
+        code.fillna(name),
+        "ward_code",
+        "Another row has the same ward and year; the last one in the file was kept.",
+    )
     return out[list(S.POPULATION_COLUMNS)], rejects
 
 

@@ -870,13 +870,37 @@ def test_population_needs_the_year_of_each_estimate():
     info = refused(b"Ward Code,Population\nE05015300,5000\n", kind="population")
     assert info.code == "F_MISSING_COLUMNS" and "year" in info.message
     ex = read_extract(
-        b"Ward Code,Population,Year\nE05015300,5000,2023\nE05015301,6000,\n",
+        b"Ward Code,Population,Year\nE05015300,5000,2023\nE05015301,6000,\nE05015302,7000,n/a\n",
         "p.csv",
         "population",
         OPTS,
     )
     assert ex.frame["ward_code"].tolist() == ["E05015300"]
     assert rules_at(ex, 3) == {"E_REQUIRED"}
+    assert rules_at(ex, 4) == {"E_REQUIRED"}  # a placeholder is no year either
+
+
+def test_repeated_population_and_spend_keys_are_named_as_what_they_are():
+    pop = read_extract(
+        b"Ward Code,Population,Year\nE05015279,8000,2024\nE05015279,8100,2024\n",
+        "p.csv",
+        "population",
+        OPTS,
+    )
+    assert pop.frame["population"].tolist() == [8100]
+    assert pop.rejects["message"].tolist() == [
+        "Another row has the same ward and year; the last one in the file was kept."
+    ]
+    spend = read_extract(
+        b"Ward,Period Start,Period End,Programme,Service,Amount\n"
+        b"E05015300,01/04/2024,30/06/2024,Clean,Street Cleansing,10\n"
+        b"E05015300,01/04/2024,30/06/2024,Clean,Street Cleansing,20\n",
+        "s.csv",
+        "spend",
+        OPTS,
+    )
+    assert spend.frame["amount_gbp"].tolist() == [20.0]
+    assert "same ward, period, programme and service" in spend.rejects["message"].iat[0]
 
 
 def test_unknown_kind_is_a_programming_error():
