@@ -129,8 +129,11 @@ def _store(args: argparse.Namespace) -> Any:
     from neighbourhood.store import Store, StoreError
 
     store = Store(args.store)
-    if store.path.exists() and not store.path.is_dir():
-        raise StoreError(f"{store.path} is a file, not a store folder: give --store a folder")
+    for place in (store.path, *store.path.parents):
+        if place.exists():  # the nearest thing that exists must be a folder
+            if not place.is_dir():
+                raise StoreError(f"{place} is a file, not a store folder: give --store a folder")
+            break
     return store
 
 
@@ -164,10 +167,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from neighbourhood.ingest import FileRefused, ReadOptions, ingest_path, refused_summary
 
     store = _store(args)
-    if args.rejects is not None and not _writable_file(args.rejects):
+    problem = _unwritable(args.rejects) if args.rejects is not None else None
+    if problem is not None:
         # checked before any load: a rejects file that cannot be written after the loads
         # committed would report a failure for data that is in the store
-        message = f"--rejects {args.rejects}: its folder does not exist or cannot be written"
+        message = f"--rejects {args.rejects}: {problem}"
         _err(f"error: {message}; nothing was loaded")
         _emit({"status": "usage_error", "message": message})
         return EXIT_REFUSED
@@ -230,10 +234,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_REFUSED if refused else EXIT_OK
 
 
-def _writable_file(path: Path) -> bool:
-    """Whether ``path`` can be written: an existing folder we may write in, and not a folder."""
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a file, or None when it can (tried, not guessed).
+
+    Opening it for appending is the test (``os.access`` says yes to root everywhere, /sys
+    included); a file the test created is removed again.
+    """
+    if path.is_dir():
+        return "is a folder, not a file"
     folder = path.parent if str(path.parent) else Path(".")
-    return folder.is_dir() and os.access(folder, os.W_OK) and not path.is_dir()
+    if not folder.is_dir():
+        return "its folder does not exist"
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return None
 
 
 def _empty_rejects() -> pd.DataFrame:
