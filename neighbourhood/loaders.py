@@ -2438,8 +2438,6 @@ def _cases(
         out["category"] = cat.fillna("other").astype("str")
         out["category_raw"] = raw_cat
         rejects.add(unmapped.to_numpy(bool), "category", "W_UNMAPPED_CATEGORY", raw_cat)
-        counts = raw_cat[unmapped & ~pd.Series(rejects.bad, index=frame.index)].value_counts()
-        report["unmapped_categories"] = {str(k): int(v) for k, v in counts.items()}
 
         raw_status = txt("status")
         status, unknown = _enum(raw_status, values["status"])
@@ -2505,6 +2503,9 @@ def _cases(
         case_id,
         "case_id",
     )
+    if kind == "cleansing":  # labels of the rows kept, duplicates that lost left out
+        counts = out["category_raw"][unmapped.to_numpy(bool) & ~rejects.bad].value_counts()
+        report["unmapped_categories"] = {str(k): int(v) for k, v in counts.items()}
     columns = S.CLEANSING_COLUMNS if kind == "cleansing" else S.ENFORCEMENT_COLUMNS
     return pd.DataFrame({c: out[c] for c in columns}), rejects
 

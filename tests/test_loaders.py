@@ -668,6 +668,16 @@ def test_keywords_and_real_patterns_are_date_formats(fmt: str):
     )
 
 
+def test_unmapped_categories_count_only_the_rows_kept():
+    ex = cases(
+        "V1,05/03/2024,Weird thing,,,,,",
+        "V1,05/03/2024,Litter,,,,,",
+        "V2,05/03/2024,Weird thing,,,,,",
+    )
+    assert ex.report["unmapped_categories"] == {"Weird thing": 1}  # V1's first row lost
+    assert ex.report["rows_warned"] == 1
+
+
 def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
     ex = cases(
         'C1,05/03/2024,Litter,,,,,"5,00"',
