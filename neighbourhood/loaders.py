@@ -1505,7 +1505,22 @@ def _arrow_lines(
 _C_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _parser_message(text: str) -> str:
+def _record_line(utf8: bytes, record: int) -> int:
+    """The physical line on which record ``record`` (1 = the header) starts.
+
+    pandas counts records in its messages; a quoted value holding a line break makes the two
+    differ. A line break ends a record when an even number of quotes comes before it.
+    """
+    data = np.frombuffer(utf8, dtype=np.uint8)
+    breaks = np.flatnonzero(data == 0x0A)
+    quotes = np.flatnonzero(data == 0x22)
+    ends = np.flatnonzero(np.searchsorted(quotes, breaks) % 2 == 0)  # indices into breaks
+    if record < 2 or record - 2 >= len(ends):
+        return record
+    return int(ends[record - 2]) + 2
+
+
+def _parser_message(text: str, utf8: bytes | None = None) -> str:
     """pandas' C-parser error in plain words ("Line 3 has 17 fields where the header has 15").
 
     Examples
@@ -1516,6 +1531,8 @@ def _parser_message(text: str) -> str:
     found = _C_FIELDS.search(text)
     if found:
         header, line, saw = (int(g) for g in found.groups())
+        if utf8 is not None:
+            line = _record_line(utf8, line)
         return (
             # plain line numbers, as in every other message (stream._shifted moves them)
             f"The file is not a regular table: line {line} has {saw} fields where the "
@@ -1543,7 +1560,7 @@ def _read_c(
             engine="c",
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise FileRefused("F_MALFORMED", _parser_message(str(exc))) from None
+        raise FileRefused("F_MALFORMED", _parser_message(str(exc), utf8)) from None
     if full.shape[1] != ncols:
         raise FileRefused(
             "F_MALFORMED", "The rows have a different number of fields from the header."

@@ -203,6 +203,17 @@ def test_utf8_with_bom_and_no_updated_at(
             lambda d: d + b'"X1",1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\r\n',
             "F_MALFORMED",
         ),
+        (
+            # a quoted line break early on: the message still names the physical line
+            "ragged row after a quoted line break",
+            lambda d: (
+                d[: d.index(b"\n") + 1]
+                + QUOTED_BREAK_ROW
+                + d[d.index(b"\n") + 1 :]
+                + b'"X1",1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\r\n'
+            ),
+            "F_MALFORMED",
+        ),
     ],
 )
 def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
@@ -227,6 +238,15 @@ def test_refusals_are_the_whole_file_ones_and_store_is_untouched(
         messages.append(err.value.message)
         assert folder_digest(target) == before
     assert messages[0] == messages[1]
+    if label.startswith("ragged"):
+        physical = data.count(b"\n")  # the ragged row is the last line
+        assert f"line {physical} has 18 fields" in messages[0], messages[0]
+
+
+QUOTED_BREAK_ROW = (
+    b'"Q1","01/10/2023 00:13","Dog\r\nFouling","Closed","02/10/2023 12:03","Seel Lane",'
+    b'"Speke",343658,384400,,,,,"Phone","02/10/2023 12:28"\r\n'
+)
 
 
 def test_scan_sends_what_slices_cannot_read_to_the_whole_file_reader(extract: bytes) -> None:
