@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import charts, columns, components, data, disclosure
-from ui.format import metric_label
+from ui.format import metric_label, so_far_text
 from ui.nav import dashboard_page
 
 options, f = dashboard_page("Trends", ":material/show_chart:")
@@ -75,7 +75,14 @@ with st.container(border=True):
         key="trend_categories",
     )
     st.caption(
-        "Cases reported in each period, one line per category (cancelled and duplicate cases left out)."
+        "Cases reported in each whole period, one line per category (cancelled and duplicate "
+        "cases left out)."
+        + (
+            f" The last period is not over yet ({so_far_text(view.table['period_start'].max(), view.period, view.as_of)}): "
+            "its count is not comparable with the others."
+            if view.partial and view.as_of is not None
+            else ""
+        )
     )
     components.table(
         view.categories,

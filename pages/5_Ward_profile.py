@@ -46,7 +46,7 @@ with trend.container(border=True):
     st.caption("Shaded bands: the range expected by chance (95%). Dotted line: the whole city.")
 with cats.container(border=True):
     st.plotly_chart(charts.category_figure(view.categories), key="profile_categories")
-    st.caption("Cases reported in the chosen dates, by category.")
+    st.caption("Cases reported in the periods shown, by category.")
 
 hot, streets = st.columns([2, 3])
 with hot.container(border=True):

@@ -207,6 +207,27 @@ def test_choosing_a_ward_on_the_map_page_opens_its_profile(demo_store: Path) -> 
     assert _qp(at, "ward") == [code]
 
 
+def test_trends_count_categories_over_whole_periods_as_the_caption_says(demo_store: Path) -> None:
+    at = _app()
+    at.query_params["period"] = "quarter"
+    at.query_params["from"] = "2025-11-15"  # mid-quarter: Q3 2025/26 is shown whole
+    at.run()
+    at.switch_page("pages/2_Trends.py").run()
+    assert not at.exception
+    cats = next(d.value for d in at.dataframe if "category_label" in d.value.columns)
+    from ui.format import period_label
+
+    per_period = cats.groupby("period")["cases"].sum()
+    table = metrics.ward_period_table(Store(demo_store), period="quarter", start="2025-11-15")
+    city = table[table["ward_code"] == CITYWIDE]
+    expected = {
+        period_label(s, "quarter"): int(n)
+        for s, n in zip(city["period_start"], city["cases"], strict=True)
+    }
+    assert period_label(pd.Timestamp("2025-10-01"), "quarter") in per_period.index  # whole
+    assert per_period.to_dict() == expected
+
+
 def test_trends_mark_the_funding_start_and_compare_wards(demo_store: Path) -> None:
     at = _app()
     wards = Store(demo_store).wards()["ward_code"].tolist()

@@ -807,8 +807,17 @@ def category_periods(
     cats: tuple[str, ...] | None,
     wards: tuple[str, ...] | None,
 ) -> pd.DataFrame:
-    """Cases per category and period (months grouped into financial quarters or years)."""
-    where, params = _where(start, end, cats, wards)
+    """Cases per category and period (months grouped into financial quarters or years).
+
+    The dates are widened to whole periods, as the ward × period table's are (``start``/``end``
+    select whole periods, docs/metrics.md): a chosen start in November must not make its
+    quarter look half as busy as the next.
+    """
+    first = periods.key_of_timestamp(pd.Timestamp(start), period)  # type: ignore[arg-type]
+    last = periods.key_of_timestamp(pd.Timestamp(end), period)  # type: ignore[arg-type]
+    whole_start = periods.period_start(first, period)  # type: ignore[arg-type]
+    whole_end = periods.period_start(last + 1, period) - pd.Timedelta(days=1)  # type: ignore[arg-type]
+    where, params = _where(whole_start, whole_end, cats, wards)
     monthly = store().query(
         "SELECT category, year(local) AS y, month(local) AS m, count(*) AS cases FROM ("
         "SELECT category, reported_at AT TIME ZONE 'Europe/London' AS local FROM cases "
