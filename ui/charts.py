@@ -13,6 +13,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
@@ -246,26 +247,41 @@ def trend_figure(
     for name, part, colour, style in series:
         if part.empty:
             continue
-        if has_ci:
-            _band(fig, part["period_start"], part[ci[0]], part[ci[1]], colour, name)
-        open_last = [
-            partial is not None and pd.Timestamp(x) == partial for x in part["period_start"]
-        ]
-        fig.add_trace(
-            go.Scatter(
-                x=part["period_start"],
-                y=part[metric],
-                mode="lines+markers",
-                name=name,
-                legendgroup=name,
-                line={"color": colour, "width": 2.5, **style},
-                marker={
-                    "size": [9 if o else 4 for o in open_last],
-                    "symbol": ["circle-open" if o else "circle" for o in open_last],
-                },
-                hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
-            )
+        # The period not over yet stands apart: an open circle the line does not reach, so
+        # half a year's cases never read as a fall against the whole years before it.
+        open_last = np.array(
+            [partial is not None and pd.Timestamp(x) == partial for x in part["period_start"]],
+            dtype=bool,
         )
+        whole, tail = part[~open_last], part[open_last]
+        if has_ci and len(whole):
+            _band(fig, whole["period_start"], whole[ci[0]], whole[ci[1]], colour, name)
+        if len(whole):
+            fig.add_trace(
+                go.Scatter(
+                    x=whole["period_start"],
+                    y=whole[metric],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    line={"color": colour, "width": 2.5, **style},
+                    marker={"size": 4},
+                    hovertemplate=f"{name}: %{{y:,.1f}}<extra></extra>",
+                )
+            )
+        if len(tail):
+            fig.add_trace(
+                go.Scatter(
+                    x=tail["period_start"],
+                    y=tail[metric],
+                    mode="markers",
+                    name=f"{name} (not over yet)",
+                    legendgroup=name,
+                    showlegend=not len(whole),
+                    marker={"size": 9, "symbol": "circle-open", "color": colour},
+                    hovertemplate=f"{name}, so far: %{{y:,.1f}}<extra></extra>",
+                )
+            )
 
     fig = _layout(fig, title or metric_label(metric), metric_label(metric))
     fig.update_xaxes(title=None, tickformat="%b %Y" if period == "month" else None)
