@@ -62,10 +62,10 @@ def test_neutralise_header_and_does_not_mutate_input() -> None:
 def test_csv_bytes_round_trip() -> None:
     text = to_csv_bytes(frame()).decode("utf-8-sig")
     assert text.startswith("value,amount,line\n")
-    assert '\n"\'=HYPERLINK(""http://evil.example"",""click"")",-5.0,2\n' in text
+    assert '\n"\'=HYPERLINK(""http://evil.example"",""click"")",-5,2\n' in text
     assert "\n'@SUM(1,1)" not in text  # it contains a comma, so it is quoted
-    assert '"\'@SUM(1,1)",0.0,5\n' in text
-    assert "\n'+1+1,1.0,3\n" in text
+    assert '"\'@SUM(1,1)",0,5\n' in text
+    assert "\n'+1+1,1,3\n" in text  # floats in 15 significant digits: 1.0 is written 1
     assert "'-" not in text.replace("'-2+3", "")  # numbers are never prefixed
     clean = pd.DataFrame({"v": ["=1", "x"], "n": [-5.0, 2.0]})
     back = pd.read_csv(io.BytesIO(to_csv_bytes(clean)), encoding="utf-8-sig")
