@@ -1875,8 +1875,9 @@ def caveats(result: DidResult | BeforeAfterResult) -> list[str]:
             f"few wards the intervals are wide, and {how}."
         )
     out.append(
-        "Spill-over: money in funded wards can push fly-tipping into neighbouring wards or clean "
-        "their streets too; either way the comparison with nearby wards is distorted."
+        "Spill-over: money in funded wards can push problems such as fly-tipping into "
+        "neighbouring wards, or clean their streets too; either way the comparison with nearby "
+        "wards is distorted."
     )
     worse = _pre_gap(result)
     if worse is not None and worse > 0.10:
