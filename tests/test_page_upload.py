@@ -407,6 +407,28 @@ def test_problems_table_after_load_has_plain_headings_and_the_files_column_names
     assert "committed" not in texts(at) and "duplicate_file" not in texts(at)
 
 
+def test_the_preview_finds_the_rows_the_load_would_reject_for_their_ward(store: Path) -> None:
+    names = list(Store(store).wards()["ward_name"][:1])
+    data = (
+        "Case Ref,Date Received,Request Type,Ward Name,Status\n"
+        f"W-1,05/03/2025 14:22,Litter,{names[0]},Open\n"
+        "W-2,05/03/2025 14:22,Litter,Nowhere Ward,Open\n"
+    ).encode()
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    at.file_uploader(key="upload_files").set_value(("wards.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception
+    [problems] = [d.value for d in at.dataframe if "Problem" in d.value.columns]
+    row = problems[problems["Case"] == "W-2"].iloc[0]
+    assert (row["Line"], row["Code"], row["Severity"]) == (3, "E_UNKNOWN_WARD", "Row not loaded")
+    before = texts(at)
+    at.button(key="upload_load").click()
+    at.run()
+    assert "1 problem" in before or "1 problems" in before  # the same count the load gives
+    assert Store(store).table("cases").query("case_id == 'W-2'").empty
+
+
 def test_ragged_csv_says_which_line_has_how_many_fields(store: Path) -> None:
     names = list(Store(store).wards()["ward_name"][:1])
     data = (

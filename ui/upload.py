@@ -622,16 +622,52 @@ def dry_run(data: bytes, name: str, kind: str, options: dict[str, Any]) -> Previ
     except Exception as exc:  # never a traceback on the page
         _LOG.exception("dry run failed for %s", name)
         return Preview(ok=False, message=f"the file could not be read ({type(exc).__name__}).")
+    rejects = extract.rejects
+    ward_rejects = _ward_rejects(extract.frame, kind)
+    if len(ward_rejects):  # what the load would reject for its ward, found before the load
+        from neighbourhood.loaders import drop_warnings_of_rejected_rows
+
+        both = pd.concat([rejects, ward_rejects], ignore_index=True)
+        rejects = drop_warnings_of_rejected_rows(
+            both.sort_values("source_line", kind="stable", ignore_index=True)
+        )
     frame = extract.frame.drop(columns=["source_line"], errors="ignore")
     return Preview(
         ok=True,
         report=dict(extract.report or {}),
         head=frame.head(PREVIEW_ROWS),
         rows=int((extract.report or {}).get("rows_read", len(extract.frame))),
-        problems=len(extract.rejects),
+        problems=len(rejects),
         sampled=sampled,
-        rejects=extract.rejects.head(PREVIEW_PROBLEMS),
+        rejects=rejects.head(PREVIEW_PROBLEMS),
     )
+
+
+def _ward_rejects(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The rows the load would reject (or warn about) for their ward, against the stored wards.
+
+    Read-only; empty without a store or wards (the page then says to load boundaries first)
+    and on any failure (a preview never shows a traceback).
+    """
+    from neighbourhood.store import Store
+
+    try:
+        store = Store()
+        if not store.exists() or frame.empty:
+            return pd.DataFrame()
+        wards = store.wards()
+        if wards.empty:
+            return pd.DataFrame()
+        if kind in ("cleansing", "enforcement"):
+            from neighbourhood.geo import assign_wards
+
+            return assign_wards(frame, wards)[1]
+        from neighbourhood.ingest import map_ward_names
+
+        return map_ward_names(frame, wards, kind)[1]
+    except Exception:
+        _LOG.exception("could not check the preview's wards")
+        return pd.DataFrame()
 
 
 def _memo_dry_run(file: Any, kind: str, options: dict[str, Any]) -> Preview:
