@@ -17,8 +17,8 @@ st.header(view.ward_name)
 st.caption(
     f"Periods shown: {view.shown} {data.sentence(f.selection(wards=False))}. "
     + (
-        f"Ranked {data.ordinal(view.rank)} of {view.n_ranked} wards for cases per 1,000 residents "
-        f"in {view.period} (1st = most)."
+        f"Ranked {data.ordinal(view.rank)} of {view.n_ranked} wards (1st = most) for cases per "
+        f"1,000 residents in {view.period}."
         if view.rank
         else "Not ranked in the latest period."
     )

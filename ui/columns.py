@@ -67,6 +67,7 @@ def repeat_streets() -> dict[str, Any]:
         "last_reported": st.column_config.TextColumn("Last reported"),
         "where": st.column_config.TextColumn(
             "Where (latitude, longitude)",
+            width="medium",
             help="The middle of the 50 m square's cases: a long street can have several squares.",
         ),
     }
