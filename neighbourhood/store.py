@@ -983,7 +983,12 @@ class Store:
     def find_duplicate(
         self, sha256: str, kind: str, read_options: str = ""
     ) -> dict[str, Any] | None:
-        """The committed ingest of the same bytes and kind, if any.
+        """The committed ingest this file would repeat, if any.
+
+        The newest committed ingest of the same bytes and kind decides: the file repeats it
+        when it was read the same way (``read_options``, ``IngestBatch.read_options``) and, for
+        boundaries, while its set is still the one in use. Otherwise loading the file is a
+        change (read again), not a duplicate.
 
         Parameters
         ----------
@@ -991,6 +996,8 @@ class Store:
             Hex digest of the file.
         kind
             Dataset kind.
+        read_options
+            How the file would be read now (``""`` = the default options, no wards).
 
         Returns
         -------
@@ -1043,8 +1050,8 @@ class Store:
         """Write one ingest (data upsert + rejects + log row) in one transaction.
 
         Takes the exclusive lock (re-entrant: callers that already hold :meth:`writing` keep
-        it). A file whose SHA-256 and kind match a committed ingest is logged as
-        ``duplicate_file`` and changes no data. Otherwise the newest version of each key wins:
+        it). A file that repeats a committed ingest (:meth:`find_duplicate`: same SHA-256,
+        kind and read options) is logged as ``duplicate_file`` and changes no data. Otherwise the newest version of each key wins:
         by ``updated_at`` when both versions have one, else the incoming (newer) ingest; a row
         identical to the stored one counts as unchanged and is not rewritten. Replaced rows are
         copied to ``case_versions`` for :meth:`undo`. For ``wards`` the boundary set named
