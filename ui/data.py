@@ -814,10 +814,8 @@ def category_periods(
     quarter look half as busy as the next.
     """
     first = periods.key_of_timestamp(pd.Timestamp(start), period)  # type: ignore[arg-type]
-    last = periods.key_of_timestamp(pd.Timestamp(end), period)  # type: ignore[arg-type]
     whole_start = periods.period_start(first, period)  # type: ignore[arg-type]
-    whole_end = periods.period_start(last + 1, period) - pd.Timedelta(days=1)  # type: ignore[arg-type]
-    where, params = _where(whole_start, whole_end, cats, wards)
+    where, params = _where(whole_start, period_last_day(end, period), cats, wards)
     monthly = store().query(
         "SELECT category, year(local) AS y, month(local) AS m, count(*) AS cases FROM ("
         "SELECT category, reported_at AT TIME ZONE 'Europe/London' AS local FROM cases "

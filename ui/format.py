@@ -219,16 +219,20 @@ _PERIOD_NOUNS: Final[dict[str, tuple[str, str]]] = {
     "quarter": ("whole quarter", "whole quarters"),
     "year": ("whole financial year", "whole financial years"),
 }
-_PERIOD_MONTHS: Final[dict[str, int]] = {"month": 1, "quarter": 3, "year": 12}
 
 
 def period_last_day(value: Any, period: str = "month") -> dt.date:
-    """The last calendar day of the period starting at ``value``: Apr 2026, year → 31 Mar 2027."""
+    """The last calendar day of the period holding ``value``: Apr 2026, year → 31 Mar 2027.
+
+    The periods are ``neighbourhood.periods``' (financial quarters and years), as the metrics'.
+    """
+    from neighbourhood import periods
+
     ts = _timestamp(value)
     if ts is None:
         raise ValueError("a period start is needed")
-    start = pd.Timestamp(ts.year, ts.month, 1)
-    return (start + pd.DateOffset(months=_PERIOD_MONTHS[period]) - pd.Timedelta(days=1)).date()
+    key = periods.key_of_timestamp(ts.tz_localize(None), period)  # type: ignore[arg-type]
+    return (periods.period_start(key + 1, period) - pd.Timedelta(days=1)).date()  # type: ignore[arg-type]
 
 
 def period_name(value: Any, period: str = "month") -> str:
