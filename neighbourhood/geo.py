@@ -935,8 +935,9 @@ def assign_wards(frame: pd.DataFrame, wards: gpd.GeoDataFrame) -> tuple[pd.DataF
       ward code;
     * no usable coordinates (missing, NaN or only one of the pair) → matched by ``ward_code``
       (trimmed, case-insensitive), else by ``ward_name`` after :func:`normalise_ward_name`
-      (exact, never fuzzy; a ward code found in the name column is matched as a code); a code that is unknown but a name that matches → assigned by name
-      with a ``W_WARD_MISMATCH`` warning; nothing matches → ``E_UNKNOWN_WARD``; nothing given →
+      (exact, never fuzzy; a ward code found in the name column is matched as a code); a
+      code that is unknown but a name that matches → assigned by name with a
+      ``W_WARD_MISMATCH`` warning; nothing matches → ``E_UNKNOWN_WARD``; nothing given →
       ``E_NO_LOCATION``.
 
     Parameters

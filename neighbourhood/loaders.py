@@ -847,11 +847,8 @@ def _map_labels(
         hit = lookup.get(normalise_label(label))
         if hit is None and fallback_raw:
             bare = re.sub(r"\([^)]*\)", " ", label)
-            for variant in (
-                bare,
-                re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0],
-                re.split(r"\s+(?:on|in|at)\s+", re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0])[0],
-            ):
+            head = re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0]
+            for variant in (bare, head, re.split(r"\s+(?:on|in|at)\s+", head)[0]):
                 hit = lookup.get(normalise_label(variant))
                 if hit is not None:
                     break

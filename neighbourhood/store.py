@@ -1051,8 +1051,9 @@ class Store:
 
         Takes the exclusive lock (re-entrant: callers that already hold :meth:`writing` keep
         it). A file that repeats a committed ingest (:meth:`find_duplicate`: same SHA-256,
-        kind and read options) is logged as ``duplicate_file`` and changes no data. Otherwise the newest version of each key wins:
-        by ``updated_at`` when both versions have one, else the incoming (newer) ingest; a row
+        kind and read options) is logged as ``duplicate_file`` and changes no data. Otherwise
+        the newest version of each key wins: by ``updated_at`` when both versions have one, else
+        the incoming (newer) ingest; a row
         identical to the stored one counts as unchanged and is not rewritten. Replaced rows are
         copied to ``case_versions`` for :meth:`undo`. For ``wards`` the boundary set named
         ``batch.boundary_set`` is replaced as a whole and becomes the active set.
