@@ -494,7 +494,9 @@ def comparison_table(
     parts: list[pd.DataFrame] = []
     for fin_year, block in rows.groupby("fin_year", sort=True):
         block = block.copy()
-        members = fixed if group == "neighbours" else group_members(returns, council, group, fin_year)
+        members = (
+            fixed if group == "neighbours" else group_members(returns, council, group, fin_year)
+        )
         block["in_group"] = block["ons_code"].isin(members)
         block["is_council"] = block["ons_code"] == council
         block["group_size"] = int(block["in_group"].sum())

@@ -70,7 +70,9 @@ def build_imd(shared: Path) -> pd.DataFrame:
 
 
 def build_ward_lookup(shared: Path) -> pd.DataFrame:
-    old = pd.read_csv(shared / "imd" / "imd2019_liverpool_ward19_aggregated.csv", usecols=["ward_code"])
+    old = pd.read_csv(
+        shared / "imd" / "imd2019_liverpool_ward19_aggregated.csv", usecols=["ward_code"]
+    )
     new = json.loads(
         (shared / "liverpool-wards-2023" / "liverpool_wards_2023_wgs84.geojson").read_text()
     )
@@ -85,7 +87,9 @@ def build_ward_lookup(shared: Path) -> pd.DataFrame:
 
 def main(argv: list[str]) -> int:
     shared = Path(
-        argv[0] if argv else os.environ.get("NEIGHBOURHOOD_SHARED_DATA", ROOT.parent / "shared" / "data")
+        argv[0]
+        if argv
+        else os.environ.get("NEIGHBOURHOOD_SHARED_DATA", ROOT.parent / "shared" / "data")
     )
     OUT.mkdir(parents=True, exist_ok=True)
     wide = build_returns(shared)
