@@ -65,7 +65,9 @@ if council != own.code and not own.demo:
         )
 
 row = mine[mine["year"] == year].iloc[0]
-st.subheader(f"{plain(names[council])} in {year.replace('-', '/')}: {cmp.GROUPS[group].lower()}")
+st.subheader(
+    f"{plain(names[council])} in {year.replace('-', '/')}, compared with {view.PHRASES[group]}"
+)
 view.kpis(row)
 
 with st.container(border=True):

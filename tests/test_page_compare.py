@@ -101,3 +101,26 @@ def test_viewers_cannot_remember_a_council(tmp_path: Path, monkeypatch: pytest.M
     assert not at.exception
     assert not [b for b in at.button if b.key == "compare_remember"]
     assert store.setting(cmp.SETTING) is None
+
+
+def test_trend_figure_orders_financial_years_and_names_the_council() -> None:
+    from ui import compare as view
+
+    table = cmp.comparison_table(cmp.load_returns(), LIVERPOOL, "core-cities")
+    fig = view.trend_figure(table, LIVERPOOL, "actions")
+    mine = fig.data[-1]
+    assert mine.name == "Liverpool"
+    assert list(mine.x)[0] == "2012/13" and list(mine.y)[0] == 3633
+    assert list(fig.layout.xaxis.categoryarray)[-1] == "2021/22"
+    assert len(fig.data) == 8 + 1  # seven other cities, the median and the council
+
+
+def test_mix_frame_pools_the_group_by_incidents() -> None:
+    from ui import compare as view
+
+    table = cmp.comparison_table(cmp.load_returns(), LIVERPOOL, "core-cities", "2021-22")
+    mix = view.mix_frame(table, "2021-22", cmp.LAND)
+    liverpool = mix[mix["who"] == "Liverpool"].set_index("type")["share"]
+    assert round(liverpool["Highway"], 1) == round(100 * 13664 / 18976, 1)
+    group = mix[mix["who"] == "Group"]["share"]
+    assert group.sum() == pytest.approx(100.0)

@@ -27,6 +27,12 @@ SOURCE_LINE: Final[str] = (
     "(WasteDataFlow). Contains public sector information licensed under the Open Government "
     "Licence v3.0."
 )
+PHRASES: Final[dict[str, str]] = {
+    "region": "the councils in its region",
+    "core-cities": "the English Core Cities",
+    "neighbours": f"its {cmp.NEIGHBOURS_K} nearest neighbours by population and deprivation",
+    "england": "every council in England",
+}
 TREND_METRICS: Final[dict[str, str]] = {
     "incidents": "Incidents",
     "incidents_per_1k": "Incidents per 1,000 residents",
@@ -181,7 +187,7 @@ def trend_figure(table: pd.DataFrame, council: str, metric: str) -> go.Figure:
         rows = rows.sort_values("year")
         fig.add_trace(
             go.Scatter(
-                x=rows["year"],
+                x=rows["year"].map(year_label),
                 y=rows[metric],
                 mode="lines",
                 line={"color": MUTED_COLOUR, "width": 1},
@@ -193,7 +199,7 @@ def trend_figure(table: pd.DataFrame, council: str, metric: str) -> go.Figure:
     median = table[table["in_group"]].groupby("year")[metric].median().sort_index()
     fig.add_trace(
         go.Scatter(
-            x=median.index,
+            x=[year_label(y) for y in median.index],
             y=median.to_numpy(),
             mode="lines+markers",
             line={"color": CATEGORY_COLOURS[1], "dash": "dash", "width": 2},
@@ -203,7 +209,7 @@ def trend_figure(table: pd.DataFrame, council: str, metric: str) -> go.Figure:
     mine = table[table["is_council"]].sort_values("year")
     fig.add_trace(
         go.Scatter(
-            x=mine["year"],
+            x=mine["year"].map(year_label),
             y=mine[metric],
             mode="lines+markers",
             line={"color": CITY_COLOUR, "width": 3},
@@ -217,6 +223,11 @@ def trend_figure(table: pd.DataFrame, council: str, metric: str) -> go.Figure:
         yaxis_title=label,
         xaxis_title="Financial year",
         legend={"orientation": "h", "y": -0.25},
+        xaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": [year_label(y) for y in sorted(table["year"].unique())],
+        },
     )
     return fig
 
@@ -249,6 +260,15 @@ def mix_frame(table: pd.DataFrame, year: str, family: dict[str, str]) -> pd.Data
     return pd.DataFrame(out, columns=["who", "type", "share"])
 
 
+#: Okabe & Ito's eight colours, then two greys: ten land types, each its own colour.
+MIX_COLOURS: Final[tuple[str, ...]] = (*CATEGORY_COLOURS[:8], "#7F7F7F", "#C7C7C7")
+
+
+def year_label(year: Any) -> str:
+    """DEFRA's ``2021-22`` as the product writes financial years: ``2021/22``."""
+    return str(year).replace("-", "/")
+
+
 def mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
     """100 % stacked bars: the council and its group, one colour per type."""
     fig = go.Figure()
@@ -261,17 +281,17 @@ def mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
                 x=part["share"],
                 name=safe_text(kind),
                 orientation="h",
-                marker_color=CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)],
+                marker_color=MIX_COLOURS[i % len(MIX_COLOURS)],
                 hovertemplate="%{x:.1f}%<extra>" + safe_text(kind) + "</extra>",
             )
         )
     fig.update_layout(
         barmode="stack",
-        height=260,
+        height=340,
         title=title,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"title": "Share of incidents (%)", "range": [0, 100]},
-        legend={"orientation": "h", "y": -0.35},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top", "traceorder": "normal"},
     )
     return fig
 
@@ -299,7 +319,14 @@ def kpis(row: pd.Series) -> None:
         )
         st.metric("Fixed penalty notices", number(row["fpns"]), border=True)
         st.metric("Prosecutions", number(row["prosecutions"]), border=True)
-        st.metric("Clearance cost per incident", gbp(row["cost_per_incident"], 2), border=True)
+        st.metric(
+            "Clearance cost per incident",
+            gbp(row["cost_per_incident"], 2),
+            border=True,
+            help="DEFRA's total clearance cost divided by incidents. Many councils gave no "
+            "total cost from 2017/18 (shown as –); DEFRA's costs up to 2016/17 are its own "
+            "standard estimates per size of incident.",
+        )
     st.caption(
         "Rank in the group: incidents per 1,000 residents "
         + rank_text(
@@ -315,8 +342,9 @@ def kpis(row: pd.Series) -> None:
             row["rank_actions_per_100_incidents_high"],
             size,
         )
-        + " (1 = highest). The range in brackets is where the rank could fall by chance in the "
-        "counts alone (90%); it cannot allow for councils counting differently."
+        + " (1 = highest). Where a range is given, it is where the rank could fall by chance in "
+        "the counts alone (90%); no range means chance alone would not move it. Neither can allow "
+        "for councils counting differently."
     )
 
 
