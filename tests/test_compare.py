@@ -428,3 +428,48 @@ def test_own_extract_beside_the_return_with_the_gap(tmp_path: Path) -> None:
     assert own.loc["2021-22", "gap"] == 2 - 18976
     assert bool(own.loc["2021-22", "covered"])
     assert not bool(own.loc["2022-23", "covered"]) and np.isnan(own.loc["2022-23", "gap"])
+
+
+def test_a_store_made_before_la_returns_takes_a_release_and_undo(tmp_path: Path) -> None:
+    import duckdb
+
+    from neighbourhood.store import DATA_TABLES, VERSION_COLUMNS
+
+    store = Store(tmp_path / "old")
+    store.initialise()
+    others = {c for t, cols in DATA_TABLES.items() if t != "la_returns" for c in cols}
+    con = duckdb.connect(str(store.db_path))
+    con.execute("DROP TABLE la_returns")
+    for col in VERSION_COLUMNS:
+        if col in DATA_TABLES["la_returns"] and col not in others:
+            con.execute(f'ALTER TABLE case_versions DROP COLUMN "{col}"')
+    con.execute("CHECKPOINT")
+    con.close()
+    assert cmp.load_returns(store)["source"].eq("bundled").all()  # no table: the bundled copy
+
+    first = ACTIONS_HEADER + "\n2021-22,E08000012,Liverpool,North West,7,2\n"
+    second = ACTIONS_HEADER + "\n2021-22,E08000012,Liverpool,North West,9,2\n"
+    ingest_bytes(store, first.encode(), "a.csv", "la-returns")
+    result = ingest_bytes(store, second.encode(), "b.csv", "la-returns")
+    assert (result.rows_updated, result.rows_new) == (1, 0)
+    merged = cmp.load_returns(store).set_index(["ons_code", "fin_year"])
+    assert merged.loc[(LIVERPOOL, "2021-22"), "actions"] == 9
+    store.undo(result.ingest_id)
+    merged = cmp.load_returns(store).set_index(["ons_code", "fin_year"])
+    assert merged.loc[(LIVERPOOL, "2021-22"), "actions"] == 7
+
+
+def test_the_ingest_log_names_defra_s_returns_plainly() -> None:
+    from ui.upload import KIND_LABELS, log_table
+
+    log = pd.DataFrame(
+        {
+            "seq": [1],
+            "ingest_id": ["ingest-000001"],
+            "started_at": pd.to_datetime(["2026-01-05 09:00"], utc=True),
+            "kind": ["la-returns"],
+            "status": ["committed"],
+        }
+    )
+    assert log_table(log).loc[0, "kind"] == "DEFRA fly-tipping returns"
+    assert "la-returns" not in KIND_LABELS  # loaded from the command line, not the upload page
