@@ -33,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from neighbourhood.loaders import DEFAULT_MAX_BYTES, FileRefused
+from neighbourhood.loaders import MAX_CELL_CHARS, FileRefused
 
 __all__ = [
     "ACTION_MEASURES",
@@ -150,6 +150,11 @@ REGION_ALIASES: Final[dict[str, str]] = {
 }
 """DEFRA spelt some regions three ways over the years; one name each (English regions)."""
 _HEADER_SCAN_ROWS: Final[int] = 30
+MAX_BYTES: Final[int] = 200 * 1024**2
+"""Largest file accepted once decompressed (DEFRA's whole workbook is a few MB)."""
+MAX_FIGURE: Final[float] = 1e12
+"""Largest count or cost accepted (England records about a million incidents a year)."""
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 _MESSAGES: Final[dict[str, str]] = {
     "E_TOTAL_ROW": "An England or region total, not a council: not stored (group figures are "
     "summed from the councils).",
@@ -157,6 +162,8 @@ _MESSAGES: Final[dict[str, str]] = {
     "E_YEAR": "Not a financial year such as 2021-22.",
     "E_NUMBER": "Not a number (and not one of DEFRA's markers for a missing figure, such as ':').",
     "E_NEGATIVE": "A count or cost below zero.",
+    "E_RANGE": "A figure too large to be a council's count or cost.",
+    "E_TOO_LONG": f"A value longer than {MAX_CELL_CHARS:,} characters.",
     "E_DUPLICATE_ID": "Another row gives the same council, year and sheet; the last one in the "
     "file was kept.",
 }
@@ -199,7 +206,7 @@ def financial_year(value: object) -> str | None:
     end_full = int(end) if len(end) == 4 else (start // 100) * 100 + int(end)
     if len(end) == 2 and end_full < start:
         end_full += 100
-    if end_full != start + 1:
+    if end_full != start + 1 or not FIRST_YEAR <= start <= LAST_YEAR:
         return None
     return f"{start}-{str(start + 1)[-2:]}"
 
@@ -252,10 +259,10 @@ def _sheets(data: bytes, name: str, report: dict[str, Any]) -> dict[str, list[li
     if not data:
         raise FileRefused("F_EMPTY", f"{name} is empty.")
     if _is_ods(data):
-        _guard_zip(data, DEFAULT_MAX_BYTES)
+        _guard_zip(data, MAX_BYTES)
         report["format"] = "ods"
         return _read_book(data, "odf")
-    payload, fmt = loaders._unwrap(data, name, DEFAULT_MAX_BYTES, report)
+    payload, fmt = loaders._unwrap(data, name, MAX_BYTES, report)
     if fmt == "xlsx":
         return _read_book(payload, "openpyxl")
     encoding, utf8 = loaders._decode(payload, loaders.ReadOptions())
@@ -334,7 +341,7 @@ def parse_number(value: Any) -> tuple[float, str | None]:
         number = float(value)
         if np.isnan(number):
             return np.nan, None
-        return (number, None) if number >= 0 else (np.nan, "E_NEGATIVE")
+        return _checked(number)
     text = _cell_text(value)
     if text.lower() in MISSING_MARKERS:
         return np.nan, None
@@ -345,7 +352,17 @@ def parse_number(value: Any) -> tuple[float, str | None]:
         return np.nan, "E_NUMBER"
     if not np.isfinite(number):
         return np.nan, "E_NUMBER"
-    return (number, None) if number >= 0 else (np.nan, "E_NEGATIVE")
+    return _checked(number)
+
+
+def _checked(number: float) -> tuple[float, str | None]:
+    if not np.isfinite(number):
+        return np.nan, "E_NUMBER"
+    if number < 0:
+        return np.nan, "E_NEGATIVE"
+    if number > MAX_FIGURE:
+        return np.nan, "E_RANGE"
+    return number, None
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -413,7 +430,7 @@ def read_returns(data: bytes, name: str) -> ReturnsExtract:
             if not any(_cell_text(c) for c in row):
                 continue  # blank rows and the notes under a table
             line = at + 2 + offset
-            sheet_rows += 1
+            sheet_rows += len(parts)  # a sheet with both totals gives two rows a line
 
             def cell(canon: str, row: list[Any] = row, found: dict[str, int] = found) -> Any:
                 pos = found.get(canon)
@@ -437,6 +454,12 @@ def read_returns(data: bytes, name: str) -> ReturnsExtract:
             year = financial_year(raw_year)
             if problem is None and year is None:
                 problem = ("E_YEAR", "fin_year", raw_year)
+            if problem is None:
+                for canon in ("la_name", "region", "reporting_basis"):
+                    text = _cell_text(cell(canon))
+                    if len(text) > MAX_CELL_CHARS:
+                        problem = ("E_TOO_LONG", canon, text)
+                        break
             values: dict[str, float] = {}
             if problem is None:
                 for part in parts:
@@ -494,12 +517,11 @@ def read_returns(data: bytes, name: str) -> ReturnsExtract:
         raise FileRefused("F_NO_ROWS", f"{name} has DEFRA's header but no data rows.")
     frame = _settle_duplicates(frames, rejects)
     reject_frame = _rejects_frame(rejects)
-    bad_lines = reject_frame.loc[reject_frame["severity"] == "error", ["case_id", "source_line"]]
     report.update(
         sheets=used,
         rows_read=rows_read,
-        rows_rejected=int(len(bad_lines.drop_duplicates())),
-        rows_accepted=int(rows_read - len(bad_lines.drop_duplicates())),
+        rows_rejected=int(rows_read - len(frame)),
+        rows_accepted=int(len(frame)),
         years=sorted(frame["fin_year"].dropna().unique().tolist()) if len(frame) else [],
         councils=int(frame["ons_code"].nunique()) if len(frame) else 0,
         rules={str(k): int(v) for k, v in reject_frame["rule"].value_counts().items()},

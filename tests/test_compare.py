@@ -473,3 +473,25 @@ def test_the_ingest_log_names_defra_s_returns_plainly() -> None:
     )
     assert log_table(log).loc[0, "kind"] == "DEFRA fly-tipping returns"
     assert "la-returns" not in KIND_LABELS  # loaded from the command line, not the upload page
+
+
+def test_hostile_values_are_rejected_and_a_sheet_with_both_totals_adds_up(tmp_path: Path) -> None:
+    header = "Year,ONS Code,LA Name,Region,Total Incidents,Total Actions"
+    rows = [
+        f"2021-22,E08000012,{'L' * 5000},North West,5,1",  # a name far too long
+        "2021-22,E08000003,Manchester,North West,1e300,1",  # not a council's count
+        "1899-00,E08000019,Sheffield,Yorkshire and The Humber,5,1",  # no such return year
+        "2021-22,E08000035,=HYPERLINK(1),Yorkshire and The Humber,5,2",
+    ]
+    data = ("\n".join([header, *rows]) + "\n").encode()
+    extract = la_returns.read_returns(data, "both.csv")
+    assert extract.rejects["rule"].tolist() == ["E_TOO_LONG", "E_RANGE", "E_YEAR"]
+    assert sorted(extract.frame["part"]) == ["actions", "incidents"]  # one line, two sheets' rows
+    report = extract.report
+    assert report["rows_accepted"] == report["rows_read"] - report["rows_rejected"] == 2
+    store = Store(tmp_path / "s")
+    result = ingest_bytes(store, data, "both.csv", "la-returns")
+    assert result.rows_accepted == result.rows_read - result.rows_rejected == 2
+    everything_bad = ("\n".join([header, rows[1]]) + "\n").encode()
+    result = ingest_bytes(store, everything_bad, "bad.csv", "la-returns")
+    assert (result.status, result.rows_accepted, result.rows_rejected) == ("committed", 0, 2)
