@@ -43,7 +43,11 @@ group = c2.selectbox(
     format_func=cmp.GROUPS.get,
     key=f"compare_group_{council}",
 )
-table = view.comparison(revision, council, group)
+try:
+    table = view.comparison(revision, council, group)
+except cmp.CompareError as exc:
+    st.error(plain(exc))
+    st.stop()
 mine = table[table["is_council"]]
 years = sorted(mine["year"].unique(), reverse=True)
 year = c3.selectbox(

@@ -124,3 +124,15 @@ def test_mix_frame_pools_the_group_by_incidents() -> None:
     assert round(liverpool["Highway"], 1) == round(100 * 13664 / 18976, 1)
     group = mix[mix["who"] == "Group"]["share"]
     assert group.sum() == pytest.approx(100.0)
+
+
+def test_a_council_with_no_neighbours_gets_a_message_not_a_traceback(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(template))
+    at = page(PAGE)
+    at.run()
+    at.selectbox(key="compare_council").set_value("E07000026").run()  # Allerdale, gone in 2023
+    at.selectbox(key="compare_group_E07000026").set_value("neighbours").run()
+    assert not at.exception
+    assert "no nearest neighbours" in at.error[0].value
