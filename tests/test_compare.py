@@ -495,3 +495,25 @@ def test_hostile_values_are_rejected_and_a_sheet_with_both_totals_adds_up(tmp_pa
     everything_bad = ("\n".join([header, rows[1]]) + "\n").encode()
     result = ingest_bytes(store, everything_bad, "bad.csv", "la-returns")
     assert (result.status, result.rows_accepted, result.rows_rejected) == ("committed", 0, 2)
+
+
+@pytest.mark.realdata
+def test_a_store_with_liverpool_s_wards_is_liverpool_s_and_can_remember_another(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "s")
+    wards = shared_data / "liverpool-wards-2023" / "liverpool_wards_2023_wgs84.geojson"
+    ingest_bytes(store, wards.read_bytes(), wards.name, "wards")
+    assert cmp.default_council(store) == cmp.CouncilChoice(LIVERPOOL, "wards")
+    code, summary, _ = run_cli("compare", "--store", str(store.path))
+    assert code == 0
+    assert (summary["council"], summary["council_from"], summary["group"]) == (
+        LIVERPOOL,
+        "wards",
+        "core-cities",
+    )
+    code, summary, _ = run_cli(
+        "compare", "--council", "E06000001", "--remember", "--store", str(store.path)
+    )
+    assert code == 0 and summary["group"] == "region"  # Hartlepool is not a Core City
+    assert cmp.default_council(store) == cmp.CouncilChoice("E06000001", "remembered")
