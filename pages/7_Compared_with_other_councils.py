@@ -3,6 +3,7 @@
 import streamlit as st
 
 from neighbourhood import compare as cmp
+from neighbourhood.export import to_csv_bytes
 from ui import compare as view
 from ui import data
 from ui.auth import current_visitor, writer
@@ -77,6 +78,14 @@ view.kpis(row)
 with st.container(border=True):
     st.subheader("The group this year")
     st.dataframe(view.group_table(table, year), hide_index=True, column_config=view.GROUP_COLUMNS)
+    st.download_button(
+        "Download every council and year as CSV",
+        data=to_csv_bytes(table),
+        file_name=f"fly-tipping-returns-{council}-{group}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="compare_download",
+    )
     st.caption("How each council counted its incidents that year (DEFRA's reporting basis):")
     for note in cmp.basis_notes(table, year):
         st.text(note)
@@ -88,6 +97,7 @@ with st.container(border=True):
         format_func=view.TREND_METRICS.get,
         key="compare_trend",
     )
+    st.markdown(view.trend_sentence(table, council, metric))
     st.plotly_chart(view.trend_figure(table, council, metric), key="compare_trend_chart")
     st.caption(
         "Black: the council; dashed: the group's median; grey: each other council in the group. "

@@ -136,3 +136,23 @@ def test_a_council_with_no_neighbours_gets_a_message_not_a_traceback(
     at.selectbox(key="compare_group_E07000026").set_value("neighbours").run()
     assert not at.exception
     assert "no nearest neighbours" in at.error[0].value
+
+
+def test_trend_sentence_tells_liverpool_s_enforcement_story() -> None:
+    from ui import compare as view
+
+    table = cmp.comparison_table(cmp.load_returns(), LIVERPOOL, "core-cities")
+    text = view.trend_sentence(table, LIVERPOOL, "actions")
+    assert text.startswith("Liverpool: enforcement actions 3,633 in 2012/13, 1 in 2021/22 (-100%)")
+    rates = view.trend_sentence(table, LIVERPOOL, "incidents_per_1k")
+    assert "41.72 in 2019/20, 39.17 in 2021/22" in rates  # rates start when populations do
+
+
+def test_the_table_behind_the_page_downloads(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(template))
+    at = page(PAGE)
+    at.run()
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download every council and year as CSV" in labels

@@ -161,6 +161,38 @@ def gap_sentence(row: pd.Series, name: str) -> str:
     )
 
 
+def trend_sentence(table: pd.DataFrame, council: str, metric: str) -> str:
+    """The council's first and latest figure for ``metric`` and the group median's, in words.
+
+    Examples
+    --------
+    >>> t = cmp.comparison_table(cmp.load_returns(), "E08000012", "core-cities")
+    >>> trend_sentence(t, "E08000012", "actions")[:62]
+    'Liverpool: enforcement actions 3,633 in 2012/13, 1 in 2021/22'
+    """
+    label = TREND_METRICS.get(metric, metric).lower()
+    mine = table[table["is_council"] & table[metric].notna()].sort_values("year")
+    if len(mine) < 2:
+        return f"Too few years with a figure for {label} to describe a trend."
+    digits = 0 if metric in ("incidents", "actions", "fpns", "prosecutions") else 2
+    first, last = mine.iloc[0], mine.iloc[-1]
+    name = plain(last["name"])
+    text = (
+        f"{name}: {label} {number(first[metric], digits)} in {year_label(first['year'])}, "
+        f"{number(last[metric], digits)} in {year_label(last['year'])}"
+    )
+    if first[metric] > 0:
+        text += f" ({(last[metric] - first[metric]) * 100 / first[metric]:+.0f}%)"
+    group = table[table["in_group"]].groupby("year")[metric].median()
+    if first["year"] in group.index and last["year"] in group.index:
+        a, b = group[first["year"]], group[last["year"]]
+        if pd.notna(a) and pd.notna(b):
+            text += f"; the group's median {number(a, digits)}, then {number(b, digits)}" + (
+                f" ({(b - a) * 100 / a:+.0f}%)" if a > 0 else ""
+            )
+    return text + "."
+
+
 # --- figures (pure) -----------------------------------------------------------------------------
 
 
