@@ -15,6 +15,8 @@ nearest neighbours by population and deprivation (:func:`nearest_neighbours`).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -577,6 +579,65 @@ def council_from_wards(codes: list[str], lookup: dict[str, str] | None = None) -
     return str(top.index[0]) if top.iloc[0] * 2 >= len(codes) else None
 
 
+_NAME_NOISE = re.compile(
+    r"\b(city of|county of|royal borough of|london borough of|metropolitan borough of|"
+    r"borough of|district of|city council|county council|borough council|district council|"
+    r"council|metropolitan)\b"
+)
+
+
+def name_key(name: object) -> str:
+    """A council's name without the words councils vary on, letters and digits only.
+
+    Examples
+    --------
+    >>> name_key("Bristol, City of") == name_key("Bristol City Council") == "bristol"
+    True
+    >>> name_key("Newcastle-upon-Tyne") == name_key("Newcastle upon Tyne")
+    True
+    """
+    text = _NAME_NOISE.sub(" ", str(name).lower())
+    return re.sub(r"[^0-9a-z]", "", text)
+
+
+def council_from_name(name: str, returns: pd.DataFrame) -> str | None:
+    """The one council whose name in the returns (any year) is ``name``; None if none or several.
+
+    Examples
+    --------
+    >>> council_from_name("Liverpool City Council", load_returns())
+    'E08000012'
+    """
+    key = name_key(name)
+    if not key:
+        return None
+    names = returns[["ons_code", "la_name"]].dropna().drop_duplicates()
+    codes = set(names.loc[names["la_name"].map(name_key) == key, "ons_code"])
+    return codes.pop() if len(codes) == 1 else None
+
+
+def _boundary_council(store: Store) -> str | None:
+    """The council the active boundary file named in its own columns (its ingest report)."""
+    log = store.query(
+        "SELECT details FROM ingest_log WHERE kind = 'wards' AND status = 'committed' "
+        "ORDER BY seq DESC LIMIT 1"
+    )
+    if log.empty:
+        return None
+    try:
+        found = json.loads(str(log["details"].iloc[0])).get("local_authority") or {}
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    code = str(found.get("code") or "").strip().upper()
+    returns = load_returns(store)
+    if code and code in set(returns["ons_code"]):
+        return code
+    name = found.get("name")
+    return council_from_name(str(name), returns) if name else None
+
+
 def default_council(store: Store | None) -> CouncilChoice:
     """The store's council: remembered (``Store.setting('council')``), else from its wards.
 
@@ -588,8 +649,10 @@ def default_council(store: Store | None) -> CouncilChoice:
     Returns
     -------
     CouncilChoice
-        ``how`` is ``remembered``, ``wards`` (the active ward codes, through the ward lookup)
-        or ``none``. The synthetic demo's invented ward codes reveal no council.
+        ``how`` is ``remembered``, ``wards`` (the active ward codes, through the ward lookup),
+        ``boundary file`` (a council code or name column of the active boundary file, such as
+        ``LAD23CD`` or ``district``, with one value for every ward) or ``none``. The synthetic
+        demo's invented ward codes and fields reveal no council.
     """
     if store is None or not store.exists():
         return CouncilChoice(None, "none")
@@ -598,7 +661,10 @@ def default_council(store: Store | None) -> CouncilChoice:
         return CouncilChoice(remembered, "remembered")
     wards = store.query("SELECT ward_code FROM active_wards")
     code = council_from_wards(wards["ward_code"].astype(str).tolist()) if len(wards) else None
-    return CouncilChoice(code, "wards") if code else CouncilChoice(None, "none")
+    if code:
+        return CouncilChoice(code, "wards")
+    code = _boundary_council(store)
+    return CouncilChoice(code, "boundary file") if code else CouncilChoice(None, "none")
 
 
 def is_demo_store(store: Store | None) -> bool:

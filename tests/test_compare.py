@@ -517,3 +517,35 @@ def test_a_store_with_liverpool_s_wards_is_liverpool_s_and_can_remember_another(
     )
     assert code == 0 and summary["group"] == "region"  # Hartlepool is not a Core City
     assert cmp.default_council(store) == cmp.CouncilChoice("E06000001", "remembered")
+
+
+def _boundary_file(properties: dict[str, str]) -> bytes:
+    features = []
+    for i, (x, y) in enumerate([(-2.25, 53.47), (-2.24, 53.47)]):
+        ring = [[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y + 0.01], [x, y]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"WD23CD": f"E0599999{i}", "WD23NM": f"Ward {i}", **properties},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"LAD23CD": MANCHESTER, "LAD23NM": "Manchester"}, {"district": "Manchester City Council"}],
+)
+def test_the_council_a_boundary_file_names_in_its_own_columns(
+    tmp_path: Path, properties: dict[str, str]
+) -> None:
+    store = Store(tmp_path / "s")
+    ingest_bytes(store, _boundary_file(properties), "wards.geojson", "wards")
+    assert cmp.default_council(store) == cmp.CouncilChoice(MANCHESTER, "boundary file")
+
+
+def test_a_boundary_file_naming_no_single_council_reveals_none(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    ingest_bytes(store, _boundary_file({"district": "Nowhere Town"}), "w.geojson", "wards")
+    assert cmp.default_council(store) == cmp.CouncilChoice(None, "none")
