@@ -1,6 +1,6 @@
 """``python -m neighbourhood``: the analysts' scripted path (DESIGN.md, "Command line").
 
-Commands: ``demo``, ``ingest``, ``metrics``, ``log``, ``undo``. Human-readable lines go to
+Commands: ``demo``, ``ingest``, ``metrics``, ``compare``, ``log``, ``undo``. Human-readable lines go to
 stderr; the one-line JSON summary is printed last on stdout. Exit codes: 0 accepted (rejected
 rows are listed, not fatal), 2 refused (a file, an undo, a busy or missing store: the store is
 unchanged), 1 unexpected error (set ``NEIGHBOURHOOD_DEBUG=1`` for the traceback).
@@ -113,6 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     log = sub.add_parser("log", help="the ingest log, newest first")
     log.add_argument("--store", help=store_help)
     log.set_defaults(func=cmd_log)
+
+    compare = sub.add_parser(
+        "compare", help="the council against others on DEFRA's fly-tipping returns"
+    )
+    compare.add_argument(
+        "--council",
+        metavar="CODE",
+        help="the council's ONS code, e.g. E08000012 (default: the store's council)",
+    )
+    compare.add_argument("--year", metavar="YYYY-YY", help="one financial year (default: all)")
+    compare.add_argument(
+        "--group",
+        choices=("region", "core-cities", "neighbours", "england"),
+        help="comparison group (default: core-cities for a Core City, else region)",
+    )
+    compare.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    compare.add_argument("--store", help=store_help)
+    compare.add_argument(
+        "--remember",
+        action="store_true",
+        help="remember --council as the store's council (the page opens on it)",
+    )
+    compare.set_defaults(func=cmd_compare)
 
     undo = sub.add_parser("undo", help="undo the newest ingest of a kind")
     undo.add_argument("ingest_id", metavar="INGEST_ID", help="e.g. ingest-000007 or 7")
@@ -345,6 +368,102 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "out": str(args.out) if args.out is not None else None,
             "store": str(store.path),
             "revision": store.revision(),
+        }
+    )
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``compare``: the council against a group on DEFRA's returns (CSV with ``--out``)."""
+    from neighbourhood import compare as cmp
+    from neighbourhood.export import atomic_write_bytes, to_csv_bytes
+
+    store = _store(args)
+    if args.out is not None:
+        problem = _unwritable(args.out)
+        if problem is not None:
+            message = f"--out {args.out}: {problem}"
+            _err(f"error: {message}")
+            _emit({"status": "usage_error", "message": message})
+            return EXIT_REFUSED
+    returns = cmp.load_returns(store)
+    own = cmp.default_council(store)
+    council = (args.council or "").strip().upper() or own.code
+    if not council:
+        message = (
+            "no council given and the store does not say which council it is: give --council "
+            "CODE (an English council's ONS code, e.g. E08000012 for Liverpool)"
+        )
+        _err(f"refused: {message}")
+        _emit({"status": "refused", "code": "NO_COUNCIL", "message": message})
+        return EXIT_REFUSED
+    group = args.group or (
+        "core-cities" if council in set(cmp.core_cities()["ons_code"]) else "region"
+    )
+    try:
+        result = cmp.compare(returns, council, group, args.year)
+    except cmp.CompareError as exc:
+        _err(f"refused: {exc}")
+        _emit({"status": "refused", "code": "COMPARE", "message": str(exc)})
+        return EXIT_REFUSED
+    if args.remember:
+        if not store.exists():
+            message = f"--remember needs a store: there is none at {store.path}"
+            _err(f"refused: {message}")
+            _emit({"status": "refused", "code": "StoreNotFound", "message": message})
+            return EXIT_REFUSED
+        store.set_setting(cmp.SETTING, council)
+        _err(f"{council} is now remembered as this store's council")
+    table = result.table
+    if args.year is not None:
+        table = table[table["year"] == result.year].reset_index(drop=True)
+    shown = table[(table["year"] == result.year) & table["in_group"]]
+    _err(f"{result.name} ({council}) in {result.year}: {cmp.GROUPS[group]} ({len(shown)} councils)")
+    view = shown[
+        [
+            "name",
+            "incidents",
+            "incidents_per_1k",
+            "rank_incidents_per_1k",
+            "rank_incidents_per_1k_low",
+            "rank_incidents_per_1k_high",
+            "actions",
+            "actions_per_100_incidents",
+            "reporting_basis",
+        ]
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        _err(view.to_string(index=False, max_rows=60, float_format=lambda v: f"{v:,.2f}"))
+    for note in cmp.basis_notes(result.table, result.year):
+        _err(f"  reporting basis: {note}")
+    extract: list[dict[str, Any]] = []
+    if own.code == council and not cmp.is_demo_store(store):
+        frame = cmp.own_extract(store, returns, council)
+        for row in frame.to_dict(orient="records"):
+            for key, value in row.items():
+                if isinstance(value, float) and pd.isna(value):
+                    row[key] = None
+            extract.append(row)
+            _err(
+                f"  own extract {row['year']}: {row['own_cases']:,} fly-tipping cases, "
+                f"reported to DEFRA {row['reported_to_defra']}, gap {row['gap']}"
+                + ("" if row["covered"] else " (the extract does not cover the whole year)")
+            )
+    if args.out is not None:
+        atomic_write_bytes(args.out, to_csv_bytes(table))
+        _err(f"{len(table)} rows written to {args.out}")
+    sources = sorted({str(s) for s in table["source"].dropna()})
+    _emit(
+        {
+            "status": "ok",
+            **result.summary(),
+            "council_from": "argument" if args.council else own.how,
+            "rows": int(len(table)),
+            "columns": [str(c) for c in table.columns],
+            "out": str(args.out) if args.out is not None else None,
+            "sources": sources,
+            "own_extract": extract,
+            "store": str(store.path),
         }
     )
     return EXIT_OK

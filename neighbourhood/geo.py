@@ -193,6 +193,7 @@ def read_boundaries(
         code_candidates=code_candidates,
         name_candidates=name_candidates,
     )
+    report["local_authority"] = local_authority_fields(gdf)
     ons_fields = [c for c in code_candidates if _ONS_WARD_CODE.fullmatch(c.lower())]
     if len(ons_fields) > 1 or (not ons_fields and len(code_candidates) > 1):
         warnings_.append(
@@ -505,6 +506,46 @@ def _pick_name_field(
         candidates += [c for c in cols if _key(c) == wanted and c not in candidates]
     candidates = [c for c in candidates if gdf[c].dtype.kind not in "biufcmM"]
     return (candidates[0] if candidates else None), [str(c) for c in candidates]
+
+
+_LA_CODE_FIELD = re.compile(
+    r"(lad|ltla|lau1|la|lad_?code|la_?code|local_?authority_?code)(\d{2})?cd|lad_?code|la_?code"
+)
+_LA_NAME_FIELD = re.compile(
+    r"(lad|ltla|la)(\d{2})?nm|lad_?name|la_?name|district|local_?authority|council"
+)
+
+
+def local_authority_fields(gdf: Any) -> dict[str, str]:
+    """The council a boundary file names in its own columns, when every ward names the same one.
+
+    A column such as ``LAD23CD`` (or ``lad_code``) holding one English council code for every
+    feature gives ``{"code": …}``; a column such as ``LAD23NM`` or ``district`` holding one name
+    gives ``{"name": …}``. Kept in the ingest report, so that the comparison with other councils
+    can open on the council whose wards these are (``neighbourhood.compare.default_council``).
+
+    Examples
+    --------
+    >>> local_authority_fields(pd.DataFrame({"WD23CD": ["E1", "E2"], "district": ["Liverpool"] * 2}))
+    {'name': 'Liverpool'}
+    """
+    out: dict[str, str] = {}
+    geometry = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) else "geometry"
+    for col in [c for c in gdf.columns if c != geometry]:
+        key = str(col).strip().lower()
+        if gdf[col].dtype.kind not in "OSUi" and str(gdf[col].dtype) not in ("string", "str"):
+            continue
+        values = gdf[col].dropna().astype("str").str.strip()
+        values = values[values != ""].unique()
+        if len(values) != 1 or len(values[0]) > 100:
+            continue
+        value = str(values[0])
+        if "code" not in out and _LA_CODE_FIELD.fullmatch(key):
+            if re.fullmatch(r"E0[6-9]\d{6}|E10\d{6}", value.upper()):
+                out["code"] = value.upper()
+        elif "name" not in out and _LA_NAME_FIELD.fullmatch(key):
+            out["name"] = value
+    return out
 
 
 def _clean_codes(values: pd.Series) -> pd.Series:

@@ -54,6 +54,8 @@ WARDS_CHANGED_MESSAGE = (
 REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
 SLICED_KINDS: tuple[str, ...] = ("cleansing", "enforcement")
 """Kinds whose big plain CSV files are read in slices (:mod:`neighbourhood.stream`)."""
+NO_WARD_KINDS: tuple[str, ...] = ("wards", "la-returns")
+"""Kinds read without the store's wards (DEFRA's returns are per council, not per ward)."""
 
 
 @dataclass
@@ -278,7 +280,7 @@ def ingest_bytes(
                 channel=channel,
                 progress=progress,
             )
-    current = _current_wards(store) if kind != "wards" else None
+    current = _current_wards(store) if kind not in NO_WARD_KINDS else None
     identity = _read_identity(kind, options, current[2] if current else None)
     base = _batch(kind, name, hashlib.sha256(data).hexdigest(), len(data), actor, channel, identity)
     duplicate = _as_duplicate(store, base)
@@ -287,6 +289,8 @@ def ingest_bytes(
 
     if kind == "wards":
         return _ingest_wards(store, base, data, name, boundary_set)
+    if kind == "la-returns":
+        return _ingest_returns(store, base, data, name)
 
     if not store.exists():
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
@@ -332,7 +336,7 @@ def _read_identity(
     boundaries is read again, so that its rows take the new wards, instead of being "already
     loaded".
     """
-    if kind == "wards":
+    if kind in NO_WARD_KINDS:
         return ""
     key = loaders.options_key(options)
     return key if boundaries is None else f"{key}#wards={boundaries[1][:16]}"
@@ -656,6 +660,31 @@ def _ingest_wards(
                 "rows placed by coordinates or by a ward name this set has; rows that give only "
                 "an old ward code need a new export), or this load is undone"
             )
+    return _result(store, base, outcome, base.rejects, report)
+
+
+def _ingest_returns(store: Store, base: IngestBatch, data: bytes, name: str) -> IngestResult:
+    """DEFRA's fly-tipping returns (:mod:`neighbourhood.la_returns`): no wards needed.
+
+    A newer release replaces the figures of every council, year and sheet it gives (DEFRA
+    revises earlier years in each release); the bundled release is never written to the store.
+    """
+    from neighbourhood import la_returns
+
+    extract = la_returns.read_returns(data, name)
+    report = dict(extract.report)
+    base.frame = extract.frame
+    base.rejects = _combine_rejects(name, extract.rejects)
+    base.report = report
+    base.rows_read = int(report.get("rows_read", len(extract.frame)))
+    base.rows_rejected = int(report.get("rows_rejected", 0))
+    years = report.get("years") or []
+    if years:
+        base.message = (
+            f"DEFRA returns for {report.get('councils', 0)} councils, {years[0]} to {years[-1]}"
+        )
+    store.initialise()  # the file is accepted: only now may the store folder be created
+    outcome = store.apply_ingest(base)
     return _result(store, base, outcome, base.rejects, report)
 
 

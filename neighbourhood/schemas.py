@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-Kind = Literal["cleansing", "enforcement", "spend", "population", "wards"]
-KINDS: Final[tuple[str, ...]] = ("cleansing", "enforcement", "spend", "population", "wards")
+Kind = Literal["cleansing", "enforcement", "spend", "population", "wards", "la-returns"]
+KINDS: Final[tuple[str, ...]] = (
+    "cleansing",
+    "enforcement",
+    "spend",
+    "population",
+    "wards",
+    "la-returns",
+)
 
 CATEGORIES: Final[tuple[str, ...]] = (
     "fly_tipping",

@@ -143,6 +143,52 @@ LOCAL_DAY_OF: dict[str, tuple[tuple[str, str], ...]] = {
 REPEAT_DISTANCE_M = 50.0
 REPEAT_WINDOW_DAYS = 90.0
 
+#: ``la_returns`` columns (neighbourhood.la_returns.RETURNS_COLUMNS, kept in step by a test):
+#: text identity, then DEFRA's figures as DOUBLE (a missing figure is NULL, never 0).
+LA_RETURNS_TEXT: Final[tuple[str, ...]] = (
+    "ons_code",
+    "la_name",
+    "region",
+    "fin_year",
+    "part",
+    "reporting_basis",
+)
+LA_RETURNS_MEASURES: Final[tuple[str, ...]] = (
+    "incidents",
+    "land_highway",
+    "land_footpath",
+    "land_back_alley",
+    "land_railway",
+    "land_council",
+    "land_agricultural",
+    "land_private",
+    "land_commercial",
+    "land_watercourse",
+    "land_other",
+    "size_black_bag",
+    "size_single_item",
+    "size_car_boot",
+    "size_small_van",
+    "size_transit_van",
+    "size_tipper_lorry",
+    "size_significant",
+    "clearance_cost_gbp",
+    "la_population",
+    "actions",
+    "investigations",
+    "warning_letters",
+    "statutory_notices",
+    "fpns",
+    "fpns_fly_tipping",
+    "duty_of_care_inspections",
+    "stop_and_search",
+    "vehicles_seized",
+    "formal_cautions",
+    "prosecutions",
+    "injunctions",
+    "fines_gbp",
+)
+
 DATA_TABLES: dict[str, dict[str, str]] = {
     "cases": {
         **_columns(*schemas.CLEANSING_COLUMNS, "ingest_id"),
@@ -157,6 +203,14 @@ DATA_TABLES: dict[str, dict[str, str]] = {
     "wards": _columns(
         "boundary_set", "ward_code", "ward_name", "geometry_wkb", "area_m2", "ingest_id"
     ),
+    # DEFRA's fly-tipping returns loaded from a newer release (`ingest --kind la-returns`); the
+    # release bundled in data/la_returns/ is read from its file, not copied here
+    # (neighbourhood.compare.load_returns puts the two together, these rows winning).
+    "la_returns": {
+        **{c: "VARCHAR" for c in LA_RETURNS_TEXT},
+        **{c: "DOUBLE" for c in LA_RETURNS_MEASURES},
+        "ingest_id": "VARCHAR",
+    },
 }
 TABLE_FOR_KIND: dict[str, str] = {
     "cleansing": "cases",
@@ -164,6 +218,7 @@ TABLE_FOR_KIND: dict[str, str] = {
     "spend": "spend",
     "population": "population",
     "wards": "wards",
+    "la-returns": "la_returns",
 }
 KEYS: dict[str, tuple[str, ...]] = {
     "cases": ("case_id",),
@@ -171,6 +226,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "spend": ("ward_code", "period_start", "period_end", "programme", "service"),
     "population": ("ward_code", "year"),
     "wards": ("boundary_set", "ward_code"),
+    "la_returns": ("ons_code", "fin_year", "part"),
 }
 LOG_COLUMNS: dict[str, str] = {
     "seq": "INTEGER",
@@ -927,6 +983,63 @@ class Store:
         if newest is None and not undone:
             return ""
         return (newest or "") + (f"+u{undone}" if undone else "")
+
+    def setting(self, key: str) -> str | None:
+        """A value remembered in the store (``meta`` row ``setting:<key>``), or None.
+
+        Parameters
+        ----------
+        key
+            e.g. ``council`` (the council the comparison page is about).
+
+        Returns
+        -------
+        str or None
+            None too when the store does not exist yet.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.set_setting("council", "E08000012")
+        >>> s.setting("council")
+        'E08000012'
+        """
+        if not self.exists():
+            return None
+        with self.read() as con:
+            rows = con.execute(
+                "SELECT value FROM meta WHERE key = ? LIMIT 1", [f"setting:{key}"]
+            ).fetchall()
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Remember ``value`` under ``key`` (None forgets it), in one transaction.
+
+        A setting is not data: it changes neither the ingest log nor :meth:`revision`.
+
+        Parameters
+        ----------
+        key
+            The setting's name.
+        value
+            Its value; None removes it.
+
+        Raises
+        ------
+        StoreNotFound
+            The store does not exist.
+        """
+        if not self.exists():
+            raise StoreNotFound(f"no store at {self.path}")
+        name = f"setting:{key}"
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("DELETE FROM meta WHERE key = ?", [name])
+            if value is not None:
+                con.execute("INSERT INTO meta VALUES (?, ?)", [name, str(value)])
+
+        with self.writing():
+            self._with_room(_memory_limits(0), f"setting {key}", write)
 
     def active_boundary_set(self) -> str | None:
         """Name of the active boundary set: that of the newest committed ``wards`` ingest.
@@ -2013,11 +2126,18 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
     records the schema version. Returns whether anything changed.
     """
     con.execute(_create_sql("value_codes", CODES_COLUMNS))
+    con.execute(_create_sql("la_returns", DATA_TABLES["la_returns"]))
     have: dict[str, set[str]] = {}
     for name, col in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns"
     ).fetchall():
         have.setdefault(name, set()).add(col)
+    derived_cols = {c for d in DERIVED_COLUMNS.values() for c in d}
+    for col, sql_type in VERSION_COLUMNS.items():
+        # data columns of tables added since the store was made (la_returns): NULL in old rows
+        if col not in have.get("case_versions", set()) and col not in derived_cols:
+            con.execute(f"ALTER TABLE case_versions ADD COLUMN {_q(col)} {sql_type}")
+            have.setdefault("case_versions", set()).add(col)
     added: set[str] = set()
     for table in (*DERIVED_COLUMNS, "case_versions"):
         wanted = (

@@ -24,6 +24,11 @@ PAGES: Final[tuple[tuple[str, str, str], ...]] = (
     ("pages/2_Trends.py", "Trends", ":material/show_chart:"),
     ("pages/5_Ward_profile.py", "Ward profile", ":material/location_city:"),
     ("pages/3_Spend_vs_results.py", "Spend vs results", ":material/savings:"),
+    (
+        "pages/7_Compared_with_other_councils.py",
+        "Compared with other councils",
+        ":material/leaderboard:",
+    ),
     ("pages/4_Upload.py", "Load data", ":material/upload:"),
     ("pages/6_Ingest_log.py", "Ingest log", ":material/history:"),
 )

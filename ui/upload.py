@@ -29,6 +29,8 @@ KIND_LABELS: Final[dict[str, str]] = {
     "wards": "Ward boundaries",
     "population": "Ward population",
 }
+#: Kinds loaded only from the command line, labelled in the ingest log (not offered for upload).
+LOG_ONLY_KIND_LABELS: Final[dict[str, str]] = {"la-returns": "DEFRA fly-tipping returns"}
 TABLE_TYPES: Final[list[str]] = ["csv", "gz", "xlsx"]
 BOUNDARY_TYPES: Final[list[str]] = ["geojson", "json", "gpkg", "zip"]
 
@@ -1063,7 +1065,8 @@ def log_table(log: pd.DataFrame) -> pd.DataFrame:
     out["started_at"] = when.dt.tz_convert(schemas.TIMEZONE)
     out["kind_code"] = out["kind"].astype(str)
     out["status_code"] = out["status"].astype(str)
-    out["kind"] = out["kind"].map(lambda k: KIND_LABELS.get(str(k), str(k)))
+    labels = {**LOG_ONLY_KIND_LABELS, **KIND_LABELS}
+    out["kind"] = out["kind"].map(lambda k: labels.get(str(k), str(k)))
     out["status"] = out["status"].map(lambda s: STATUS_LABELS.get(str(s), str(s)))
     order = log["seq"] if "seq" in log else out["started_at"]
     out = out.iloc[order.to_numpy().argsort(kind="stable")[::-1]]
