@@ -93,9 +93,10 @@ class BoundaryRefused(ValueError):  # noqa: N818 (the contract names it so, like
     Parameters
     ----------
     code : str
-        Stable reason: ``empty``, ``unreadable``, ``no_polygons``, ``no_code_field``,
-        ``missing_codes``, ``duplicate_codes``, ``unknown_crs``, ``invalid_geometry``,
-        ``ambiguous_source``.
+        Stable reason: ``empty``, ``unreadable``, ``too_large``, ``missing_part``,
+        ``ambiguous_source``, ``unsafe_geopackage``, ``reader_unavailable``, ``no_polygons``,
+        ``no_code_field``, ``missing_codes``, ``duplicate_codes``, ``unknown_crs``,
+        ``invalid_coordinates``, ``invalid_geometry`` (docs/geo.md).
     message : str
         Plain-English explanation for the analyst.
 
@@ -146,9 +147,11 @@ def read_boundaries(
     """Read a ward boundary file in any common format and CRS into canonical WGS84 wards.
 
     Reads GeoJSON (also with a legacy ``crs`` member), GeoPackage, TopoJSON, a zipped Shapefile
-    (the bytes of a ``.zip``) or a ``.shp`` path with its sidecar files, through
-    ``pyogrio``/GDAL. Finds the ward code and name fields, repairs invalid polygons, catches a
-    ``.prj`` that lies about the CRS, and reprojects to EPSG:4326.
+    (the bytes of a ``.zip``) or a ``.shp`` path with its sidecar files, and nothing else: the
+    kind is sniffed from the bytes, and GDAL (through ``pyogrio``, locked down to those four
+    drivers, without network) only opens a copy in a private temporary folder (docs/geo.md
+    "Opening files safely"). Finds the ward code and name fields, repairs invalid polygons,
+    catches a CRS that the coordinates cannot be in, and reprojects to EPSG:4326.
 
     Parameters
     ----------
@@ -169,8 +172,10 @@ def read_boundaries(
     Raises
     ------
     BoundaryRefused
-        Empty or unreadable file, no polygons, no usable code field, empty or duplicate ward
-        codes, coordinates that fit no known CRS, or a polygon that has no area after repair.
+        Empty, unreadable or unsupported file, a shapefile part missing, a GeoPackage that
+        could run SQL on read, no polygons, no usable code field, empty or duplicate ward
+        codes, NaN/infinite coordinates, coordinates impossible in the declared CRS, or a
+        polygon that has no area after repair.
 
     Examples
     --------
@@ -514,6 +519,12 @@ def _read_path(path: Path) -> bytes:
         raise BoundaryRefused(
             "unreadable", f"The boundary file {path} could not be read ({exc.strerror or exc})."
         ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise BoundaryRefused(
+            "unreadable",
+            f"{path} is a folder: give the boundary file inside it (for a shapefile, the .shp: "
+            "its side files are read with it).",
+        )
     if not stat.S_ISREG(info.st_mode):
         raise BoundaryRefused(
             "unreadable",

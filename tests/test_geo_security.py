@@ -530,6 +530,14 @@ def test_reader_errors_name_no_temporary_path(data: bytes) -> None:
     assert "upload.shp" not in message and "upload.gpkg" not in message
 
 
+def test_special_files_are_refused_before_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "wards.geojson"
+    os.mkfifo(fifo)  # opening it would block until a writer came
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        err = refused(path)
+        assert err.code == "unreadable" and str(path) in err.message
+
+
 def test_cut_short_geojson_says_where() -> None:
     err = refused(b'{"type": "FeatureCollection",\n "features": [{"type": "Feature", "ge')
     assert "At line 2" in err.message and "Unterminated" in err.message
