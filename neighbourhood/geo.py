@@ -349,8 +349,8 @@ GDAL_LOCKDOWN: Final[dict[str, str]] = {
 
 _GDAL_LOCK = threading.Lock()
 _GDAL_STATE: dict[str, Any] = {}
-#: Number of HTTP requests GDAL tried to make and the lock-down refused (for tests).
-_REFUSED_FETCHES: list[str] = []
+#: HTTP requests GDAL tried to make and the lock-down refused, counted (for tests and logs).
+_REFUSED_FETCHES: list[int] = [0]
 
 _MAX_BOUNDARY_BYTES: Final = 2 * 1024**3  # a file, or a member extracted from a .zip
 _SHAPEFILE_PARTS: Final = {
@@ -427,7 +427,7 @@ def _lock_down_gdal() -> dict[str, Any]:
     fetch_type = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p, *(ctypes.c_void_p,) * 6)
 
     def refuse_fetch(url: bytes | None, *_: object) -> int:
-        _REFUSED_FETCHES.append("refused")
+        _REFUSED_FETCHES[0] += 1
         result = lib.CPLCalloc(1, 512)  # CPLHTTPResult is < 100 bytes; all fields zero
         ctypes.c_int.from_address(result).value = 1  # nStatus, its first field: failed
         return result

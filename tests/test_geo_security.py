@@ -208,9 +208,9 @@ def test_gdal_http_is_off_even_when_the_file_check_is_bypassed(
     pyogrio = geo._gdal()
     path = tmp_path / "link.geojson"
     path.write_bytes(_crs_link(url))
-    before = len(geo._REFUSED_FETCHES)
+    before = geo._REFUSED_FETCHES[0]
     pyogrio.read_info(str(path))  # GDAL asks for the CRS document: the hook says no
-    assert len(geo._REFUSED_FETCHES) > before
+    assert geo._REFUSED_FETCHES[0] > before
     assert hits == []
 
 
@@ -229,7 +229,7 @@ def test_network_stays_off_with_no_proxy_in_the_environment(
         f"    p.read_info('/vsicurl/{url}/wards.geojson')\n"
         "except Exception:\n"
         "    pass\n"
-        "print(len(geo._REFUSED_FETCHES))\n"
+        "print(geo._REFUSED_FETCHES[0])\n"
     )
     env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
@@ -289,6 +289,29 @@ def test_geopackage_with_views_triggers_or_virtual_tables_is_refused(
 def test_geopackage_table_with_a_generated_column_is_refused(tmp_path: Path) -> None:
     sql = "ALTER TABLE wards ADD COLUMN computed TEXT GENERATED ALWAYS AS (upper(WD23NM)) VIRTUAL;"
     assert refused(gpkg(tmp_path, sql), "w.gpkg").code == "unsafe_geopackage"
+
+
+def test_geopackage_crs_definition_pointing_at_a_url_is_not_fetched(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
+    url, hits = server
+    sql = f"UPDATE gpkg_spatial_ref_sys SET definition = '{url}/crs.wkt' WHERE srs_id = 4326;"
+    try:
+        read_boundaries(gpkg(tmp_path, sql), "w.gpkg")
+    except BoundaryRefused:
+        pass  # refusing is fine; fetching is not
+    assert hits == []
+
+
+def test_geojson_crs_name_that_is_a_url_is_not_fetched(server: tuple[str, list[str]]) -> None:
+    url, hits = server
+    doc = json.loads(wards().to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": f"{url}/crs.wkt"}}
+    try:
+        read_boundaries(json.dumps(doc).encode(), "w.geojson")
+    except BoundaryRefused:
+        pass
+    assert hits == []
 
 
 def test_sqlite_file_that_is_not_a_geopackage_is_refused(tmp_path: Path) -> None:
