@@ -501,7 +501,7 @@ def _read_any(
     else:
         data = _read_path(Path(source))
     origin = "beside it" if Path(display).suffix.lower() == ".shp" else "in the .zip"
-    if not data.strip():
+    if not data or (len(data) < 1 << 16 and not data.strip()):
         raise BoundaryRefused("empty", "The boundary file is empty (0 bytes).")
     with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
         folder = Path(tmp)

@@ -174,6 +174,9 @@ def test_gdal_is_locked_down_to_the_boundary_drivers(
     read_boundaries(wards().to_json().encode(), "w.geojson")
     pyogrio = geo._gdal()
     assert set(pyogrio.list_drivers()) == set(BOUNDARY_DRIVERS)
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_ALLOW_EXTERNAL_ACCESS") in ("NO", False)
+    assert "no-network" in pyogrio.get_gdal_config_option("CPL_VSIL_CURL_ALLOWED_FILENAME")
+    assert "OGR_VRT" in pyogrio.get_gdal_config_option("GDAL_SKIP").split(",")
     path = tmp_path / "evil.geojson"
     path.write_bytes(vrt(f"CSV:{ward_csv(tmp_path)}"))
     with pytest.raises(Exception, match="not recognized"):
