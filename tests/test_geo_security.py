@@ -158,6 +158,18 @@ def test_vrt_pointing_at_a_url_never_fetches(server: tuple[str, list[str]]) -> N
     assert hits == []
 
 
+def test_gdal_virtual_file_system_names_given_as_paths_are_not_opened(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
+    url, hits = server
+    archive = tmp_path / "w.zip"
+    archive.write_bytes(zipped({"w.geojson": wards().to_json().encode()}))
+    for given in (f"/vsicurl/{url}/w.geojson", f"/vsizip/{archive}/w.geojson", "/vsimem/x"):
+        err = refused(given)  # a str path: ours to stat, never GDAL's to interpret
+        assert err.code == "unreadable" and "No such boundary file" in err.message
+    assert hits == []
+
+
 @pytest.mark.parametrize("member", ["wards.gml", "wards.geojson", "wards.json", "wards.vrt"])
 def test_vrt_inside_a_zip_is_refused(tmp_path: Path, member: str) -> None:
     data = zipped({member: vrt(f"CSV:{ward_csv(tmp_path)}")})
