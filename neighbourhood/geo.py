@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import re
+import stat
 import tempfile
 import threading
 import unicodedata
+import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import geopandas as gpd
@@ -45,10 +50,13 @@ __all__ = [
     "RULE_WARD_MISMATCH",
     "WGS84",
     "Boundaries",
+    "BOUNDARY_DRIVERS",
+    "GDAL_LOCKDOWN",
     "BoundaryRefused",
     "assign_wards",
     "assign_wards_sjoin",
     "bng_to_wgs84",
+    "bundle_shapefile",
     "crosswalk",
     "geometry_digest",
     "hex_bins",
@@ -85,9 +93,10 @@ class BoundaryRefused(ValueError):  # noqa: N818 (the contract names it so, like
     Parameters
     ----------
     code : str
-        Stable reason: ``empty``, ``unreadable``, ``no_polygons``, ``no_code_field``,
-        ``missing_codes``, ``duplicate_codes``, ``unknown_crs``, ``invalid_geometry``,
-        ``ambiguous_source``.
+        Stable reason: ``empty``, ``unreadable``, ``too_large``, ``missing_part``,
+        ``ambiguous_source``, ``unsafe_geopackage``, ``reader_unavailable``, ``no_polygons``,
+        ``no_code_field``, ``missing_codes``, ``duplicate_codes``, ``unknown_crs``,
+        ``invalid_coordinates``, ``invalid_geometry`` (docs/geo.md).
     message : str
         Plain-English explanation for the analyst.
 
@@ -127,8 +136,6 @@ class Boundaries:
 # Reading boundary files
 # --------------------------------------------------------------------------------------------
 
-_DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gml", ".kml")
-
 
 def read_boundaries(
     source: bytes | str | Path,
@@ -140,9 +147,11 @@ def read_boundaries(
     """Read a ward boundary file in any common format and CRS into canonical WGS84 wards.
 
     Reads GeoJSON (also with a legacy ``crs`` member), GeoPackage, TopoJSON, a zipped Shapefile
-    (the bytes of a ``.zip``) or a ``.shp`` path with its sidecar files, through
-    ``pyogrio``/GDAL. Finds the ward code and name fields, repairs invalid polygons, catches a
-    ``.prj`` that lies about the CRS, and reprojects to EPSG:4326.
+    (the bytes of a ``.zip``) or a ``.shp`` path with its sidecar files, and nothing else: the
+    kind is sniffed from the bytes, and GDAL (through ``pyogrio``, locked down to those four
+    drivers, without network) only opens a copy in a private temporary folder (docs/geo.md
+    "Opening files safely"). Finds the ward code and name fields, repairs invalid polygons,
+    catches a CRS that the coordinates cannot be in, and reprojects to EPSG:4326.
 
     Parameters
     ----------
@@ -163,8 +172,10 @@ def read_boundaries(
     Raises
     ------
     BoundaryRefused
-        Empty or unreadable file, no polygons, no usable code field, empty or duplicate ward
-        codes, coordinates that fit no known CRS, or a polygon that has no area after repair.
+        Empty, unreadable or unsupported file, a shapefile part missing, a GeoPackage that
+        could run SQL on read, no polygons, no usable code field, empty or duplicate ward
+        codes, NaN/infinite coordinates, coordinates impossible in the declared CRS, or a
+        polygon that has no area after repair.
 
     Examples
     --------
@@ -184,7 +195,51 @@ def read_boundaries(
     if len(raw) == 0:
         raise BoundaryRefused("empty", "The boundary file has no features.")
 
+    _check_finite(raw)
+    try:
+        with np.errstate(all="ignore"):
+            return _to_boundaries(raw, report, warnings_, code_field, name_field)
+    except shapely.errors.GEOSException as exc:
+        raise BoundaryRefused(
+            "invalid_geometry",
+            f"A shape in the file cannot be used ({_geos_reason(exc)}). Repair the file and "
+            "export it again.",
+        ) from None
+
+
+def _check_finite(raw: gpd.GeoDataFrame) -> None:
+    """Refuse NaN or infinite coordinates (any format) before any geometry work."""
+    geoms = raw.geometry.to_numpy()
+    xy, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        features = np.unique(index[bad])
+        listed = ", ".join(str(int(i) + 1) for i in features[:10])
+        raise BoundaryRefused(
+            "invalid_coordinates",
+            f"{len(features)} feature(s) have a coordinate that is not a finite number (NaN or "
+            f"infinity): feature {listed}. Fix or remove them and export the file again.",
+        )
+
+
+def _to_boundaries(
+    raw: gpd.GeoDataFrame,
+    report: dict[str, Any],
+    warnings_: list[str],
+    code_field: str | None,
+    name_field: str | None,
+) -> Boundaries:
     gdf = _keep_polygons(raw, warnings_, report)
+    if not _columns(gdf) and code_field is None:
+        shapefile = report.get("driver") == "ESRI Shapefile"
+        raise BoundaryRefused(
+            "no_code_field",
+            "The shapefile's .dbf (its attribute table, with the ward codes and names) holds no "
+            "columns: it is empty or damaged. Export the shapefile again."
+            if shapefile
+            else "The file has no attribute columns, so no ward codes: export it with the ward "
+            "code and name fields.",
+        )
     code_col, code_candidates = _pick_code_field(gdf, code_field)
     name_col, name_candidates = _pick_name_field(gdf, name_field, code_col)
     report.update(
@@ -254,109 +309,765 @@ def _source_label(source: bytes | str | Path) -> str:
     return "upload"
 
 
+# --- Opening boundary files safely -----------------------------------------------------------
+#
+# GDAL can read 80-odd formats, follow references inside a file to other files and URLs (OGR VRT,
+# GDALG, GML xlinks, a GeoJSON ``crs`` link) and open virtual file systems (/vsicurl/, /vsizip/).
+# A boundary file is attacker-controlled, so (docs/geo.md "Opening files safely"):
+#   1. the file's kind is sniffed from its bytes here, never guessed by GDAL or taken from its name;
+#   2. only the bytes we checked are written, under names we choose, into a private temporary
+#      folder, and GDAL is given that path only (never a string from the user);
+#   3. GDAL is locked down once per process (_gdal): every driver but BOUNDARY_DRIVERS is
+#      deregistered, HTTP and the network file systems are switched off, SQLite may not reach
+#      outside the file; and the driver GDAL used is checked against the one we expected.
+
+#: The only GDAL drivers a boundary file is ever opened with.
+BOUNDARY_DRIVERS: Final[tuple[str, ...]] = ("GeoJSON", "TopoJSON", "GPKG", "ESRI Shapefile")
+
+_NO_NETWORK = "neighbourhood-no-network"
+#: GDAL configuration set once per process (with GDAL_SKIP, computed) before any boundary read.
+GDAL_LOCKDOWN: Final[dict[str, str]] = {
+    "GDAL_DRIVER_PATH": "disable",  # no plug-in drivers, ever
+    # /vsicurl/, /vsis3/, /vsiaz/… accept no file name at all
+    "CPL_VSIL_CURL_ALLOWED_FILENAME": f"/{_NO_NETWORK}",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": f".{_NO_NETWORK}",
+    # curl refuses this proxy scheme before connecting (a second wall behind the fetch hook;
+    # NO_PROXY in the environment would bypass it, the hook does not depend on it)
+    "GDAL_HTTP_PROXY": f"{_NO_NETWORK}://0.0.0.0:1",
+    "GDAL_HTTPS_PROXY": f"{_NO_NETWORK}://0.0.0.0:1",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_NETRC": "NO",
+    "CPL_CURL_ENABLE_VSIMEM": "NO",
+    # GeoPackage (SQLite): no functions or virtual tables that reach other files, no extensions,
+    # no pragmas from the environment
+    "OGR_SQLITE_ALLOW_EXTERNAL_ACCESS": "NO",
+    "OGR_SQLITE_LOAD_EXTENSIONS": "",
+    "OGR_SQLITE_PRAGMA": "",
+}
+
+_GDAL_LOCK = threading.Lock()
+_GDAL_STATE: dict[str, Any] = {}
+#: HTTP requests GDAL tried to make and the lock-down refused, counted (for tests and logs).
+_REFUSED_FETCHES: list[int] = [0]
+
+_MAX_BOUNDARY_BYTES: Final = 2 * 1024**3  # a file, or a member extracted from a .zip
+_SHAPEFILE_PARTS: Final = {
+    ".shp": "geometry",
+    ".shx": "index of the geometry",
+    ".dbf": "attribute table, with the ward codes and names",
+    ".prj": "coordinate system",
+    ".cpg": "text encoding",
+}
+_ZIP_DATASETS: Final = (".shp", ".gpkg", ".geojson", ".json", ".topojson")
+_NOT_READ_SUFFIXES: Final = (".gml", ".kml", ".kmz", ".fgb", ".vrt", ".tab", ".mif", ".gdb", ".csv")
+_FORMATS = "GeoJSON, TopoJSON, a GeoPackage or a zipped Shapefile"
+
+
+class _BoundaryReaderUnsafe(RuntimeError):
+    """GDAL could not be locked down: no boundary file is opened at all (fail closed)."""
+
+
+def _gdal() -> Any:
+    """``pyogrio``, after GDAL has been locked down for this process (done once, here only).
+
+    GDAL costs about 30 MB and 0.1 s to load: only boundary files need it, never case files.
+    """
+    with _GDAL_LOCK:
+        if "pyogrio" not in _GDAL_STATE:
+            if "error" in _GDAL_STATE:
+                raise _BoundaryReaderUnsafe(_GDAL_STATE["error"])
+            try:
+                _GDAL_STATE.update(_lock_down_gdal())
+            except Exception as exc:
+                _GDAL_STATE["error"] = f"{type(exc).__name__}: {exc}"
+                raise _BoundaryReaderUnsafe(_GDAL_STATE["error"]) from exc
+        return _GDAL_STATE["pyogrio"]
+
+
+def _lock_down_gdal() -> dict[str, Any]:
+    import ctypes
+
+    import pyogrio
+    from pyogrio import _ogr
+
+    # The GDAL that pyogrio loaded (a dlopen handle also resolves its dependencies' symbols).
+    lib = ctypes.CDLL(_ogr.__file__)
+    lib.GDALGetDriverCount.restype = ctypes.c_int
+    lib.GDALGetDriver.argtypes = [ctypes.c_int]
+    lib.GDALGetDriver.restype = ctypes.c_void_p
+    lib.GDALGetDriverShortName.argtypes = [ctypes.c_void_p]
+    lib.GDALGetDriverShortName.restype = ctypes.c_char_p
+    lib.GDALGetDriverByName.argtypes = [ctypes.c_char_p]
+    lib.GDALGetDriverByName.restype = ctypes.c_void_p
+    lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
+    lib.CPLSetConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.CPLGetConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.CPLGetConfigOption.restype = ctypes.c_char_p
+    lib.CPLCalloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    lib.CPLCalloc.restype = ctypes.c_void_p
+    lib.OSRSetPROJEnableNetwork.argtypes = [ctypes.c_int]
+
+    names = [
+        lib.GDALGetDriverShortName(lib.GDALGetDriver(i)).decode()
+        for i in range(lib.GDALGetDriverCount())
+    ]
+    others = [n for n in names if n not in BOUNDARY_DRIVERS]
+    options = {**GDAL_LOCKDOWN, "GDAL_SKIP": ",".join(others)}  # also if drivers re-register
+    for key, value in options.items():
+        lib.CPLSetConfigOption(key.encode(), value.encode())
+    for driver_name in others:
+        handle = lib.GDALGetDriverByName(driver_name.encode())
+        if handle:
+            lib.GDALDeregisterDriver(handle)
+
+    # Every CPLHTTPFetch (a GeoJSON "crs" link, anything else) fails without touching the network:
+    # the hook answers with a failed result (nStatus = 1, no data) allocated by GDAL itself.
+    fetch_type = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p, *(ctypes.c_void_p,) * 6)
+
+    def refuse_fetch(url: bytes | None, *_: object) -> int:
+        _REFUSED_FETCHES[0] += 1
+        result = lib.CPLCalloc(1, 512)  # CPLHTTPResult is < 100 bytes; all fields zero
+        ctypes.c_int.from_address(result).value = 1  # nStatus, its first field: failed
+        return result
+
+    hook = fetch_type(refuse_fetch)
+    lib.CPLHTTPSetFetchCallback.argtypes = [fetch_type, ctypes.c_void_p]
+    lib.CPLHTTPSetFetchCallback(hook, None)
+    lib.OSRSetPROJEnableNetwork(0)
+    try:
+        import pyproj.network
+
+        pyproj.network.set_network_enabled(False)
+    except ImportError:  # pragma: no cover - pyproj is a dependency
+        pass
+    _quiet_gdal_warnings()
+
+    left = sorted(pyogrio.list_drivers())
+    if not set(left) <= set(BOUNDARY_DRIVERS) or "GeoJSON" not in left:
+        raise RuntimeError(f"GDAL still offers drivers {left}")
+    for key, value in options.items():
+        got = lib.CPLGetConfigOption(key.encode(), None)
+        if (got or b"").decode() != value:
+            raise RuntimeError(f"GDAL option {key} did not take")
+    return {"pyogrio": pyogrio, "hook": hook, "lib": lib, "drivers": left}
+
+
+def _quiet_gdal_warnings() -> None:
+    """GDAL's own warnings (through pyogrio) never reach stderr; refusals say what matters.
+
+    Added again before every read (``filterwarnings`` replaces an identical filter), since a
+    test runner or another ``catch_warnings`` may have reset the list since the lock-down.
+    """
+    warnings.filterwarnings("ignore", module=r"pyogrio(\.|$)")
+
+
+def _sniff(data: bytes) -> str:
+    """What a file is, from its first bytes: zip, sqlite, shp, json, xml or unknown."""
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if data[:16] == b"SQLite format 3\x00":
+        return "sqlite"
+    if data[:4] == b"\x00\x00\x27\x0a" and data[28:32] == b"\xe8\x03\x00\x00":
+        return "shp"  # file code 9994 (big-endian), version 1000 (little-endian)
+    text = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if text[:1] == b"<":
+        return "xml"
+    return "unknown"
+
+
+@dataclass
+class _Staged:
+    """A file written into our temporary folder, and the one driver that may open it."""
+
+    path: Path
+    driver: str
+    layer: str | None = None
+    name: str = ""  # the user's name for the data set (the file, or the member of a .zip)
+
+
 def _read_any(
     source: bytes | str | Path, name: str | None, warnings_: list[str]
 ) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
     """Read the first polygon layer of whatever ``source`` is; returns (frame, driver, layer)."""
+    display = name if name else _source_label(source)
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        if not data.strip():
-            raise BoundaryRefused("empty", "The boundary file is empty (0 bytes).")
-        if data[:4] == b"PK\x03\x04" or (name or "").lower().endswith(".zip"):
-            return _read_zip(data, warnings_)
-        if data[:16] == b"SQLite format 3\x00":  # GeoPackage: GDAL wants a .gpkg name
-            with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
-                path = Path(tmp) / "upload.gpkg"
-                path.write_bytes(data)
-                return _read_dataset(str(path), warnings_)
-        return _read_dataset(data, warnings_)
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        return _read_any(source.encode("utf-8"), name, warnings_)
-    path = Path(source)
-    if not path.exists():
-        raise BoundaryRefused("unreadable", f"No such boundary file: {path}.")
-    if path.is_file() and path.stat().st_size == 0:
-        raise BoundaryRefused("empty", f"The boundary file {path.name} is empty (0 bytes).")
-    if path.suffix.lower() == ".zip":
-        return _read_zip(path.read_bytes(), warnings_)
-    return _read_dataset(str(path), warnings_)
+    elif isinstance(source, str) and source.lstrip().startswith("{"):
+        data = source.encode("utf-8")
+    else:
+        data = _read_path(Path(source))
+    origin = "beside it" if Path(display).suffix.lower() == ".shp" else "in the .zip"
+    if not data or (len(data) < 1 << 16 and not data.strip()):
+        raise BoundaryRefused("empty", "The boundary file is empty (0 bytes).")
+    with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
+        folder = Path(tmp)
+        staged = _stage(data, display, folder, warnings_, origin)
+        return _read_dataset(staged, display, folder, warnings_)
 
 
-def _read_zip(data: bytes, warnings_: list[str]) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
+def _read_path(path: Path) -> bytes:
+    """The bytes of a boundary file on disk; a ``.shp`` comes with its side files (a .zip)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = [
-                m.filename
-                for m in zf.infolist()
-                if not m.is_dir()
-                and not m.filename.startswith("__MACOSX/")
-                and not Path(m.filename).name.startswith(".")
-            ]
-    except zipfile.BadZipFile as exc:
-        raise BoundaryRefused("unreadable", f"The .zip file could not be opened: {exc}.") from exc
-    datasets = [m for m in members if Path(m).suffix.lower() in _DATASET_SUFFIXES]
-    if not datasets:
+        info = path.stat()
+    except FileNotFoundError:
+        raise BoundaryRefused("unreadable", f"No such boundary file: {path}.") from None
+    except OSError as exc:
+        raise BoundaryRefused(
+            "unreadable", f"The boundary file {path} could not be read ({exc.strerror or exc})."
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
         raise BoundaryRefused(
             "unreadable",
-            "The .zip file holds no boundary file (.shp with its .dbf/.shx/.prj, .gpkg or "
-            f".geojson); it contains: {_short_list(members) or 'nothing'}.",
+            f"{path} is a folder: give the boundary file inside it (for a shapefile, the .shp: "
+            "its side files are read with it).",
         )
-    if len(datasets) > 1:
+    if not stat.S_ISREG(info.st_mode):
         raise BoundaryRefused(
-            "ambiguous_source",
-            f"The .zip file holds several boundary files ({_short_list(datasets)}); "
-            "upload a .zip with just one.",
+            "unreadable",
+            f"{path} is not a regular file (a folder, device or pipe): nothing was read from it.",
         )
-    member = datasets[0]
-    if member.lower().endswith(".shp"):
-        stem = member[:-4].lower()
-        have = {m.lower() for m in members}
-        for ext, why in ((".dbf", "attributes (ward codes)"), (".prj", "coordinate system")):
-            if stem + ext not in have:
-                warnings_.append(f"The shapefile in the .zip has no {ext} file ({why}).")
-    with tempfile.TemporaryDirectory(prefix="neighbourhood-wards-") as tmp:
-        zpath = Path(tmp) / "upload.zip"
-        zpath.write_bytes(data)
-        return _read_dataset(f"/vsizip/{zpath}/{member}", warnings_)
+    if info.st_size == 0:
+        raise BoundaryRefused("empty", f"The boundary file {path.name} is empty (0 bytes).")
+    if info.st_size > _MAX_BOUNDARY_BYTES:
+        raise BoundaryRefused("too_large", _too_large(path.name))
+    if path.suffix.lower() == ".shp":
+        return bundle_shapefile(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BoundaryRefused(
+            "unreadable", f"The boundary file {path} could not be read ({exc.strerror or exc})."
+        ) from None
+
+
+def bundle_shapefile(path: str | Path) -> bytes:
+    """A ``.shp`` and the side files beside it (``.shx``, ``.dbf``, ``.prj``, ``.cpg``) as one zip.
+
+    This is how a shapefile given by path is read and fingerprinted: the .zip holds exactly the
+    parts :func:`read_boundaries` would take from an uploaded .zip, under their own names, in a
+    fixed order with fixed dates, so the same files always give the same bytes (and SHA-256).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.shp`` file; side files are matched by name, ignoring case.
+
+    Returns
+    -------
+    bytes
+        A zip archive.
+
+    Raises
+    ------
+    BoundaryRefused
+        The ``.shx`` or ``.dbf`` is missing (``missing_part``), or a part is not a regular file
+        (a link, a folder), or too large.
+
+    Examples
+    --------
+    >>> data = bundle_shapefile("wards/Lwards.shp")  # doctest: +SKIP
+    >>> read_boundaries(data, "Lwards.shp").report["driver"]  # doctest: +SKIP
+    'ESRI Shapefile'
+    """
+    path = Path(path)
+    stem = path.stem.lower()
+    parts: dict[str, Path] = {".shp": path}
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError as exc:
+        raise BoundaryRefused(
+            "unreadable", f"The folder of {path} could not be listed ({exc.strerror or exc})."
+        ) from None
+    for entry in sorted(entries, key=lambda e: e.name):
+        base, dot, ext = entry.name.rpartition(".")
+        ext = f".{ext.lower()}"
+        if not dot or base.lower() != stem or ext not in _SHAPEFILE_PARTS or ext == ".shp":
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            raise BoundaryRefused(
+                "unreadable",
+                f"{entry.name} beside {path.name} is a link or not a regular file: copy the real "
+                "file there (links are not followed).",
+            )
+        parts.setdefault(ext, Path(entry.path))
+    _require_shapefile_parts(set(parts), path.name, "beside it", path.stem)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for ext in sorted(parts):
+            try:
+                data = parts[ext].read_bytes()
+            except OSError as exc:
+                raise BoundaryRefused(
+                    "unreadable",
+                    f"{parts[ext].name} could not be read ({exc.strerror or exc}).",
+                ) from None
+            if len(data) > _MAX_BOUNDARY_BYTES:
+                raise BoundaryRefused("too_large", _too_large(parts[ext].name))
+            zf.writestr(zipfile.ZipInfo(f"{path.stem}{ext}", (1980, 1, 1, 0, 0, 0)), data)
+    return buf.getvalue()
+
+
+def _require_shapefile_parts(have: set[str], shp_name: str, origin: str, stem: str) -> None:
+    for ext in (".shx", ".dbf"):
+        if ext not in have:
+            raise BoundaryRefused(
+                "missing_part",
+                f"The shapefile {shp_name} has no {ext} file {origin} (its "
+                f"{_SHAPEFILE_PARTS[ext]}): add {stem}{ext} from the same folder "
+                "and try again.",
+            )
+
+
+def _too_large(what: str) -> str:
+    return (
+        f"{what} is larger than {_MAX_BOUNDARY_BYTES // 1024**3} GiB, far more than any ward "
+        "boundary file: nothing was read."
+    )
+
+
+def _stage(data: bytes, display: str, folder: Path, warnings_: list[str], origin: str) -> _Staged:
+    """Check what ``data`` is and write it into ``folder`` under a name we choose."""
+    kind = _sniff(data)
+    if kind == "zip":
+        return _stage_zip(data, display, folder, warnings_, origin)
+    if kind == "sqlite":
+        path = folder / "upload.gpkg"
+        path.write_bytes(data)
+        return _Staged(path, "GPKG", _geopackage_layer(path, warnings_), display)
+    if kind == "json":
+        driver = _check_json(data)
+        path = folder / ("upload.topojson" if driver == "TopoJSON" else "upload.geojson")
+        path.write_bytes(data)
+        return _Staged(path, driver, name=display)
+    if kind == "shp":
+        raise BoundaryRefused(
+            "missing_part",
+            "This is only the .shp part of a shapefile: the ward codes are in its .dbf and the "
+            "coordinate system in its .prj. Put the .shp, .shx, .dbf and .prj in one .zip and "
+            "load that.",
+        )
+    if kind == "xml":
+        raise BoundaryRefused(
+            "unreadable",
+            f"The boundary file could not be read: it is an XML document (GML, KML or GDAL's "
+            f"virtual format), and only {_FORMATS} are read. Save the wards as GeoJSON or a "
+            "GeoPackage.",
+        )
+    if Path(display).suffix.lower() == ".zip":
+        raise BoundaryRefused(
+            "unreadable", "The .zip file could not be opened: it is not a zip archive."
+        )
+    raise BoundaryRefused(
+        "unreadable",
+        f"The boundary file could not be read: it is not {_FORMATS}"
+        + (" (it looks like text, perhaps a table)." if _looks_like_text(data) else "."),
+    )
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" not in head and sum(b < 9 or 13 < b < 32 for b in head) == 0
+
+
+def _stage_zip(
+    data: bytes, display: str, folder: Path, warnings_: list[str], origin: str
+) -> _Staged:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise BoundaryRefused(
+            "unreadable", "The .zip file could not be opened: it is damaged or not a zip archive."
+        ) from None
+    with zf:
+        members = [
+            i
+            for i in infos
+            if not i.is_dir()
+            and (i.external_attr >> 16) & 0o170000 != 0o120000  # symbolic links: never
+            and not _member_name(i).startswith("__MACOSX/")
+            and not PurePosixPath(_member_name(i)).name.startswith(".")
+        ]
+        names = [_member_name(i) for i in members]
+        datasets = [i for i in members if _suffix(i) in _ZIP_DATASETS]
+        if not datasets:
+            others = sorted({_suffix(i) for i in members} & set(_NOT_READ_SUFFIXES))
+            raise BoundaryRefused(
+                "unreadable",
+                f"The .zip file holds no boundary file ({_FORMATS.replace('a zipped ', '')}"
+                f"); it contains: {_short_list(names) or 'nothing'}."
+                + (
+                    f" {', '.join(others)} files are not read: save the wards as GeoJSON or "
+                    "a GeoPackage."
+                    if others
+                    else ""
+                ),
+            )
+        if len(datasets) > 1:
+            raise BoundaryRefused(
+                "ambiguous_source",
+                f"The .zip file holds several boundary files "
+                f"({_short_list([_member_name(i) for i in datasets])}); upload a .zip with "
+                "just one.",
+            )
+        member = datasets[0]
+        label = PurePosixPath(_member_name(member)).name
+        if _suffix(member) == ".shp":
+            stem = _member_name(member)[:-4].lower()
+            parts: dict[str, zipfile.ZipInfo] = {}
+            for info in members:
+                ext = _suffix(info)
+                if ext in _SHAPEFILE_PARTS and _member_name(info)[: -len(ext)].lower() == stem:
+                    parts.setdefault(ext, info)
+            shp_stem = PurePosixPath(_member_name(member)).stem
+            _require_shapefile_parts(set(parts), label, origin, shp_stem)
+            if ".prj" not in parts:
+                warnings_.append(
+                    f"The shapefile {label} has no .prj file {origin} (its coordinate system)."
+                )
+            for ext, info in parts.items():
+                _extract(zf, info, folder / f"upload{ext}")
+            with (folder / "upload.shp").open("rb") as fh:
+                if _sniff(fh.read(100)) != "shp":
+                    raise BoundaryRefused(
+                        "unreadable", f"{label} is not a shapefile (its header is not one)."
+                    )
+            return _Staged(folder / "upload.shp", "ESRI Shapefile", name=label)
+        target = folder / f"member{_suffix(member)}"
+        _extract(zf, member, target)
+    inner = target.read_bytes()
+    if _sniff(inner) not in ("sqlite", "json"):
+        raise BoundaryRefused(
+            "unreadable",
+            f"{label} in the .zip is not {_FORMATS.replace(' or a zipped Shapefile', '')}.",
+        )
+    target.unlink()
+    return _stage(inner, label, folder, warnings_, origin)
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    return info.filename.replace("\\", "/")
+
+
+def _suffix(info: zipfile.ZipInfo) -> str:
+    return PurePosixPath(_member_name(info)).suffix.lower()
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    """Copy one member to ``dest`` (a name we chose), stopping at the size cap as bytes come out."""
+    label = PurePosixPath(_member_name(info)).name
+    if info.flag_bits & 0x1:
+        raise BoundaryRefused(
+            "unreadable", f"{label} in the .zip is password-protected: nothing was read."
+        )
+    written = 0
+    try:
+        with zf.open(info) as src, dest.open("xb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > _MAX_BOUNDARY_BYTES:
+                    raise BoundaryRefused("too_large", _too_large(f"{label} in the .zip"))
+                out.write(chunk)
+    except BoundaryRefused:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        raise BoundaryRefused(
+            "unreadable", f"{label} in the .zip could not be extracted: the .zip is damaged."
+        ) from None
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+class _BadCrsMember(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise _NonFinite(f"a number too large to hold ({text[:20]})")
+    return value
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    for key, value in pairs:
+        if key == "crs":
+            _check_crs_member(value)
+    return dict(pairs)
+
+
+def _check_crs_member(value: Any) -> None:
+    """A ``crs`` member may name a CRS (``name``) or give an EPSG code; never point elsewhere."""
+    if value is None:
+        return
+    if isinstance(value, dict):
+        kind = str(value.get("type", "")).lower()
+        props = value.get("properties")
+        props = props if isinstance(props, dict) else {}
+        if kind == "name" and isinstance(props.get("name"), str):
+            return
+        if kind == "epsg" and str(props.get("code", "")).strip().isdigit():
+            return
+        raise _BadCrsMember(kind or "(none)")
+    raise _BadCrsMember(type(value).__name__)
+
+
+def _check_json(data: bytes) -> str:
+    """Validate GeoJSON/TopoJSON text; returns the driver (``GeoJSON`` or ``TopoJSON``)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # the structure is ASCII; GDAL reads the original bytes
+    try:
+        doc = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_json_object,
+            strict=False,
+        )
+    except _NonFinite as exc:
+        raise BoundaryRefused(
+            "invalid_coordinates",
+            f"The file has {exc} where a number should be: GeoJSON coordinates must be finite "
+            "numbers. Fix or remove those features and export the file again.",
+        ) from None
+    except _BadCrsMember as exc:
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The file's 'crs' member is of type '{exc}', which points to another file or web "
+            "address: it is not followed. Give the coordinate system by name (for example "
+            '"EPSG:27700") or remove the member; without it GeoJSON is longitude/latitude.',
+        ) from None
+    except json.JSONDecodeError as exc:
+        ended = exc.pos >= len(text.rstrip())
+        detail = (
+            "Unterminated JSON, the text ends before every object and list is closed"
+            if ended
+            else exc.msg
+        )
+        raise BoundaryRefused(
+            "unreadable",
+            f"The file is not valid GeoJSON. At line {exc.lineno}, character {exc.colno}: "
+            f"{detail}.",
+        ) from None
+    except (RecursionError, ValueError):
+        raise BoundaryRefused(
+            "unreadable", "The file is not valid GeoJSON (nested too deeply or a number too long)."
+        ) from None
+    kind = str(doc.get("type", "")) if isinstance(doc, dict) else ""
+    if kind.lower() == "topology":
+        return "TopoJSON"
+    if kind.lower() in _GEOJSON_TYPES:
+        return "GeoJSON"
+    if isinstance(doc, dict) and ("geometryType" in doc or "spatialReference" in doc):
+        what = "it is ESRI JSON, which is not read"
+    else:
+        what = 'it has no "type": "FeatureCollection"'
+    raise BoundaryRefused(
+        "unreadable",
+        f"The boundary file could not be read: it is JSON but not GeoJSON or TopoJSON ({what}).",
+    )
+
+
+_GEOJSON_TYPES: Final = {
+    "featurecollection",
+    "feature",
+    "polygon",
+    "multipolygon",
+    "geometrycollection",
+    "point",
+    "multipoint",
+    "linestring",
+    "multilinestring",
+}
+
+#: Names of the triggers the GeoPackage standard and GDAL create (inert on a read-only open).
+_GPKG_TRIGGER = re.compile(
+    r"(rtree_.+|gpkg_.+|trigger_(insert|delete)_feature_count_.+|.+_(zoom|tile_column|tile_row)"
+    r"_(insert|update))",
+    re.IGNORECASE,
+)
+_GPKG_APPLICATION_IDS: Final = {0x47504B47, 0x47503130, 0x47503131}  # GPKG, GP10, GP11
+_POLYGONAL_TYPES: Final = {
+    "POLYGON",
+    "MULTIPOLYGON",
+    "CURVEPOLYGON",
+    "MULTISURFACE",
+    "SURFACE",
+    "GEOMETRY",
+    "GEOMETRYCOLLECTION",
+}
+
+
+def _geopackage_layer(path: Path, warnings_: list[str]) -> str:
+    """Check a GeoPackage can reach nothing outside itself; return the feature table to read.
+
+    Opened read-only and immutable with Python's sqlite3 (no GDAL functions registered, trusted
+    schema off). Refused: an SQLite file that is not a GeoPackage, any view (a view runs SQL on
+    every read, and GDAL would evaluate it), a virtual table other than the R*Tree spatial index,
+    a trigger not named as the standard ones, a generated column in the table read. Only tables
+    that ``gpkg_contents`` lists as ``features`` are candidates.
+    """
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        raise BoundaryRefused("unreadable", "The GeoPackage could not be opened.") from None
+    try:
+        con.execute("PRAGMA trusted_schema = OFF")
+        app_id = int(con.execute("PRAGMA application_id").fetchone()[0])
+        schema = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        tables = {str(n) for t, n, _ in schema if t == "table"}
+        if app_id not in _GPKG_APPLICATION_IDS and "gpkg_contents" not in tables:
+            raise BoundaryRefused(
+                "unreadable",
+                "The file is an SQLite database but not a GeoPackage: save the wards as a "
+                "GeoPackage or GeoJSON.",
+            )
+        views = sorted(str(n) for t, n, _ in schema if t == "view")
+        if views:
+            raise BoundaryRefused(
+                "unsafe_geopackage",
+                f"The GeoPackage holds database views ({_short_list(views)}); only plain "
+                "tables are read. Export the ward layer to a new GeoPackage (QGIS: Export > "
+                "Save Features As) and load that.",
+            )
+        virtual = sorted(
+            str(n)
+            for t, n, sql in schema
+            if t == "table"
+            and re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", sql or "", re.IGNORECASE)
+            and not re.search(r"\bUSING\s+rtree(_i32)?\s*\(", sql or "", re.IGNORECASE)
+        )
+        triggers = sorted(
+            str(n) for t, n, _ in schema if t == "trigger" and not _GPKG_TRIGGER.fullmatch(str(n))
+        )
+        if virtual or triggers:
+            listed = _short_list(virtual + triggers)
+            raise BoundaryRefused(
+                "unsafe_geopackage",
+                f"The GeoPackage holds virtual tables or triggers that are not part of the "
+                f"GeoPackage standard ({listed}). Export the ward layer to a new GeoPackage and "
+                "load that.",
+            )
+        if "gpkg_contents" not in tables:
+            raise BoundaryRefused("no_polygons", "The GeoPackage lists no feature tables.")
+        rows = con.execute(
+            "SELECT c.table_name, upper(coalesce(g.geometry_type_name, '')) "
+            "FROM gpkg_contents c LEFT JOIN gpkg_geometry_columns g "
+            "ON g.table_name = c.table_name WHERE lower(c.data_type) = 'features' "
+            "ORDER BY c.rowid"
+        ).fetchall()
+        layers = [(str(n), str(t)) for n, t in rows if str(n) in tables]
+        if not layers:
+            raise BoundaryRefused("no_polygons", "The GeoPackage has no feature tables.")
+        polygonal = [n for n, t in layers if t in _POLYGONAL_TYPES]
+        layer = polygonal[0] if polygonal else layers[0][0]
+        hidden = con.execute("SELECT name, hidden FROM pragma_table_xinfo(?)", (layer,)).fetchall()
+        generated = [str(n) for n, h in hidden if int(h or 0) in (2, 3)]
+        if generated:
+            raise BoundaryRefused(
+                "unsafe_geopackage",
+                f"The table {layer} has computed columns ({_short_list(generated)}), which run "
+                "SQL when read. Export the ward layer to a new GeoPackage and load that.",
+            )
+    except sqlite3.Error:
+        raise BoundaryRefused(
+            "unreadable", "The GeoPackage is damaged: its tables could not be listed."
+        ) from None
+    finally:
+        con.close()
+    if len(layers) > 1:
+        warnings_.append(
+            f"The file has {len(layers)} layers ({_short_list([n for n, _ in layers])}); read "
+            f"'{layer}'."
+        )
+    return layer
 
 
 def _read_dataset(
-    src: str | bytes, warnings_: list[str]
+    staged: _Staged, display: str, folder: Path, warnings_: list[str]
 ) -> tuple[gpd.GeoDataFrame, str | None, str | None]:
-    # GDAL costs about 30 MB and 0.1 s to load: only boundary files need it, never case files.
-    import pyogrio
+    try:
+        pyogrio = _gdal()
+    except _BoundaryReaderUnsafe:
+        raise BoundaryRefused(
+            "reader_unavailable",
+            "Boundary files cannot be opened safely on this server (the GDAL reader could not "
+            "be locked down), so none is read. Tell the administrator.",
+        ) from None
     from pyogrio.errors import DataLayerError, DataSourceError
 
+    src = str(staged.path)
+    layer = staged.layer
+    _quiet_gdal_warnings()
     try:
-        layers = pyogrio.list_layers(src)
-        layer = None
-        if len(layers) > 1:
-            polygonal = [str(n) for n, t in layers if t is None or "polygon" in str(t).lower()]
-            layer = polygonal[0] if polygonal else str(layers[0][0])
-            warnings_.append(
-                f"The file has {len(layers)} layers ({_short_list(layers[:, 0])}); read '{layer}'."
-            )
-        info = pyogrio.read_info(src, layer=layer)
-        frame = pyogrio.read_dataframe(src, layer=layer)
+        with np.errstate(all="ignore"):
+            if layer is None:
+                layers = pyogrio.list_layers(src)
+                if len(layers) > 1:
+                    polygonal = [
+                        str(n) for n, t in layers if t is None or "polygon" in str(t).lower()
+                    ]
+                    layer = polygonal[0] if polygonal else str(layers[0][0])
+                    warnings_.append(
+                        f"The file has {len(layers)} layers ({_short_list(layers[:, 0])}); read "
+                        f"'{layer}'."
+                    )
+                elif len(layers):
+                    layer = str(layers[0][0])
+            info = pyogrio.read_info(src, layer=layer)
+            if info.get("driver") != staged.driver:  # cannot happen with the lock-down; checked
+                raise BoundaryRefused(
+                    "unreadable",
+                    f"The boundary file was recognised as {info.get('driver')}, not "
+                    f"{staged.driver}: it is not read.",
+                )
+            frame = pyogrio.read_dataframe(src, layer=layer)
+    except shapely.errors.GEOSException as exc:
+        raise BoundaryRefused(
+            "invalid_geometry",
+            f"A shape in the file cannot be built ({_geos_reason(exc)}): a ring that does not "
+            "close, or a coordinate that is missing or not a number. Repair the file and export "
+            "it again.",
+        ) from None
     except (DataSourceError, DataLayerError, RuntimeError, OSError, ValueError) as exc:
         raise BoundaryRefused(
             "unreadable",
-            "The boundary file could not be read as GeoJSON, GeoPackage, TopoJSON or a zipped "
-            f"Shapefile ({_gdal_message(exc)}).",
-        ) from exc
+            f"The boundary file could not be read as {_FORMATS} "
+            f"({_gdal_message(exc, staged.path, display, folder)}).",
+        ) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise BoundaryRefused("no_polygons", "The file has no geometry column.")
-    if layer is None and len(layers):
-        layer = str(layers[0][0])
-    if layer is not None and layer.startswith("pyogrio_"):
-        layer = None  # the name of pyogrio's in-memory file, not the user's layer
+    if layer == staged.path.stem:  # the name of our temporary file: say the user's instead
+        layer = PurePosixPath(staged.name).stem or None
     return frame, info.get("driver"), layer
 
 
-def _gdal_message(exc: Exception) -> str:
-    text = str(exc)
+def _geos_reason(exc: Exception) -> str:
+    text = str(exc).split(":", 1)[-1].strip()
+    return re.sub(r"[^\w ,.'-]", "", text)[:120] or "invalid geometry"
+
+
+def _gdal_message(exc: Exception, path: Path, display: str, folder: Path) -> str:
+    """GDAL's reason, without our temporary paths or any other server path."""
+    text = str(exc).replace(str(path), display).replace(str(folder), "the upload")
     text = re.sub(r"'?/vsi\w+/\S*'?", "the file", text)
-    return text.split(";")[0].strip().rstrip(".")
+    text = re.sub(r"(?<![\w.])/(?:[^\s'\"/]+/)+[^\s'\"]*", "a file", text)
+    text = "".join(ch for ch in text if ch.isprintable())
+    return text.split(";")[0].strip().rstrip(".")[:200]
 
 
 def _keep_polygons(
@@ -585,31 +1296,42 @@ def _check_codes(codes: pd.Series, code_col: str) -> None:
 
 
 def _resolve_crs(wards: gpd.GeoDataFrame, warnings_: list[str]) -> tuple[str | None, CRS]:
-    """Decide which CRS the coordinates are really in; returns (declared label, CRS to use)."""
+    """Decide which CRS the coordinates are really in; returns (declared label, CRS to use).
+
+    The rule (docs/geo.md "CRS"): numbers that cannot be in the declared CRS are re-read in the
+    one CRS they fit (degrees, or British National Grid metres inside the UK) with a warning, or
+    the file is refused; a set that lies outside the UK as declared gets a warning.
+    """
     declared: CRS | None = wards.crs
     label = _crs_label(declared)
     xmin, ymin, xmax, ymax = (float(v) for v in wards.total_bounds)
     bounds = f"x {xmin:.6g} to {xmax:.6g}, y {ymin:.6g} to {ymax:.6g}"
     fits_lonlat = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
     fits_bng = _BNG_X[0] <= xmin and xmax <= _BNG_X[1] and _BNG_Y[0] <= ymin and ymax <= _BNG_Y[1]
+    box = (xmin, ymin, xmax, ymax)
+    bng_in_uk = fits_bng and _inside(_lonlat_box(BNG, box), _UK_LONLAT)
     if declared is None:
         if fits_lonlat:
             warnings_.append(
                 f"The file declares no coordinate system; its coordinates ({bounds}) look like "
                 "longitude/latitude, so WGS84 (EPSG:4326) was assumed."
             )
-            return None, CRS.from_user_input(WGS84)
-        if fits_bng:
+            used = CRS.from_user_input(WGS84)
+        elif fits_bng:
             warnings_.append(
                 f"The file declares no coordinate system; its coordinates ({bounds}) look like "
                 "British National Grid metres, so EPSG:27700 was assumed."
             )
-            return None, CRS.from_user_input(BNG)
-        raise BoundaryRefused(
-            "unknown_crs",
-            f"The file declares no coordinate system and its coordinates ({bounds}) are neither "
-            "longitude/latitude nor British National Grid. Save it with a .prj / CRS and retry.",
-        )
+            used = CRS.from_user_input(BNG)
+        else:
+            raise BoundaryRefused(
+                "unknown_crs",
+                f"The file declares no coordinate system and its coordinates ({bounds}) are "
+                "neither longitude/latitude nor British National Grid. Save it with a .prj / CRS "
+                "and retry.",
+            )
+        _warn_outside_uk(_lonlat_box(used, box), warnings_)
+        return None, used
     if declared.is_geographic and not fits_lonlat:
         if fits_bng:
             warnings_.append(
@@ -623,13 +1345,100 @@ def _resolve_crs(wards: gpd.GeoDataFrame, warnings_: list[str]) -> tuple[str | N
             f"The file says its coordinates are {label} (degrees), but they are impossible as "
             f"degrees ({bounds}) and fit no coordinate system we can guess.",
         )
-    if declared.to_epsg() == 27700 and fits_lonlat:
+    if not declared.is_geographic and fits_lonlat:
+        # Metres within ±180/±90 would put the whole set in a 360 m × 180 m box at the
+        # projection's false origin (for BNG, the sea off the Scillies): these are degrees.
+        what = "British National Grid" if declared.to_epsg() == 27700 else label
         warnings_.append(
-            f"The file says its coordinates are British National Grid metres, but they look like "
+            f"The file says its coordinates are {what} metres, but they look like "
             f"longitude/latitude ({bounds}): read as WGS84 (EPSG:4326)."
         )
         return label, CRS.from_user_input(WGS84)
+    lonlat = _lonlat_box(declared, box)
+    if lonlat is None:
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The file says its coordinates are {label}, but its coordinates ({bounds}) cannot "
+            "be converted from it to longitude/latitude: the coordinate system is wrong.",
+        )
+    area = declared.area_of_use
+    if area is not None and not _meets(lonlat, area.bounds, margin=1.0):
+        if bng_in_uk and declared.to_epsg() != 27700:
+            warnings_.append(
+                f"The file says its coordinates are {label}, but read that way they lie at "
+                f"{_where(lonlat)}, outside where {label} is used ({area.name}); they fit "
+                "British National Grid inside the UK: read as EPSG:27700."
+            )
+            return label, CRS.from_user_input(BNG)
+        raise BoundaryRefused(
+            "unknown_crs",
+            f"The file says its coordinates are {label}, but read that way they would lie at "
+            f"{_where(lonlat)}, outside where {label} is used ({area.name}). Check which "
+            "coordinate system the file was saved in.",
+        )
+    if not _inside(lonlat, _UK_LONLAT) and bng_in_uk and declared.to_epsg() != 27700:
+        if max(xmax - xmin, ymax - ymin) >= _MIN_EXTENT_M:
+            warnings_.append(
+                f"The file says its coordinates are {label}, but read that way the wards lie "
+                f"outside the United Kingdom ({_where(lonlat)}), and as British National Grid "
+                "metres they lie inside it: read as EPSG:27700."
+            )
+            return label, CRS.from_user_input(BNG)
+    _warn_outside_uk(lonlat, warnings_)
     return label, declared
+
+
+# Where a UK council's wards can lie (degrees: lon/lat of Great Britain, Northern Ireland, the
+# Isles of Scilly, Orkney and Shetland). BNG's false origin (49.77 N) is just south of it.
+_UK_LONLAT: Final = (-8.8, 49.8, 2.0, 61.0)
+_MIN_EXTENT_M: Final = 100.0  # a boundary set narrower than this in metres is not metres
+
+
+def _lonlat_box(
+    crs: CRS | str, box: tuple[float, float, float, float]
+) -> tuple[float, float, float, float] | None:
+    """The lon/lat bounds of ``box`` (in ``crs``), or None when it cannot be converted."""
+    try:
+        out = Transformer.from_crs(crs, WGS84, always_xy=True).transform_bounds(
+            *box, densify_pts=21
+        )
+    except Exception:  # pyproj raises ProjError and others for impossible input
+        return None
+    if not np.isfinite(out).all():
+        return None
+    return tuple(float(v) for v in out)  # type: ignore[return-value]
+
+
+def _inside(box: tuple[float, ...] | None, outer: tuple[float, ...]) -> bool:
+    return (
+        box is not None
+        and outer[0] <= box[0]
+        and box[2] <= outer[2]
+        and outer[1] <= box[1]
+        and box[3] <= outer[3]
+    )
+
+
+def _meets(box: tuple[float, ...], outer: tuple[float, ...], margin: float) -> bool:
+    return not (
+        box[2] < outer[0] - margin
+        or box[0] > outer[2] + margin
+        or box[3] < outer[1] - margin
+        or box[1] > outer[3] + margin
+    )
+
+
+def _where(box: tuple[float, ...]) -> str:
+    lon, lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return f"around latitude {lat:.2f}, longitude {lon:.2f}"
+
+
+def _warn_outside_uk(lonlat: tuple[float, ...] | None, warnings_: list[str]) -> None:
+    if lonlat is not None and not _inside(lonlat, _UK_LONLAT):
+        warnings_.append(
+            f"The wards lie outside the United Kingdom ({_where(lonlat)}). If they should be in "
+            "the UK, the file's coordinate system is wrong; check it before loading cases."
+        )
 
 
 def _crs_label(crs: CRS | None) -> str | None:

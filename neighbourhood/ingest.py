@@ -186,6 +186,14 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
     >>> ingest_path(Store("data/store"), "wards.geojson", "wards")  # doctest: +SKIP
     """
     p = Path(path)
+    if kind == "wards" and p.suffix.lower() == ".shp":
+        # A shapefile is several files: read it with its .shx/.dbf/.prj/.cpg, as one zip.
+        try:
+            data = geo.bundle_shapefile(p) if p.is_file() else b""
+        except geo.BoundaryRefused as exc:
+            raise FileRefused(f"F_BOUNDARY_{exc.code.upper()}", exc.message) from None
+        if data:
+            return ingest_bytes(store, data, p.name, kind, **kw)
     try:
         source = p.open("rb")
     except OSError as exc:
