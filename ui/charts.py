@@ -23,6 +23,7 @@ from ui import SEQUENTIAL_SCALE
 from ui.format import (
     category_label,
     is_complete,
+    metric_kind,
     metric_label,
     metric_value,
     period_label,
@@ -415,6 +416,49 @@ def bar_over_time(
     return add_funding(fig, funding_start, None, funding_label)
 
 
+def nice_ticks(vmin: float, vmax: float, target: int = 5, *, integer: bool = False) -> list[float]:
+    """Evenly spaced, round tick values inside ``[vmin, vmax]`` (steps of 1, 2, 2.5 or 5 × 10^k).
+
+    ``integer=True`` (counts) keeps the step a whole number, so a legend over 0–5 cases reads
+    "0 1 2 3 4 5", never "0 1 2 4 5" (labels of 1.25, 2.5 and 3.75 rounded).
+
+    Examples
+    --------
+    >>> nice_ticks(0, 5, integer=True)
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> nice_ticks(0, 100)
+    [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    >>> nice_ticks(3.2, 17.9)
+    [5.0, 7.5, 10.0, 12.5, 15.0, 17.5]
+    """
+    if pd.isna(vmin) or pd.isna(vmax):
+        return []
+    lo, hi = float(min(vmin, vmax)), float(max(vmin, vmax))
+    if hi - lo <= 0:
+        return [lo]
+    # the smallest round step that gives at most ``target + 1`` ticks
+    magnitude = 10 ** np.floor(np.log10((hi - lo) / max(target, 1))) / 10
+    step = magnitude
+    for _ in range(40):
+        for m in (1, 2, 2.5, 5):
+            step = m * magnitude
+            if integer and (step < 1 or step != int(step)):
+                continue
+            if np.floor(hi / step + 1e-9) - np.ceil(lo / step - 1e-9) + 1 <= target + 1:
+                break
+        else:
+            magnitude *= 10
+            continue
+        break
+    first = np.ceil(lo / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= hi + step * 1e-9:
+        ticks.append(float(round(value, 10)) + 0.0)
+        value += step
+    return ticks
+
+
 def colour_legend(
     vmin: float,
     vmax: float,
@@ -426,7 +470,8 @@ def colour_legend(
 ) -> go.Figure:
     """A slim horizontal legend for the map's colour scale, labelled with formatted values.
 
-    ``title`` replaces the metric's label as the legend's heading.
+    ``title`` replaces the metric's label as the legend's heading. Ticks are round values
+    (:func:`nice_ticks`; whole numbers for counts), each label different from the next.
 
     The bottom margin leaves room for the tick labels (they were cut off at 10 px).
     """
@@ -434,9 +479,14 @@ def colour_legend(
         vmin, vmax = 0.0, 1.0
     span = vmax - vmin if vmax > vmin else 1.0
     ticks, labels = [], []
-    for t in [vmin + span * i / (steps - 1) for i in range(steps)] if vmax > vmin else [vmin]:
+    candidates = (
+        nice_ticks(vmin, vmax, steps, integer=metric_kind(metric) in ("count", "gbp"))
+        if vmax > vmin
+        else [vmin]
+    )
+    for t in candidates:
         label = metric_value(metric, t)
-        if label not in labels:  # counts over a small range: no "0, 0, 0, 1, 1"
+        if label not in labels:
             ticks.append(t)
             labels.append(label)
     grid = [[vmin + span * i / 99 for i in range(100)]]
