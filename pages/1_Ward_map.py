@@ -21,7 +21,8 @@ with st.container(horizontal=True, gap="large"):
         "Hotspots",
         key="map_hexes",
         help="Cases in the chosen period counted in small hexagons. The wards are then drawn "
-        "as outlines, so the map has one colour scale at a time.",
+        "as outlines, so the map has one colour scale at a time; choose a ward in the box "
+        "beside the map.",
     )
     points = st.toggle(
         "Individual cases",
@@ -50,12 +51,17 @@ def map_and_detail() -> None:
     if view.points is not None:
         layers.append(maps.point_layer(maps.point_data(view.points)))
     layers.append(maps.highlight_layer(shapes[shapes["ward_code"] == code]))
+    # A map selection makes Streamlit recolour every layer (the picked object opaque, the rest
+    # faded), which tinted the hexagons: with hotspots on, the ward is chosen in the box above.
+    clickable = view.hexes is None
     with left:
         st.pydeck_chart(
             maps.ward_deck(layers, view.wards.total_bounds),
-            on_select=lambda: filters.select_ward_from_map("ward_map_deck"),
+            on_select=(lambda: filters.select_ward_from_map("ward_map_deck"))
+            if clickable
+            else "ignore",
             selection_mode="single-object",
-            key="ward_map_deck",
+            key="ward_map_deck" if clickable else "ward_map_deck_hotspots",
             height=560,
             alt=f"Map of wards coloured by {metric_label(metric).lower()}, {view.period}.",
         )
