@@ -59,3 +59,43 @@ def test_ward_map_with_hotspots_takes_no_map_selection_that_would_tint_the_hexag
     # without hotspots the map stays clickable
     at.toggle(key="map_hexes").set_value(False).run()
     assert list(_decks(at)[0].proto.selection_mode)
+
+
+PAGES = ("app.py", "1_Ward_map.py", "2_Trends.py", "5_Ward_profile.py", "6_Ingest_log.py")
+
+
+def _page(name: str) -> AppTest:
+    if name != "app.py":
+        return _open(name)
+    at = AppTest.from_file(str(ps.REPO / "app.py"), default_timeout=120)
+    at.secrets = dict(ps.LOCAL_SECRETS)
+    at.user = {}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_table_shows_a_dash_for_a_missing_value_never_none(store: Path, name: str) -> None:
+    at = _page(name)
+    assert at.dataframe, f"{name} draws no table"
+    for df in at.dataframe:
+        # Streamlit draws a missing cell as "None" unless told otherwise
+        assert df.proto.placeholder == "–", name
+        text = df.value.select_dtypes(include="object")
+        assert not text.isin(["nan", "NaT", "<NA>", "None", ""]).to_numpy().any(), name
+        if df.value.isna().to_numpy().any():
+            assert "–" in ps.texts(at).replace("\\", ""), f"{name}: no legend for the dash"
+
+
+def test_a_table_with_missing_values_has_a_legend_for_the_dash() -> None:
+    import pandas as pd
+
+    from ui.format import MISSING_LEGEND, display_frame, has_missing
+
+    frame = pd.DataFrame({"ward": ["A", "B"], "rate": [1.5, None], "n": ["3", ""]})
+    shown = display_frame(frame)
+    assert shown["rate"].isna().tolist() == [False, True]
+    assert shown["n"].tolist() == ["3", None]
+    assert has_missing(frame) and not has_missing(frame.iloc[:1])
+    assert MISSING_LEGEND.startswith("–")
