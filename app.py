@@ -71,7 +71,9 @@ with best.container(border=True):
         if view.movers_compare
         else "No whole period to compare yet."
     )
-    components.table(view.best, movers, file_name="most_improved_wards.csv", key="best")
+    components.table(
+        view.best, movers, file_name="most_improved_wards.csv", key="best", empty=view.best_empty
+    )
 with worst.container(border=True):
     st.subheader("Wards getting worse")
     st.caption(
@@ -80,6 +82,8 @@ with worst.container(border=True):
         if view.movers_compare
         else "No whole period to compare yet."
     )
-    components.table(view.worst, movers, file_name="wards_getting_worse.csv", key="worst")
+    components.table(
+        view.worst, movers, file_name="wards_getting_worse.csv", key="worst", empty=view.worst_empty
+    )
 
 components.freshness(view.fresh)

@@ -24,6 +24,7 @@ st.caption(
     )
     + (f" Funded by the {fund.name} from {uk_date(fund.start)}." if view.funded else "")
 )
+st.caption(data.changes_text(view.period, view.compared_with, f.period))
 components.kpi_row(view.kpis)
 
 trend, cats = st.columns([3, 2])

@@ -99,3 +99,28 @@ def test_a_table_with_missing_values_has_a_legend_for_the_dash() -> None:
     assert shown["n"].tolist() == ["3", None]
     assert has_missing(frame) and not has_missing(frame.iloc[:1])
     assert MISSING_LEGEND.startswith("–")
+
+
+def _rarest_category(store: Path) -> str:
+    counts = Store(store).query("SELECT category, count(*) AS n FROM cases GROUP BY category")
+    return str(counts.sort_values("n")["category"].iloc[0])
+
+
+def test_overview_with_one_rare_category_explains_the_empty_movers(store: Path) -> None:
+    at = _page("app.py")
+    at.multiselect(key="filter_categories").set_value([_rarest_category(store)]).run()
+    assert not at.exception
+    # no bare empty tables: each empty movers list is replaced by the reason it is empty
+    assert all(len(df.value) for df in at.dataframe)
+    reasons = [i.value for i in at.info]
+    assert any("cases in both periods" in r or "rate fell" in r for r in reasons), reasons
+    deltas = [m.proto.delta for m in at.metric]
+    assert not any(d.endswith("%") and abs(float(d.rstrip("%"))) >= 100 for d in deltas if d)
+
+
+def test_ward_profile_says_what_its_changes_are_compared_with(store: Path) -> None:
+    at = _open("5_Ward_profile.py")
+    captions = [c.value for c in at.caption]
+    assert any(
+        c.startswith("Latest period:") and "Changes are against" in c for c in captions
+    ) or any("No changes are shown" in c for c in captions), captions

@@ -259,3 +259,42 @@ def test_count_legend_labels_are_distinct_and_whole():
         labels = list(colour_legend(0, top, "cases").layout.xaxis.ticktext)
         assert len(labels) == len(set(labels)) >= 2
         assert all("." not in label for label in labels)
+
+
+_EMPTY_TREND = pd.DataFrame(
+    columns=["ward_code", "ward_name", "period_start", "cases_per_1k", "cases"]
+).astype({"period_start": "datetime64[ns]"})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: trend_figure(_EMPTY_TREND, "cases_per_1k", funding_start="2024-05-01"),
+        lambda: category_figure(pd.DataFrame({"category": [], "cases": []})),
+        lambda: category_trend_figure(
+            pd.DataFrame({"category": [], "period_start": [], "cases": []}),
+            funding_start="2024-05-01",
+        ),
+        lambda: rank_figure(_EMPTY_TREND, "cases_per_1k", "E1"),
+        lambda: bar_over_time(
+            pd.DataFrame({"period_start": [], "spend_gbp": []}),
+            "spend_gbp",
+            funding_start="2024-05-01",
+        ),
+    ],
+)
+def test_an_empty_chart_has_no_axes_and_says_there_is_nothing_to_draw(build):
+    # issue #17: empty charts showed axes running from −1 to 4
+    fig = build()
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+    assert [a.text for a in fig.layout.annotations if a.name == "no_data"]
+    assert not fig.layout.shapes  # no funding line on an empty chart
+
+
+def test_value_axes_never_run_below_zero():
+    frame = _frame()
+    frame["cases_per_1k"] = 0.0
+    fig = trend_figure(frame, "cases_per_1k")
+    assert fig.layout.yaxis.rangemode == "nonnegative"
+    bars = category_figure(pd.DataFrame({"category": ["litter"], "cases": [0]}))
+    assert bars.layout.xaxis.rangemode == "nonnegative"

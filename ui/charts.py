@@ -23,6 +23,7 @@ from ui import SEQUENTIAL_SCALE
 from ui.format import (
     category_label,
     is_complete,
+    is_missing,
     metric_kind,
     metric_label,
     metric_value,
@@ -88,7 +89,30 @@ def _rgba(colour: str, alpha: float) -> str:
     return f"rgba({', '.join(parts)}, {alpha})"
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, x_title: str | None = None) -> go.Figure:
+def has_points(fig: go.Figure) -> bool:
+    """Whether any trace of the figure has a value to draw."""
+    for trace in fig.data:
+        for axis in ("x", "y"):
+            values = getattr(trace, axis, None)
+            if values is not None and any(not is_missing(v) for v in values):
+                return True
+    return False
+
+
+NO_DATA_TEXT = "No data to draw for the choices made"
+
+
+def _layout(
+    fig: go.Figure,
+    title: str,
+    y_title: str,
+    x_title: str | None = None,
+    *,
+    empty: str = NO_DATA_TEXT,
+) -> go.Figure:
+    """Shared layout. Value axes never run below zero (every figure here is a count, rate,
+    share or amount), and a figure with nothing to draw has no axes at all, only ``empty``
+    (Plotly's empty axes ran from −1 to 4)."""
     fig.update_layout(
         title={"text": title},
         yaxis_title=y_title,
@@ -97,6 +121,20 @@ def _layout(fig: go.Figure, title: str, y_title: str, x_title: str | None = None
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
+    fig.update_yaxes(rangemode="nonnegative")
+    if not has_points(fig):
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.add_annotation(
+            text=safe_text(empty),
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            name="no_data",
+            font={"size": 14, "color": "#555555"},
+        )
     return fig
 
 
@@ -113,6 +151,8 @@ def add_funding(
     """
     if start is None or pd.isna(start):
         return fig
+    if any(a.name == "no_data" for a in fig.layout.annotations):
+        return fig  # a chart with nothing to draw gets no funding line either
     x0 = (
         pd.Timestamp(start).tz_localize(None) if pd.Timestamp(start).tzinfo else pd.Timestamp(start)
     )
@@ -317,6 +357,7 @@ def category_figure(
         )
     )
     fig = _layout(fig, title or "Cases by category", "", metric_label(value))
+    fig.update_xaxes(rangemode="nonnegative")
     fig.update_layout(hovermode="closest", height=max(260, 34 * len(rows) + 80))
     return fig
 
