@@ -2,21 +2,23 @@
 
 import streamlit as st
 
-from ui import charts, components, data
+from ui import charts, components, data, filters
 from ui.format import metric_label
 from ui.nav import dashboard_page
 
 options, f = dashboard_page("Neighbourhood: overview", ":material/home:")
 
 st.title("Street cleansing and enforcement: overview")
-compare = st.segmented_control(
+compare_ctl = filters.Control("overview_compare", "compare", ("previous", "year"), "previous")
+filters.url_control(compare_ctl)
+st.segmented_control(
     "Compare with",
     ["previous", "year"],
     format_func={"previous": "The period before", "year": "Same period a year earlier"}.get,
-    default="previous",
     required=True,
     key="overview_compare",
 )
+compare = filters.mirror_control(compare_ctl)
 view = data.overview(f, compare)
 st.caption(f"Figures for {view.scope} · {f.selection(wards=False)}. Periods shown: {view.shown}")
 

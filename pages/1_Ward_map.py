@@ -10,7 +10,22 @@ options, f = dashboard_page("Ward map", ":material/map:")
 
 st.title("Ward map")
 choices = data.period_choices(f)
-filters.keep_valid("map_period", list(choices), list(choices)[-1] if choices else None)
+# Every control is in the URL; the period always (its default, the latest, moves with the data).
+controls = [
+    filters.Control("map_metric", "measure", data.MAP_METRICS, data.MAP_METRICS[0]),
+    filters.Control(
+        "map_period",
+        "when",
+        tuple(choices),
+        list(choices)[-1] if choices else None,
+        pin=True,
+        text=lambda p: p.date().isoformat(),
+    ),
+    filters.toggle_control("map_hexes", "hotspots"),
+    filters.toggle_control("map_points", "cases"),
+]
+for control in controls:
+    filters.url_control(control)
 pick, when = st.columns(2, vertical_alignment="bottom")
 metric = pick.selectbox(
     "Colour wards by", data.MAP_METRICS, format_func=metric_label, key="map_metric"
@@ -30,6 +45,8 @@ with st.container(horizontal=True, gap="large"):
         help=f"Street-cleansing cases reported in the chosen period, at most {data.POINT_CAP:,}. "
         "Enforcement cases are never shown as points: they concern individuals.",
     )
+for control in controls:
+    filters.mirror_control(control)
 view = data.ward_map(f, period, hexes=hexes, points=points)
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import page_support as ps
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -124,3 +125,123 @@ def test_ward_profile_says_what_its_changes_are_compared_with(store: Path) -> No
     assert any(
         c.startswith("Latest period:") and "Changes are against" in c for c in captions
     ) or any("No changes are shown" in c for c in captions), captions
+
+
+# --- links carry the whole view (issue #17) -----------------------------------------------------
+
+
+def _link(at: AppTest) -> dict[str, list[str]]:
+    out = {}
+    for name in at.query_params:
+        value = at.query_params[name]
+        out[name] = [value] if isinstance(value, str) else list(value)
+    return out
+
+
+def _reopen(name: str, link: dict[str, list[str]]) -> AppTest:
+    """The page opened from a link in a fresh session (a new browser)."""
+    at = AppTest.from_file(
+        str(ps.REPO / ("app.py" if name == "app.py" else f"pages/{name}")), default_timeout=120
+    )
+    at.secrets = dict(ps.LOCAL_SECRETS)
+    at.user = {}
+    for key, values in link.items():
+        at.query_params[key] = values
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figures(at: AppTest) -> dict:
+    """What the visitor reads: card values and changes, tables, map layers, chart titles."""
+    decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {
+        "metrics": [(m.label, m.value, m.proto.delta) for m in at.metric],
+        "tables": [df.value.to_json() for df in at.dataframe],
+        "layers": [[layer["id"] for layer in d["layers"]] for d in decks],
+        "charts": [(c["layout"].get("title", {}).get("text"), len(c["data"])) for c in charts],
+        "subheaders": [h.value for h in at.subheader],
+    }
+
+
+def test_overview_link_keeps_the_compare_toggle(store: Path) -> None:
+    at = _page("app.py")
+    before = _figures(at)
+    at.segmented_control(key="overview_compare").set_value("year").run()
+    at.sidebar.selectbox(key="filter_period").set_value("quarter").run()
+    link = _link(at)
+    assert link["compare"] == ["year"] and link["period"] == ["quarter"]
+    assert {"from", "to"} <= set(link)
+    shown = _figures(at)
+    assert shown != before
+    again = _reopen("app.py", link)
+    assert again.segmented_control(key="overview_compare").value == "year"
+    assert _figures(again) == shown
+
+
+def test_ward_map_link_keeps_period_measure_and_toggles(store: Path) -> None:
+    at = _open("1_Ward_map.py")
+    latest = at.select_slider(key="map_period").value
+    earlier = latest - pd.DateOffset(months=6)
+    at.select_slider(key="map_period").set_value(earlier).run()
+    assert at.select_slider(key="map_period").value == earlier
+    at.selectbox(key="map_metric").set_value("median_days_to_close").run()
+    at.toggle(key="map_hexes").set_value(True).run()
+    at.toggle(key="map_points").set_value(True).run()
+    code = Store(store).wards()["ward_code"].iloc[1]
+    at.selectbox(key="ward").set_value(code).run()
+    assert not at.exception
+    link = _link(at)
+    assert {"when", "measure", "hotspots", "cases", "ward", "from", "to"} <= set(link)
+    again = _reopen("1_Ward_map.py", link)
+    assert again.select_slider(key="map_period").value == at.select_slider(key="map_period").value
+    assert again.selectbox(key="map_metric").value == "median_days_to_close"
+    assert again.toggle(key="map_hexes").value and again.toggle(key="map_points").value
+    assert _figures(again) == _figures(at)
+    assert [json.loads(d.proto.json) for d in again.get("deck_gl_json_chart")] == [
+        json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")
+    ]
+
+
+def test_ward_map_link_opened_later_still_shows_its_period(store: Path) -> None:
+    # the default period is the latest: a link must name its own, or it moves with the data
+    at = _open("1_Ward_map.py")
+    link = _link(at)
+    latest = at.select_slider(key="map_period").value
+    assert link["when"] == [latest.date().isoformat()]
+
+
+def test_trends_link_keeps_measure_comparison_wards_and_city_line(store: Path) -> None:
+    at = _open("2_Trends.py")
+    codes = list(Store(store).wards()["ward_code"].iloc[:2])
+    at.selectbox(key="trend_metric").set_value("median_days_to_close").run()
+    at.multiselect(key="trend_comparison").set_value(codes).run()
+    at.toggle(key="trend_city").set_value(False).run()
+    link = _link(at)
+    assert link["measure"] == ["median_days_to_close"]
+    assert link["compare"] == codes and link["city"] == ["0"]
+    again = _reopen("2_Trends.py", link)
+    assert again.multiselect(key="trend_comparison").value == codes
+    assert again.toggle(key="trend_city").value is False
+    assert _figures(again) == _figures(at)
+
+
+def test_unknown_values_in_a_link_are_ignored(store: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    at = _reopen(
+        "1_Ward_map.py",
+        {"measure": [hostile], "when": ["1999-01-01"], "hotspots": ["yes"], "cases": [hostile]},
+    )
+    assert at.selectbox(key="map_metric").value == "cases_per_1k"
+    fresh = _open("1_Ward_map.py")
+    assert at.select_slider(key="map_period").value == fresh.select_slider(key="map_period").value
+    assert at.toggle(key="map_hexes").value is False and at.toggle(key="map_points").value is False
+    assert _link(at)["when"] != ["1999-01-01"] and "measure" not in _link(at)
+    trends = _reopen(
+        "2_Trends.py", {"compare": [hostile, "E0"], "city": [hostile], "measure": ["x"]}
+    )
+    assert trends.multiselect(key="trend_comparison").value == []
+    assert trends.toggle(key="trend_city").value is True
+    overview = _reopen("app.py", {"compare": [hostile]})
+    assert overview.segmented_control(key="overview_compare").value == "previous"
