@@ -50,6 +50,7 @@ with st.container(border=True):
             as_of=view.as_of,
         ),
         key="overview_trend",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         f"Dotted line: cases reported per 1,000 residents in {view.scope}, each period. "
@@ -58,11 +59,14 @@ with st.container(border=True):
         + (f"Dashed line: {fund.label}; shading: the funded period." if fund else "")
     )
 
+# The change is what the table is about: second, so a phone shows it without scrolling.
 movers = {
     "ward_name": st.column_config.TextColumn("Ward"),
-    "cases_per_1k": st.column_config.NumberColumn(metric_label("cases_per_1k"), format="%.2f"),
-    "cases": st.column_config.NumberColumn("Cases", format="localized"),
     "change_pct": st.column_config.NumberColumn("Change", format="%+.1f%%"),
+    "cases_per_1k": st.column_config.NumberColumn(
+        "Per 1,000", format="%.2f", help=metric_label("cases_per_1k")
+    ),
+    "cases": st.column_config.NumberColumn("Cases", format="localized"),
 }
 best, worst = st.columns(2)
 with best.container(border=True):

@@ -48,6 +48,7 @@ with st.container(border=True):
             as_of=view.as_of,
         ),
         key="trend_wards",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         ("" if view.wards else "Choose wards in the sidebar to draw them in colour. ")
@@ -82,6 +83,7 @@ with st.container(border=True):
             title=f"Cases by category, {view.scope}",
         ),
         key="trend_categories",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         "Cases reported in each whole period, one line per category (cancelled and duplicate "

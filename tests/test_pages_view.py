@@ -245,3 +245,29 @@ def test_unknown_values_in_a_link_are_ignored(store: Path) -> None:
     assert trends.toggle(key="trend_city").value is True
     overview = _reopen("app.py", {"compare": [hostile]})
     assert overview.segmented_control(key="overview_compare").value == "previous"
+
+
+# --- phone and laptop widths (issue #17) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["app.py", "2_Trends.py", "5_Ward_profile.py"])
+def test_no_chart_has_a_plotly_toolbar_over_its_title(store: Path, name: str) -> None:
+    at = _page(name)
+    charts = list(at.get("plotly_chart"))
+    assert charts
+    for chart in charts:
+        assert json.loads(chart.proto.config or "{}").get("displayModeBar") is False
+
+
+def test_movers_show_the_change_second_so_a_phone_sees_it(store: Path) -> None:
+    at = _page("app.py")
+    movers = [df for df in at.dataframe if "change_pct" in df.value.columns]
+    assert movers
+    for df in movers:
+        assert list(df.value.columns)[:2] == ["ward_name", "change_pct"]
+
+
+def test_ingest_log_shows_the_status_next_to_the_time(store: Path) -> None:
+    at = _open("6_Ingest_log.py")
+    order = list(at.dataframe[0].proto.column_order)
+    assert order[:2] == ["started_at", "status"]

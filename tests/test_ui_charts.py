@@ -298,3 +298,37 @@ def test_value_axes_never_run_below_zero():
     assert fig.layout.yaxis.rangemode == "nonnegative"
     bars = category_figure(pd.DataFrame({"category": ["litter"], "cases": [0]}))
     assert bars.layout.xaxis.rangemode == "nonnegative"
+
+
+def test_long_titles_wrap_to_fit_a_phone():
+    from ui.charts import TITLE_LINE
+
+    fig = trend_figure(
+        _frame(), "cases_per_1k", title="Cases per 1,000 residents: this ward and the whole city"
+    )
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(line) <= TITLE_LINE for line in lines)
+    assert fig.layout.margin.t > 50  # room for the second line
+
+
+def test_the_funding_label_reads_into_the_chart_in_short_lines():
+    # issue #17: written to the left of a line near the left edge, it was cut off at 390 px
+    from ui.charts import FUNDING_LINE
+
+    early = trend_figure(
+        _frame(),
+        "cases_per_1k",
+        funding_start="2023-06-01",
+        funding_label="Neighbourhood Pride Fund starts (01 Apr 2025)",
+    )
+    note = early.layout.annotations[0]
+    assert note.xanchor == "left"  # text to the right of the line, inside the chart
+    assert all(len(line) <= FUNDING_LINE for line in note.text.split("<br>"))
+    late = trend_figure(_frame(), "cases_per_1k", funding_start="2024-02-01", funding_label="x")
+    assert late.layout.annotations[0].xanchor == "right"
+
+
+def test_dashboard_charts_have_no_plotly_toolbar_over_their_titles():
+    from ui.charts import PLOTLY_CONFIG
+
+    assert PLOTLY_CONFIG["displayModeBar"] is False

@@ -36,6 +36,31 @@ MUTED_COLOUR = "rgba(140, 140, 140, 0.55)"
 FUNDED_FILL = "rgba(225, 204, 85, 0.18)"  # a pale tint of the scale's yellow end
 
 
+#: ``st.plotly_chart(config=PLOTLY_CONFIG)`` on every dashboard chart: no Plotly toolbar (on a
+#: phone a tap shows it, over the chart's title); the data are in the table beside each chart.
+PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+
+#: Characters on one line of a chart title or note: about 340 px at Plotly's title size, the
+#: width of a chart on a 390 px phone.
+TITLE_LINE = 40
+#: Characters on one line of the funding label beside its dashed line.
+FUNDING_LINE = 24
+
+
+def wrap_text(text: str, width: int = TITLE_LINE) -> str:
+    """Break a chart title or note into lines of at most ``width`` characters (``<br>``):
+    Plotly does not wrap text, and a long title was cut off on a phone.
+
+    Examples
+    --------
+    >>> wrap_text("Cases per 1,000 residents: this ward and the whole city")
+    'Cases per 1,000 residents: this ward and<br>the whole city'
+    """
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
 def safe_text(value: Any) -> str:
     """Data text made inert for Plotly: ``<img src=x>`` displays literally, never as markup."""
     return html.escape(str(value), quote=False)
@@ -113,13 +138,15 @@ def _layout(
     """Shared layout. Value axes never run below zero (every figure here is a count, rate,
     share or amount), and a figure with nothing to draw has no axes at all, only ``empty``
     (Plotly's empty axes ran from −1 to 4)."""
+    text = wrap_text(title)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title},
+        title={"text": text},
         yaxis_title=y_title,
         xaxis_title=x_title,
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50 + 22 * (lines - 1), "b": 10},
     )
     fig.update_yaxes(rangemode="nonnegative")
     if not has_points(fig):
@@ -156,18 +183,25 @@ def add_funding(
     x0 = (
         pd.Timestamp(start).tz_localize(None) if pd.Timestamp(start).tzinfo else pd.Timestamp(start)
     )
+    xs = [x for trace in fig.data for x in (trace.x if trace.x is not None else ())]
+    stamps = [pd.Timestamp(x) for x in xs if not pd.isna(x)]
+    stamps = [t.tz_localize(None) if t.tzinfo else t for t in stamps]
+    # The label reads into the chart, on the side of the line with more room (written to the
+    # left of a line near the left edge, it was cut off on a phone), in short lines.
+    first, last = (min(stamps), max(stamps)) if stamps else (x0, x0)
+    room_right = (last - x0) >= (x0 - first)
     fig.add_vline(
         x=x0,
         line_dash="dash",
         line_color=CITY_COLOUR,
         line_width=1.5,
-        annotation_text=safe_text(label),
-        annotation_position="top left",
+        annotation_text=wrap_text(safe_text(label), FUNDING_LINE),
+        annotation_position="top right" if room_right else "top left",
+        annotation_align="left" if room_right else "right",
+        annotation_font_size=11,
     )
     if end is None or pd.isna(end):
-        xs = [x for trace in fig.data for x in (trace.x if trace.x is not None else ())]
-        ends = [pd.Timestamp(x) for x in xs if not pd.isna(x)]
-        x1 = max(ends) if ends else x0
+        x1 = last if stamps else x0
     else:
         x1 = pd.Timestamp(end)
     if x1 > x0:

@@ -170,5 +170,9 @@ def enforcement(funnel: pd.DataFrame, key: str) -> None:
     if funnel["suppressed"].any() or not funnel["count"].any():
         st.caption(disclosure.note() + " No chart is drawn, so the hidden numbers stay hidden.")
     else:
-        st.plotly_chart(charts.funnel_figure(funnel[["stage", "count"]]), key=f"{key}_funnel")
+        st.plotly_chart(
+            charts.funnel_figure(funnel[["stage", "count"]]),
+            key=f"{key}_funnel",
+            config=charts.PLOTLY_CONFIG,
+        )
     table(funnel, columns.enforcement_funnel(), file_name="enforcement.csv", key=key)

@@ -1032,18 +1032,20 @@ def show_outcome(outcome: Outcome, index: int) -> None:
 
 # --- ingest log -------------------------------------------------------------------------------
 
+#: In display order: the status next to the time, so it is on screen on a laptop whatever the
+#: length of a file name or an e-mail address (it was last, and off-screen at 1440 px).
 LOG_COLUMNS: Final[dict[str, str]] = {
     "started_at": "When",
-    "actor": "Who",
-    "file_name": "File",
-    "sha256_short": "SHA-256 (short)",
+    "status": "Status",
     "kind": "What",
+    "file_name": "File",
     "rows_read": "Rows read",
     "rows_accepted": "Accepted",
     "rows_rejected": "Rejected",
     "rows_new": "New",
     "rows_updated": "Updated",
-    "status": "Status",
+    "actor": "Who",
+    "sha256_short": "SHA-256 (short)",
 }
 STATUS_LABELS: Final[dict[str, str]] = {
     "committed": "Loaded",
