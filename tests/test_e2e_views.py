@@ -140,7 +140,7 @@ def _profile(page: object) -> None:
 
 
 def _spend(page: object) -> None:
-    _choose(page, "Outcome", "Street-cleansing cases per 1,000 residents")
+    _choose(page, "Outcome", "Median days to close")
 
 
 #: page path → what a visitor changes there (None: the page has no view controls to change)

@@ -271,3 +271,27 @@ def test_ingest_log_shows_the_status_next_to_the_time(store: Path) -> None:
     at = _open("6_Ingest_log.py")
     order = list(at.dataframe[0].proto.column_order)
     assert order[:2] == ["started_at", "status"]
+
+
+def test_spend_link_keeps_programme_outcome_and_type_of_case(store: Path) -> None:
+    at = _open("3_Spend_vs_results.py")
+    at.selectbox(key="spend_outcome").set_value("median_days_to_close").run()
+    kinds = at.selectbox(key="spend_category").options
+    assert len(kinds) > 1
+    second = at.selectbox(key="spend_category")
+    # options are labels; the value is the category code behind the second label
+    from neighbourhood.schemas import CATEGORY_LABELS
+
+    code = next(c for c, label in CATEGORY_LABELS.items() if label == kinds[1])
+    second.set_value(code).run()
+    assert not at.exception
+    link = _link(at)
+    assert link["outcome"] == ["median_days_to_close"] and link["type"] == [code]
+    again = _reopen("3_Spend_vs_results.py", link)
+    assert again.selectbox(key="spend_category").value == code
+    assert _figures(again) == _figures(at)
+    # a type of case is only in the link while the outcome has one
+    at.selectbox(key="spend_outcome").set_value("actions_per_100_fly_tips").run()
+    assert "type" not in _link(at)
+    hostile = _reopen("3_Spend_vs_results.py", {"programme": ["<b>x</b>"], "outcome": ["nope"]})
+    assert hostile.selectbox(key="spend_outcome").value == "cases_per_1k"
