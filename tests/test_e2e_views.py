@@ -26,6 +26,15 @@ browser = e2e.browser
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PHONE = {"width": 390, "height": 844}
+#: Seconds a page may take to settle: the ward profile's first render on a busy shared machine
+#: took 30 s.
+SETTLE = 240
+
+
+def _idle(page: object) -> None:
+    _wait_until_idle(page, SETTLE)
+
+
 LAPTOP = {"width": 1440, "height": 900}
 
 
@@ -33,7 +42,7 @@ def _open(browser: object, url: str, viewport: dict) -> tuple[object, object]:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.goto(url, wait_until="domcontentloaded")
-    _wait_until_idle(page)
+    _idle(page)
     page.wait_for_timeout(1200)  # maps and charts draw after the script
     return context, page
 
@@ -80,47 +89,39 @@ def _shown(page: object) -> dict[str, list[str]]:
     }
 
 
-def _choose(page: object, label: str, option: str) -> None:
-    """Pick ``option`` in the select box labelled ``label`` (main area)."""
-    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text=label)
-    box.locator('[data-baseweb="select"]').first.click()
-    page.locator('[role="option"]').filter(
-        has_text=re.compile(f"^{re.escape(option)}$")
-    ).first.click()
-    _wait_until_idle(page)
+def _choose(page: object, label: str, option: str, where: str = "stMain") -> None:
+    """Pick ``option`` in the select box labelled ``label`` (in the main area or sidebar)."""
+    page.locator(f'[data-testid="{where}"]').get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    _idle(page)
 
 
 def _toggle(page: object, label: str) -> None:
     page.locator('[data-testid="stMain"] [data-testid="stCheckbox"]').filter(
         has_text=label
     ).first.locator("label").first.click()
-    _wait_until_idle(page)
+    _idle(page)
 
 
 def _sidebar_period(page: object, label: str) -> None:
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
-        has_text="Show figures by"
-    )
-    box.locator('[data-baseweb="select"]').first.click()
-    page.locator('[role="option"]').filter(has_text=re.compile(f"^{label}$")).first.click()
-    _wait_until_idle(page)
+    _choose(page, "Show figures by", label, where="stSidebar")
 
 
 def _overview(page: object) -> None:
     page.locator('[data-testid="stMain"] button').filter(
         has_text="Same period a year earlier"
     ).first.click()
-    _wait_until_idle(page)
+    _idle(page)
     _sidebar_period(page, "Quarter")
 
 
 def _ward_map(page: object) -> None:
     _choose(page, "Colour wards by", "Median days to close")
-    slider = page.locator('[data-testid="stMain"] [role="slider"]').first
+    slider = page.locator('[data-testid="stMain"]').get_by_role("slider").first
     slider.focus()
     for _ in range(4):
         slider.press("ArrowLeft")
-    _wait_until_idle(page)
+    _idle(page)
     _toggle(page, "Hotspots")
     _toggle(page, "Individual cases")
 
@@ -132,10 +133,9 @@ def _trends(page: object) -> None:
 
 
 def _profile(page: object) -> None:
-    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
-    box.locator('[data-baseweb="select"]').first.click()
-    page.locator('[role="option"]').nth(3).click()
-    _wait_until_idle(page)
+    page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Ward").click()
+    page.get_by_role("option").nth(3).click()
+    _idle(page)
     _sidebar_period(page, "Quarter")
 
 

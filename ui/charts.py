@@ -40,9 +40,9 @@ FUNDED_FILL = "rgba(225, 204, 85, 0.18)"  # a pale tint of the scale's yellow en
 #: phone a tap shows it, over the chart's title); the data are in the table beside each chart.
 PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
 
-#: Characters on one line of a chart title or note: about 340 px at Plotly's title size, the
+#: Characters on one line of a chart title: about 320 px at Plotly's title size, the
 #: width of a chart on a 390 px phone.
-TITLE_LINE = 40
+TITLE_LINE = 44
 #: Characters on one line of the funding label beside its dashed line.
 FUNDING_LINE = 24
 
@@ -54,7 +54,7 @@ def wrap_text(text: str, width: int = TITLE_LINE) -> str:
     Examples
     --------
     >>> wrap_text("Cases per 1,000 residents: this ward and the whole city")
-    'Cases per 1,000 residents: this ward and<br>the whole city'
+    'Cases per 1,000 residents: this ward and the<br>whole city'
     """
     import textwrap
 
