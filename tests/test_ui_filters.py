@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+import pytest
+
 from ui.filters import (
     K_CATS,
     K_DATES,
     K_PERIOD,
     K_WARD,
     K_WARDS,
+    Control,
     FilterOptions,
     default_values,
+    emit_control,
+    parse_control,
     parse_query,
     to_query,
+    toggle_control,
 )
 
 OPTIONS = FilterOptions(
@@ -78,10 +85,6 @@ def test_url_dates_are_clipped_to_the_data_and_put_in_order():
 
 # --- page controls in the URL (issue #17: the map's link lost its period and toggles) ----------
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from ui.filters import Control, emit_control, parse_control, toggle_control  # noqa: E402
 
 MEASURE = Control("map_metric", "measure", ("cases_per_1k", "cases", "spend_gbp"), "cases_per_1k")
 STARTS = tuple(pd.date_range("2026-01-01", periods=3, freq="MS"))

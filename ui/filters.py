@@ -6,8 +6,13 @@ where Streamlit would otherwise drop the state of widgets that are not drawn), a
 to ``st.query_params`` so a view can be shared as a link. On a fresh session the URL wins.
 
 URL parameters: ``from``/``to`` (ISO dates), ``period`` (month, quarter, year), ``cat`` and
-``wards`` (repeated), and ``ward`` (the ward on the map and profile pages). Values equal to the
-default are left out of the URL; invalid values are ignored.
+``wards`` (repeated), and ``ward`` (the ward on the map and profile pages). The dates are always
+written (their default moves with the data); other values equal to the default are left out of
+the URL; invalid values are ignored.
+
+A page's own controls (a measure, a period on a slider, a toggle) are ``Control`` objects:
+``url_control`` before the widget, ``mirror_control`` after it (docs/ui.md lists every
+parameter).
 
 The parsing and URL-building functions are pure and unit-tested without a Streamlit runtime.
 """
