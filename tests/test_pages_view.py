@@ -62,7 +62,14 @@ def test_ward_map_with_hotspots_takes_no_map_selection_that_would_tint_the_hexag
     assert list(_decks(at)[0].proto.selection_mode)
 
 
-PAGES = ("app.py", "1_Ward_map.py", "2_Trends.py", "5_Ward_profile.py", "6_Ingest_log.py")
+PAGES = (
+    "app.py",
+    "1_Ward_map.py",
+    "2_Trends.py",
+    "5_Ward_profile.py",
+    "6_Ingest_log.py",
+    "7_Compared_with_other_councils.py",
+)
 
 
 def _page(name: str) -> AppTest:
@@ -250,7 +257,9 @@ def test_unknown_values_in_a_link_are_ignored(store: Path) -> None:
 # --- phone and laptop widths (issue #17) --------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["app.py", "2_Trends.py", "5_Ward_profile.py"])
+@pytest.mark.parametrize(
+    "name", ["app.py", "2_Trends.py", "5_Ward_profile.py", "7_Compared_with_other_councils.py"]
+)
 def test_no_chart_has_a_plotly_toolbar_over_its_title(store: Path, name: str) -> None:
     at = _page(name)
     charts = list(at.get("plotly_chart"))
