@@ -159,7 +159,9 @@ CHANGES: dict[str, Callable[[object], None] | None] = {
 def test_a_copied_link_opens_the_same_view_in_a_new_browser(
     server: str, browser: object, label: str, path: str
 ) -> None:
-    change = CHANGES.get(path)
+    if path not in CHANGES:
+        pytest.skip(f"{label}: its controls are not in the URL yet")
+    change = CHANGES[path]
     if change is None:
         pytest.skip(f"{label} has no controls that change what it shows")
     context, page = _open(browser, f"{server}/{path}", LAPTOP)
