@@ -2,21 +2,23 @@
 
 import streamlit as st
 
-from ui import charts, components, data
+from ui import charts, components, data, filters
 from ui.format import metric_label
 from ui.nav import dashboard_page
 
 options, f = dashboard_page("Neighbourhood: overview", ":material/home:")
 
 st.title("Street cleansing and enforcement: overview")
-compare = st.segmented_control(
+compare_ctl = filters.Control("overview_compare", "compare", ("previous", "year"), "previous")
+filters.url_control(compare_ctl)
+st.segmented_control(
     "Compare with",
     ["previous", "year"],
     format_func={"previous": "The period before", "year": "Same period a year earlier"}.get,
-    default="previous",
     required=True,
     key="overview_compare",
 )
+compare = filters.mirror_control(compare_ctl)
 view = data.overview(f, compare)
 st.caption(f"Figures for {view.scope} · {f.selection(wards=False)}. Periods shown: {view.shown}")
 
@@ -48,6 +50,7 @@ with st.container(border=True):
             as_of=view.as_of,
         ),
         key="overview_trend",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         f"Dotted line: cases reported per 1,000 residents in {view.scope}, each period. "
@@ -56,11 +59,14 @@ with st.container(border=True):
         + (f"Dashed line: {fund.label}; shading: the funded period." if fund else "")
     )
 
+# The change is what the table is about: second, so a phone shows it without scrolling.
 movers = {
     "ward_name": st.column_config.TextColumn("Ward"),
-    "cases_per_1k": st.column_config.NumberColumn(metric_label("cases_per_1k"), format="%.2f"),
-    "cases": st.column_config.NumberColumn("Cases", format="localized"),
     "change_pct": st.column_config.NumberColumn("Change", format="%+.1f%%"),
+    "cases_per_1k": st.column_config.NumberColumn(
+        "Per 1,000", format="%.2f", help=metric_label("cases_per_1k")
+    ),
+    "cases": st.column_config.NumberColumn("Cases", format="localized"),
 }
 best, worst = st.columns(2)
 with best.container(border=True):
@@ -71,7 +77,9 @@ with best.container(border=True):
         if view.movers_compare
         else "No whole period to compare yet."
     )
-    components.table(view.best, movers, file_name="most_improved_wards.csv", key="best")
+    components.table(
+        view.best, movers, file_name="most_improved_wards.csv", key="best", empty=view.best_empty
+    )
 with worst.container(border=True):
     st.subheader("Wards getting worse")
     st.caption(
@@ -80,6 +88,8 @@ with worst.container(border=True):
         if view.movers_compare
         else "No whole period to compare yet."
     )
-    components.table(view.worst, movers, file_name="wards_getting_worse.csv", key="worst")
+    components.table(
+        view.worst, movers, file_name="wards_getting_worse.csv", key="worst", empty=view.worst_empty
+    )
 
 components.freshness(view.fresh)

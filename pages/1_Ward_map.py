@@ -10,7 +10,22 @@ options, f = dashboard_page("Ward map", ":material/map:")
 
 st.title("Ward map")
 choices = data.period_choices(f)
-filters.keep_valid("map_period", list(choices), list(choices)[-1] if choices else None)
+# Every control is in the URL; the period always (its default, the latest, moves with the data).
+controls = [
+    filters.Control("map_metric", "measure", data.MAP_METRICS, data.MAP_METRICS[0]),
+    filters.Control(
+        "map_period",
+        "when",
+        tuple(choices),
+        list(choices)[-1] if choices else None,
+        pin=True,
+        text=lambda p: p.date().isoformat(),
+    ),
+    filters.toggle_control("map_hexes", "hotspots"),
+    filters.toggle_control("map_points", "cases"),
+]
+for control in controls:
+    filters.url_control(control)
 pick, when = st.columns(2, vertical_alignment="bottom")
 metric = pick.selectbox(
     "Colour wards by", data.MAP_METRICS, format_func=metric_label, key="map_metric"
@@ -21,7 +36,8 @@ with st.container(horizontal=True, gap="large"):
         "Hotspots",
         key="map_hexes",
         help="Cases in the chosen period counted in small hexagons. The wards are then drawn "
-        "as outlines, so the map has one colour scale at a time.",
+        "as outlines, so the map has one colour scale at a time; choose a ward in the box "
+        "beside the map.",
     )
     points = st.toggle(
         "Individual cases",
@@ -29,6 +45,8 @@ with st.container(horizontal=True, gap="large"):
         help=f"Street-cleansing cases reported in the chosen period, at most {data.POINT_CAP:,}. "
         "Enforcement cases are never shown as points: they concern individuals.",
     )
+for control in controls:
+    filters.mirror_control(control)
 view = data.ward_map(f, period, hexes=hexes, points=points)
 
 
@@ -50,12 +68,17 @@ def map_and_detail() -> None:
     if view.points is not None:
         layers.append(maps.point_layer(maps.point_data(view.points)))
     layers.append(maps.highlight_layer(shapes[shapes["ward_code"] == code]))
+    # A map selection makes Streamlit recolour every layer (the picked object opaque, the rest
+    # faded), which tinted the hexagons: with hotspots on, the ward is chosen in the box above.
+    clickable = view.hexes is None
     with left:
         st.pydeck_chart(
             maps.ward_deck(layers, view.wards.total_bounds),
-            on_select=lambda: filters.select_ward_from_map("ward_map_deck"),
+            on_select=(lambda: filters.select_ward_from_map("ward_map_deck"))
+            if clickable
+            else "ignore",
             selection_mode="single-object",
-            key="ward_map_deck",
+            key="ward_map_deck" if clickable else "ward_map_deck_hotspots",
             height=560,
             alt=f"Map of wards coloured by {metric_label(metric).lower()}, {view.period}.",
         )

@@ -2,13 +2,20 @@
 
 import streamlit as st
 
-from ui import charts, columns, components, data, disclosure
+from ui import charts, columns, components, data, disclosure, filters
 from ui.format import metric_label, so_far_text
 from ui.nav import dashboard_page
 
 options, f = dashboard_page("Trends", ":material/show_chart:")
 
 st.title("Trends")
+controls = [
+    filters.Control("trend_metric", "measure", data.TREND_METRICS, data.TREND_METRICS[0]),
+    filters.Control("trend_comparison", "compare", tuple(options.wards), [], multi=True),
+    filters.toggle_control("trend_city", "city", default=True),
+]
+for control in controls:
+    filters.url_control(control)
 pick, compare, city = st.columns([2, 3, 1], vertical_alignment="bottom")
 metric = pick.selectbox("Measure", data.TREND_METRICS, format_func=metric_label, key="trend_metric")
 comparison = compare.multiselect(
@@ -18,7 +25,9 @@ comparison = compare.multiselect(
     key="trend_comparison",
     placeholder="None",
 )
-show_city = city.toggle("Whole city", value=True, key="trend_city")
+show_city = city.toggle("Whole city", key="trend_city")
+for control in controls:
+    filters.mirror_control(control)
 view = data.trends(f, comparison)
 fund = view.funding
 st.caption(f"Periods shown: {view.periods_shown}")
@@ -39,6 +48,7 @@ with st.container(border=True):
             as_of=view.as_of,
         ),
         key="trend_wards",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         ("" if view.wards else "Choose wards in the sidebar to draw them in colour. ")
@@ -73,6 +83,7 @@ with st.container(border=True):
             title=f"Cases by category, {view.scope}",
         ),
         key="trend_categories",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         "Cases reported in each whole period, one line per category (cancelled and duplicate "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from neighbourhood.evaluation import OUTCOMES
-from ui import data, spend
+from ui import data, filters, spend
 from ui.auth import current_visitor
 from ui.format import category_label, uk_date
 from ui.nav import sidebar_nav
@@ -21,8 +21,16 @@ programmes = spend.programmes(revision)
 if not programmes:
     st.info("No funding programme found: load a spend file with ward-level programme lines.")
     st.stop()
+names = tuple(p.name for p in programmes)
+# Every control is in the URL (ui.filters.Control): a link opens the same evaluation.
+controls = [
+    filters.Control("spend_programme", "programme", names, names[0]),
+    filters.Control("spend_outcome", "outcome", tuple(OUTCOMES), next(iter(OUTCOMES))),
+]
+for control in controls:
+    filters.url_control(control)
 c1, c2, c3 = st.columns(3)
-name = c1.selectbox("Programme", [p.name for p in programmes], key="spend_programme")
+name = c1.selectbox("Programme", list(names), key="spend_programme")
 outcome = c2.selectbox(
     "Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label, key="spend_outcome"
 )
@@ -30,13 +38,20 @@ chosen = next(p for p in programmes if p.name == name)
 category = None
 if outcome in spend.CATEGORY_OUTCOMES:
     counts = spend.case_counts(revision, chosen.treated_wards)
+    kinds = tuple(spend.category_options(counts) or spend.category_options())
+    controls.append(filters.Control("spend_category", "type", kinds, kinds[0]))
+    filters.url_control(controls[-1])
     category = c3.selectbox(
         "Type of case",
-        spend.category_options(counts) or spend.category_options(),
+        list(kinds),
         format_func=category_label,
         key="spend_category",
         help="Only the types of case reported in the funded wards are listed.",
     )
+elif "type" in st.query_params:
+    del st.query_params["type"]
+for control in controls:
+    filters.mirror_control(control)
 
 view = spend.evaluate(revision, name, outcome, category)
 p = view.programme

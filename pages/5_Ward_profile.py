@@ -24,6 +24,7 @@ st.caption(
     )
     + (f" Funded by the {fund.name} from {uk_date(fund.start)}." if view.funded else "")
 )
+st.caption(data.changes_text(view.period, view.compared_with, f.period))
 components.kpi_row(view.kpis)
 
 trend, cats = st.columns([3, 2])
@@ -42,10 +43,15 @@ with trend.container(border=True):
             as_of=view.as_of,
         ),
         key="profile_trend",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption("Shaded bands: the range expected by chance (95%). Dotted line: the whole city.")
 with cats.container(border=True):
-    st.plotly_chart(charts.category_figure(view.categories), key="profile_categories")
+    st.plotly_chart(
+        charts.category_figure(view.categories),
+        key="profile_categories",
+        config=charts.PLOTLY_CONFIG,
+    )
     st.caption("Cases reported in the periods shown, by category.")
 
 hot, streets = st.columns([2, 3])
@@ -78,7 +84,9 @@ with funnel.container(border=True):
     components.enforcement(view.funnel, key="profile_enforcement")
 with rank.container(border=True):
     st.plotly_chart(
-        charts.rank_figure(view.latest, "cases_per_1k", view.ward_code), key="profile_rank"
+        charts.rank_figure(view.latest, "cases_per_1k", view.ward_code),
+        key="profile_rank",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(f"Every ward's cases per 1,000 residents in {view.period}; this ward in dark blue.")
 
@@ -97,6 +105,7 @@ with st.container(border=True):
             funding_label=fund.label if view.funded else "",
         ),
         key="profile_spend",
+        config=charts.PLOTLY_CONFIG,
     )
     components.table(
         view.spend, columns.ward_spend(), file_name="ward_spend.csv", key="profile_spend_table"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from neighbourhood.export import to_csv_bytes
-from ui import upload
+from ui import components, upload
 from ui.auth import current_visitor, writer
 from ui.nav import sidebar_nav
 
@@ -25,7 +25,7 @@ if table.empty:
     st.info("Nothing has been loaded yet.")
     st.stop()
 
-st.dataframe(
+components.dataframe(
     table,
     hide_index=True,
     column_order=list(upload.LOG_COLUMNS),

@@ -4,8 +4,8 @@ import streamlit as st
 
 from neighbourhood import compare as cmp
 from neighbourhood.export import to_csv_bytes
+from ui import charts, components, data
 from ui import compare as view
-from ui import data
 from ui.auth import current_visitor, writer
 from ui.nav import sidebar_nav
 from ui.upload import plain
@@ -77,7 +77,9 @@ view.kpis(row)
 
 with st.container(border=True):
     st.subheader("The group this year")
-    st.dataframe(view.group_table(table, year), hide_index=True, column_config=view.GROUP_COLUMNS)
+    components.dataframe(
+        view.group_table(table, year), hide_index=True, column_config=view.GROUP_COLUMNS
+    )
     st.download_button(
         "Download every council and year as CSV",
         data=to_csv_bytes(table),
@@ -98,7 +100,11 @@ with st.container(border=True):
         key="compare_trend",
     )
     st.markdown(view.trend_sentence(table, council, metric))
-    st.plotly_chart(view.trend_figure(table, council, metric), key="compare_trend_chart")
+    st.plotly_chart(
+        view.trend_figure(table, council, metric),
+        key="compare_trend_chart",
+        config=charts.PLOTLY_CONFIG,
+    )
     st.caption(
         "Black: the council; dashed: the group's median; grey: each other council in the group. "
         "DEFRA gives populations from 2019/20 only, so rates per 1,000 residents start there."
@@ -109,8 +115,12 @@ with st.container(border=True):
     left, right = st.columns(2)
     land = view.mix_frame(table, year, cmp.LAND)
     size = view.mix_frame(table, year, cmp.SIZE)
-    left.plotly_chart(view.mix_figure(land, "Land type"), key="compare_land")
-    right.plotly_chart(view.mix_figure(size, "Size"), key="compare_size")
+    left.plotly_chart(
+        view.mix_figure(land, "Land type"), key="compare_land", config=charts.PLOTLY_CONFIG
+    )
+    right.plotly_chart(
+        view.mix_figure(size, "Size"), key="compare_size", config=charts.PLOTLY_CONFIG
+    )
     st.caption("Shares of incidents; the group's bar pools its councils' incidents.")
 
 with st.container(border=True):

@@ -446,17 +446,19 @@ def test_ragged_csv_says_which_line_has_how_many_fields(store: Path) -> None:
     assert "tokenizing" not in error and "C error" not in error
 
 
-def test_preview_shows_empty_cells_blank_not_none(store: Path) -> None:
+def test_preview_shows_empty_cells_as_a_dash_not_none(store: Path) -> None:
+    # issue #17: "–" with a legend for a missing value everywhere, never "None"
     at = page(PAGE, secrets=LOCAL)
     at.run()
     at.file_uploader(key="upload_files").set_value(("new_cases.csv", _good_csv(store), "text/csv"))
     at.run()
     assert not at.exception
-    [head] = [d.value for d in at.dataframe if "case_id" in d.value.columns]
+    [table] = [d for d in at.dataframe if "case_id" in d.value.columns]
+    head = table.value
     assert "closed_at" in head.columns  # not in the file: every cell empty
-    assert set(head["closed_at"]) == {""}
-    assert not head.isna().any().any()
+    assert head["closed_at"].isna().all() and table.proto.placeholder == "–"
     assert not (head == "None").any().any()
+    assert "– : the cell is empty in the file." in texts(at)
 
 
 def test_after_loading_the_preview_says_loaded_and_load_is_not_offered_again(

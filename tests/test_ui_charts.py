@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from ui.charts import (
     add_funding,
@@ -13,6 +15,7 @@ from ui.charts import (
     category_trend_figure,
     colour_legend,
     funnel_figure,
+    nice_ticks,
     rank_figure,
     safe_text,
     trend_figure,
@@ -162,7 +165,7 @@ def test_bar_over_time_and_legend():
     assert list(fig.data[0].y) == [1, 2, 3]
     assert fig.layout.shapes[0].x0 == pd.Timestamp("2024-05-01")
     legend = colour_legend(0, 100, "pct_within_sla")
-    assert list(legend.layout.xaxis.ticktext) == ["0%", "25%", "50%", "75%", "100%"]
+    assert list(legend.layout.xaxis.ticktext) == ["0%", "20%", "40%", "60%", "80%", "100%"]
 
 
 def test_trend_marks_an_incomplete_last_period_with_open_circles_and_a_note():
@@ -216,3 +219,116 @@ def test_category_lines_can_be_told_apart_by_colour_and_dash() -> None:
     # the first eight are eight different colours of the colour-blind-safe palette, solid
     assert len({c for c, _ in styles[:8]}) == 8 and {d for _, d in styles[:8]} == {"solid"}
     assert category_styles(20) == list(dict.fromkeys(category_styles(20)))  # all distinct
+
+
+def test_a_count_legend_over_0_to_5_reads_every_whole_number_in_order():
+    # issue #17: the hexagon legend read "0 1 2 4 5" (1.25, 2.5, 3.75 rounded)
+    legend = colour_legend(0, 5, "cases")
+    assert list(legend.layout.xaxis.ticktext) == ["0", "1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize(
+    ("vmin", "vmax", "integer"),
+    [
+        (0, 5, True),
+        (1, 9, True),
+        (0, 47, True),
+        (3, 1234567, True),
+        (0.05, 0.37, False),
+        (2.13, 9.71, False),
+        (0, 100, False),
+        (12.3, 12.9, False),
+        (0, 2, True),
+    ],
+)
+def test_nice_ticks_are_round_evenly_spaced_and_inside_the_range(vmin, vmax, integer):
+    ticks = nice_ticks(vmin, vmax, 5, integer=integer)
+    assert 2 <= len(ticks) <= 6
+    assert all(vmin - 1e-9 <= t <= vmax + 1e-9 for t in ticks)
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1
+    step = steps.pop()
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert round(mantissa, 6) in (1, 2, 2.5, 5)
+    if integer:
+        assert all(float(t).is_integer() for t in ticks) and step >= 1
+
+
+def test_count_legend_labels_are_distinct_and_whole():
+    for top in range(1, 60):
+        labels = list(colour_legend(0, top, "cases").layout.xaxis.ticktext)
+        assert len(labels) == len(set(labels)) >= 2
+        assert all("." not in label for label in labels)
+
+
+_EMPTY_TREND = pd.DataFrame(
+    columns=["ward_code", "ward_name", "period_start", "cases_per_1k", "cases"]
+).astype({"period_start": "datetime64[ns]"})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: trend_figure(_EMPTY_TREND, "cases_per_1k", funding_start="2024-05-01"),
+        lambda: category_figure(pd.DataFrame({"category": [], "cases": []})),
+        lambda: category_trend_figure(
+            pd.DataFrame({"category": [], "period_start": [], "cases": []}),
+            funding_start="2024-05-01",
+        ),
+        lambda: rank_figure(_EMPTY_TREND, "cases_per_1k", "E1"),
+        lambda: bar_over_time(
+            pd.DataFrame({"period_start": [], "spend_gbp": []}),
+            "spend_gbp",
+            funding_start="2024-05-01",
+        ),
+    ],
+)
+def test_an_empty_chart_has_no_axes_and_says_there_is_nothing_to_draw(build):
+    # issue #17: empty charts showed axes running from −1 to 4
+    fig = build()
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+    assert [a.text for a in fig.layout.annotations if a.name == "no_data"]
+    assert not fig.layout.shapes  # no funding line on an empty chart
+
+
+def test_value_axes_never_run_below_zero():
+    frame = _frame()
+    frame["cases_per_1k"] = 0.0
+    fig = trend_figure(frame, "cases_per_1k")
+    assert fig.layout.yaxis.rangemode == "nonnegative"
+    bars = category_figure(pd.DataFrame({"category": ["litter"], "cases": [0]}))
+    assert bars.layout.xaxis.rangemode == "nonnegative"
+
+
+def test_long_titles_wrap_to_fit_a_phone():
+    from ui.charts import TITLE_LINE
+
+    fig = trend_figure(
+        _frame(), "cases_per_1k", title="Cases per 1,000 residents: this ward and the whole city"
+    )
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(line) <= TITLE_LINE for line in lines)
+    assert fig.layout.margin.t > 50  # room for the second line
+
+
+def test_the_funding_label_reads_into_the_chart_in_short_lines():
+    # issue #17: written to the left of a line near the left edge, it was cut off at 390 px
+    from ui.charts import FUNDING_LINE
+
+    early = trend_figure(
+        _frame(),
+        "cases_per_1k",
+        funding_start="2023-06-01",
+        funding_label="Neighbourhood Pride Fund starts (01 Apr 2025)",
+    )
+    note = early.layout.annotations[0]
+    assert note.xanchor == "left"  # text to the right of the line, inside the chart
+    assert all(len(line) <= FUNDING_LINE for line in note.text.split("<br>"))
+    late = trend_figure(_frame(), "cases_per_1k", funding_start="2024-02-01", funding_label="x")
+    assert late.layout.annotations[0].xanchor == "right"
+
+
+def test_dashboard_charts_have_no_plotly_toolbar_over_their_titles():
+    from ui.charts import PLOTLY_CONFIG
+
+    assert PLOTLY_CONFIG["displayModeBar"] is False

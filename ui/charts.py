@@ -23,6 +23,8 @@ from ui import SEQUENTIAL_SCALE
 from ui.format import (
     category_label,
     is_complete,
+    is_missing,
+    metric_kind,
     metric_label,
     metric_value,
     period_label,
@@ -32,6 +34,31 @@ from ui.format import (
 CITY_COLOUR = "#222222"
 MUTED_COLOUR = "rgba(140, 140, 140, 0.55)"
 FUNDED_FILL = "rgba(225, 204, 85, 0.18)"  # a pale tint of the scale's yellow end
+
+
+#: ``st.plotly_chart(config=PLOTLY_CONFIG)`` on every dashboard chart: no Plotly toolbar (on a
+#: phone a tap shows it, over the chart's title); the data are in the table beside each chart.
+PLOTLY_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+
+#: Characters on one line of a chart title: about 320 px at Plotly's title size, the
+#: width of a chart on a 390 px phone.
+TITLE_LINE = 44
+#: Characters on one line of the funding label beside its dashed line.
+FUNDING_LINE = 24
+
+
+def wrap_text(text: str, width: int = TITLE_LINE) -> str:
+    """Break a chart title or note into lines of at most ``width`` characters (``<br>``):
+    Plotly does not wrap text, and a long title was cut off on a phone.
+
+    Examples
+    --------
+    >>> wrap_text("Cases per 1,000 residents: this ward and the whole city")
+    'Cases per 1,000 residents: this ward and the<br>whole city'
+    """
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
 def safe_text(value: Any) -> str:
@@ -87,15 +114,54 @@ def _rgba(colour: str, alpha: float) -> str:
     return f"rgba({', '.join(parts)}, {alpha})"
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, x_title: str | None = None) -> go.Figure:
+def has_points(fig: go.Figure) -> bool:
+    """Whether any trace of the figure has a value to draw."""
+    for trace in fig.data:
+        for axis in ("x", "y"):
+            values = getattr(trace, axis, None)
+            if values is not None and any(not is_missing(v) for v in values):
+                return True
+    return False
+
+
+NO_DATA_TEXT = "No data to draw for the choices made"
+
+
+def _layout(
+    fig: go.Figure,
+    title: str,
+    y_title: str,
+    x_title: str | None = None,
+    *,
+    empty: str = NO_DATA_TEXT,
+) -> go.Figure:
+    """Shared layout. Value axes never run below zero (every figure here is a count, rate,
+    share or amount), and a figure with nothing to draw has no axes at all, only ``empty``
+    (Plotly's empty axes ran from −1 to 4)."""
+    text = wrap_text(title)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title},
+        title={"text": text},
         yaxis_title=y_title,
         xaxis_title=x_title,
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50 + 22 * (lines - 1), "b": 10},
     )
+    fig.update_yaxes(rangemode="nonnegative")
+    if not has_points(fig):
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.add_annotation(
+            text=safe_text(empty),
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            name="no_data",
+            font={"size": 14, "color": "#555555"},
+        )
     return fig
 
 
@@ -112,21 +178,30 @@ def add_funding(
     """
     if start is None or pd.isna(start):
         return fig
+    if any(a.name == "no_data" for a in fig.layout.annotations):
+        return fig  # a chart with nothing to draw gets no funding line either
     x0 = (
         pd.Timestamp(start).tz_localize(None) if pd.Timestamp(start).tzinfo else pd.Timestamp(start)
     )
+    xs = [x for trace in fig.data for x in (trace.x if trace.x is not None else ())]
+    stamps = [pd.Timestamp(x) for x in xs if not pd.isna(x)]
+    stamps = [t.tz_localize(None) if t.tzinfo else t for t in stamps]
+    # The label reads into the chart, on the side of the line with more room (written to the
+    # left of a line near the left edge, it was cut off on a phone), in short lines.
+    first, last = (min(stamps), max(stamps)) if stamps else (x0, x0)
+    room_right = (last - x0) >= (x0 - first)
     fig.add_vline(
         x=x0,
         line_dash="dash",
         line_color=CITY_COLOUR,
         line_width=1.5,
-        annotation_text=safe_text(label),
-        annotation_position="top left",
+        annotation_text=wrap_text(safe_text(label), FUNDING_LINE),
+        annotation_position="top right" if room_right else "top left",
+        annotation_align="left" if room_right else "right",
+        annotation_font_size=11,
     )
     if end is None or pd.isna(end):
-        xs = [x for trace in fig.data for x in (trace.x if trace.x is not None else ())]
-        ends = [pd.Timestamp(x) for x in xs if not pd.isna(x)]
-        x1 = max(ends) if ends else x0
+        x1 = last if stamps else x0
     else:
         x1 = pd.Timestamp(end)
     if x1 > x0:
@@ -316,6 +391,7 @@ def category_figure(
         )
     )
     fig = _layout(fig, title or "Cases by category", "", metric_label(value))
+    fig.update_xaxes(rangemode="nonnegative")
     fig.update_layout(hovermode="closest", height=max(260, 34 * len(rows) + 80))
     return fig
 
@@ -415,6 +491,49 @@ def bar_over_time(
     return add_funding(fig, funding_start, None, funding_label)
 
 
+def nice_ticks(vmin: float, vmax: float, target: int = 5, *, integer: bool = False) -> list[float]:
+    """Evenly spaced, round tick values inside ``[vmin, vmax]`` (steps of 1, 2, 2.5 or 5 × 10^k).
+
+    ``integer=True`` (counts) keeps the step a whole number, so a legend over 0–5 cases reads
+    "0 1 2 3 4 5", never "0 1 2 4 5" (labels of 1.25, 2.5 and 3.75 rounded).
+
+    Examples
+    --------
+    >>> nice_ticks(0, 5, integer=True)
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> nice_ticks(0, 100)
+    [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    >>> nice_ticks(3.2, 17.9)
+    [5.0, 7.5, 10.0, 12.5, 15.0, 17.5]
+    """
+    if pd.isna(vmin) or pd.isna(vmax):
+        return []
+    lo, hi = float(min(vmin, vmax)), float(max(vmin, vmax))
+    if hi - lo <= 0:
+        return [lo]
+    # the smallest round step that gives at most ``target + 1`` ticks
+    magnitude = 10 ** np.floor(np.log10((hi - lo) / max(target, 1))) / 10
+    step = magnitude
+    for _ in range(40):
+        for m in (1, 2, 2.5, 5):
+            step = m * magnitude
+            if integer and (step < 1 or step != int(step)):
+                continue
+            if np.floor(hi / step + 1e-9) - np.ceil(lo / step - 1e-9) + 1 <= target + 1:
+                break
+        else:
+            magnitude *= 10
+            continue
+        break
+    first = np.ceil(lo / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= hi + step * 1e-9:
+        ticks.append(float(round(value, 10)) + 0.0)
+        value += step
+    return ticks
+
+
 def colour_legend(
     vmin: float,
     vmax: float,
@@ -426,7 +545,8 @@ def colour_legend(
 ) -> go.Figure:
     """A slim horizontal legend for the map's colour scale, labelled with formatted values.
 
-    ``title`` replaces the metric's label as the legend's heading.
+    ``title`` replaces the metric's label as the legend's heading. Ticks are round values
+    (:func:`nice_ticks`; whole numbers for counts), each label different from the next.
 
     The bottom margin leaves room for the tick labels (they were cut off at 10 px).
     """
@@ -434,9 +554,14 @@ def colour_legend(
         vmin, vmax = 0.0, 1.0
     span = vmax - vmin if vmax > vmin else 1.0
     ticks, labels = [], []
-    for t in [vmin + span * i / (steps - 1) for i in range(steps)] if vmax > vmin else [vmin]:
+    candidates = (
+        nice_ticks(vmin, vmax, steps, integer=metric_kind(metric) in ("count", "gbp"))
+        if vmax > vmin
+        else [vmin]
+    )
+    for t in candidates:
         label = metric_value(metric, t)
-        if label not in labels:  # counts over a small range: no "0, 0, 0, 1, 1"
+        if label not in labels:
             ticks.append(t)
             labels.append(label)
     grid = [[vmin + span * i / 99 for i in range(100)]]

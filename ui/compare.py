@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from neighbourhood import compare as cmp
+from ui import components
 from ui.charts import CATEGORY_COLOURS, CITY_COLOUR, MUTED_COLOUR, safe_text
 from ui.data import ordinal as ordinal_text
 from ui.format import gbp, number
@@ -417,7 +418,7 @@ def own_section(frame: pd.DataFrame, name: str) -> None:
         return
     for _, row in frame.iterrows():
         st.markdown(gap_sentence(row, name))
-    st.dataframe(
+    components.dataframe(
         frame,
         hide_index=True,
         column_config={

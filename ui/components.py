@@ -16,7 +16,16 @@ import streamlit as st
 from neighbourhood.export import to_csv_bytes
 from ui import charts, disclosure
 from ui.data import Freshness, Kpi
-from ui.format import metric_label, metric_value, uk_date, uk_datetime
+from ui.format import (
+    MISSING,
+    MISSING_LEGEND,
+    display_frame,
+    has_missing,
+    metric_label,
+    metric_value,
+    uk_date,
+    uk_datetime,
+)
 
 #: The figures in the ward map's detail panel.
 DETAIL_METRICS = ("cases", "cases_per_1k", "median_days_to_close", "pct_within_sla", "spend_gbp")
@@ -39,6 +48,18 @@ def kpi_row(kpis: Sequence[Kpi]) -> None:
             )
 
 
+def dataframe(frame: pd.DataFrame, *, legend: str | None = MISSING_LEGEND, **kwargs: Any) -> None:
+    """``st.dataframe`` as every table in the app draws it: missing cells read "–" (never
+    "None", "nan" or "NaT") and, when there are any, a caption says what "–" means.
+
+    ``legend=None`` leaves the caption out (the page explains the blanks itself).
+    """
+    shown = display_frame(frame)
+    st.dataframe(shown, placeholder=MISSING, **kwargs)
+    if legend and has_missing(shown):
+        st.caption(legend)
+
+
 def table(
     frame: pd.DataFrame,
     columns: Mapping[str, Any],
@@ -46,14 +67,22 @@ def table(
     file_name: str,
     key: str,
     height: int | str = "auto",
+    legend: str | None = MISSING_LEGEND,
+    empty: str | None = None,
 ) -> None:
     """A sortable table (only ``columns``, in that order) with a formula-safe CSV download.
 
     ``columns`` maps a frame column to its ``st.column_config`` entry (or a plain label).
+    Missing cells read "–", explained by ``legend`` under the table. A table with no rows is
+    not drawn (Streamlit would show the bare word "empty"): ``empty`` says why there is none.
     """
     shown = frame[[c for c in columns if c in frame.columns]]
-    st.dataframe(
+    if shown.empty and empty:
+        st.info(empty, icon=":material/info:")
+        return
+    dataframe(
         shown,
+        legend=legend,
         hide_index=True,
         column_config=dict(columns),
         height=height,
@@ -141,5 +170,9 @@ def enforcement(funnel: pd.DataFrame, key: str) -> None:
     if funnel["suppressed"].any() or not funnel["count"].any():
         st.caption(disclosure.note() + " No chart is drawn, so the hidden numbers stay hidden.")
     else:
-        st.plotly_chart(charts.funnel_figure(funnel[["stage", "count"]]), key=f"{key}_funnel")
+        st.plotly_chart(
+            charts.funnel_figure(funnel[["stage", "count"]]),
+            key=f"{key}_funnel",
+            config=charts.PLOTLY_CONFIG,
+        )
     table(funnel, columns.enforcement_funnel(), file_name="enforcement.csv", key=key)

@@ -79,6 +79,9 @@ TREND_METRICS = (
     "spend_gbp",
 )
 HEX_RESOLUTION = 9
+#: Fewer cases than this in a period (either side of a change) and no change is shown: on 2
+#: cases one case more reads "+100.0%". The same 10 as the ranking's minimum.
+MIN_CASES_TO_COMPARE = metrics.DEFAULT_MIN_COUNT_FOR_RANK
 POINT_CAP = 25_000  # keeps the deck under 5 MB with points on (about 150 bytes a point)
 FUNNEL = (
     ("investigation", "Investigations"),
@@ -321,6 +324,28 @@ class Kpi:
 
 
 NO_CHANGE = "no change"
+TOO_FEW = "too few cases to compare"
+_NO_ARROW = (NO_CHANGE, TOO_FEW, "too few to compare")
+#: The count a card's change rests on: the cases (or the enforcement actions themselves).
+_CHANGE_BASIS = {
+    "cases": "cases",
+    "cases_per_1k": "cases",
+    "median_days_to_close": "cases",
+    "pct_within_sla": "cases",
+    "enforcement_actions": "enforcement_actions",
+}
+
+
+def too_few(now: Any, before: Any, minimum: int = MIN_CASES_TO_COMPARE) -> bool:
+    """Whether a change between two counts would rest on fewer than ``minimum`` cases.
+
+    Examples
+    --------
+    >>> too_few(2, 1), too_few(10, 12), too_few(None, 40)
+    (True, False, True)
+    """
+    counts = [0.0 if v is None or pd.isna(v) else float(v) for v in (now, before)]
+    return min(counts) < minimum
 
 
 def _delta(metric: str, now: Any, before: Any) -> str | None:
@@ -395,6 +420,16 @@ def kpis(
         help_text = _label(latest, period) + (
             "" if base is None else f", compared with {_label(base, period)}"
         )
+        basis = _CHANGE_BASIS.get(m)
+        if base is not None and basis and delta is not None:
+            if too_few(latest.get(basis), base.get(basis)):
+                delta = TOO_FEW if basis == "cases" else "too few to compare"
+                noun = "enforcement actions" if basis == "enforcement_actions" else "cases"
+                help_text += (
+                    f": no change is shown, as {_label(latest, period)} or "
+                    f"{_label(base, period)} has fewer than {MIN_CASES_TO_COMPARE} {noun} "
+                    "(one more or less would read as a large change)"
+                )
         if partial:
             help_text += (
                 f" ({so_far_text(latest['period_start'], period, as_of)}: the period is not "
@@ -420,10 +455,10 @@ def kpis(
                 value=None if small or pd.isna(now) else float(now),
                 text=disclosure.small_text() if small else metric_value(m, now),
                 delta=delta,
-                delta_color="off" if delta == NO_CHANGE else _DELTA_COLOURS[m],
+                delta_color="off" if delta in _NO_ARROW else _DELTA_COLOURS[m],
                 help=help_text,
                 spark=spark,
-                delta_arrow="off" if delta == NO_CHANGE else "auto",
+                delta_arrow="off" if delta in _NO_ARROW else "auto",
             )
         )
     label = _label(latest, period)
@@ -457,13 +492,41 @@ def movers(
     The change is on the period before (``compare="previous"``) or the same period a year
     earlier (``"year"``), in the latest **whole** period (a period not over at ``as_of`` is
     skipped: it would show every ward falling). ``wards`` limits the lists to chosen wards.
-    Only ranked wards (enough cases to be stable) take part; a ward is "improved" only if its
-    rate fell and "getting worse" only if it rose.
+    Only wards with at least ``MIN_CASES_TO_COMPARE`` cases in both periods take part (ranked
+    in the latest, and as many in the period compared with, worked out from the change in
+    cases); a ward is "improved" only if its rate fell and "getting worse" only if it rose.
 
     Returns the falls, the rises and what they compare ("Aug 2026 against Jul 2026"; empty
-    when there is nothing to compare).
+    when there is nothing to compare). :func:`movers_reasons` says why a list is empty.
     """
-    empty = pd.DataFrame(columns=["ward_code", "ward_name", "cases_per_1k", "cases", "change_pct"])
+    frame, last = _comparable(table, compare=compare, period=period, wards=wards, as_of=as_of)
+    if last is None:
+        empty = pd.DataFrame(columns=[*_MOVER_COLUMNS])
+        return empty, empty, ""
+    frame = frame[frame["comparable"]][[*_MOVER_COLUMNS]]
+    best = frame[frame["change_pct"] < 0].nsmallest(n, "change_pct").reset_index(drop=True)
+    worst = frame[frame["change_pct"] > 0].nlargest(n, "change_pct").reset_index(drop=True)
+    return best, worst, _compared_text(last, compare, period)
+
+
+_MOVER_COLUMNS = ("ward_code", "ward_name", "cases_per_1k", "cases", "change_pct")
+
+
+def _compared_text(last: Any, compare: str, period: str) -> str:
+    months = {"month": 1, "quarter": 3, "year": 12}[period] if compare == "previous" else 12
+    before = pd.Timestamp(last) - pd.DateOffset(months=months)
+    return f"{period_label(last, period)} against {period_label(before, period)}"
+
+
+def _comparable(
+    table: pd.DataFrame,
+    *,
+    compare: str,
+    period: str,
+    wards: tuple[str, ...] | None,
+    as_of: dt.date | None,
+) -> tuple[pd.DataFrame, Any]:
+    """The wards of the latest whole period with their change and whether it may be shown."""
     rows = table[table["ward_code"] != CITYWIDE]
     if wards is not None:
         rows = rows[rows["ward_code"].isin(wards)]
@@ -471,18 +534,65 @@ def movers(
     if as_of is not None:
         starts = [p for p in starts if is_complete(p, period, as_of)]
     if not starts:
-        return empty, empty, ""
+        return rows.iloc[0:0], None
     last = starts[-1]
     latest = rows[rows["period_start"] == last]
-    column = {"previous": "cases_per_1k_change_prev_pct", "year": "cases_per_1k_change_yoy_pct"}
-    frame = latest.assign(change_pct=latest[column[compare]])
-    frame = frame[frame["rank_cases_per_1k"].notna() & frame["change_pct"].notna()]
-    frame = frame[["ward_code", "ward_name", "cases_per_1k", "cases", "change_pct"]]
-    best = frame[frame["change_pct"] < 0].nsmallest(n, "change_pct").reset_index(drop=True)
-    worst = frame[frame["change_pct"] > 0].nlargest(n, "change_pct").reset_index(drop=True)
-    months = {"month": 1, "quarter": 3, "year": 12}[period] if compare == "previous" else 12
-    before = pd.Timestamp(last) - pd.DateOffset(months=months)
-    return best, worst, f"{period_label(last, period)} against {period_label(before, period)}"
+    suffix = {"previous": "prev", "year": "yoy"}[compare]
+    frame = latest.assign(change_pct=latest[f"cases_per_1k_change_{suffix}_pct"])
+    cases = pd.to_numeric(frame["cases"], errors="coerce").astype("float64")
+    enough = cases >= MIN_CASES_TO_COMPARE
+    change_col = f"cases_change_{suffix}_pct"
+    if change_col in frame.columns:  # the cases the period compared with had
+        before = cases / (1 + pd.to_numeric(frame[change_col], errors="coerce") / 100)
+        enough &= before.round() >= MIN_CASES_TO_COMPARE
+    frame = frame.assign(
+        enough=enough,
+        comparable=enough & frame["rank_cases_per_1k"].notna() & frame["change_pct"].notna(),
+    )
+    return frame, last
+
+
+def movers_reasons(
+    table: pd.DataFrame,
+    *,
+    compare: str = "previous",
+    period: str = "month",
+    wards: tuple[str, ...] | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[str, str]:
+    """Why the "most improved" and the "getting worse" lists would be empty ("" when not).
+
+    Examples: no whole period yet; no ward with enough cases in both periods (one rare type of
+    case chosen); every ward compared rose (so none improved), or fell.
+    """
+    frame, last = _comparable(table, compare=compare, period=period, wards=wards, as_of=as_of)
+    if last is None:
+        text = "No whole period to compare yet."
+        return text, text
+    what = _compared_text(last, compare, period)
+    if frame.empty:
+        text = f"No ward has cases in {period_label(last, period)}."
+        return text, text
+    ok = frame[frame["comparable"]]
+    if ok.empty:
+        text = (
+            f"No ward to list: none has at least {MIN_CASES_TO_COMPARE} cases in both "
+            f"periods ({what}) with the types of case chosen, and a change on fewer cases "
+            "is mostly chance. Choose more types of case, or a longer period (quarter or year)."
+        )
+        return text, text
+    compared = plural(len(ok), "ward")
+    fell = (
+        ""
+        if (ok["change_pct"] < 0).any()
+        else f"No ward's rate fell ({what}, {compared} compared)."
+    )
+    rose = (
+        ""
+        if (ok["change_pct"] > 0).any()
+        else f"No ward's rate rose ({what}, {compared} compared)."
+    )
+    return fell, rose
 
 
 @dataclass(frozen=True)
@@ -521,6 +631,8 @@ class OverviewView:
     partial: bool = False  # the latest period is not over yet
     movers_compare: str = ""  # "Aug 2026 against Jul 2026"
     movers_scope: str = "all wards"
+    best_empty: str = ""  # why no ward is listed as improved ("" when some are)
+    worst_empty: str = ""
     city_label: str = "Whole city"
     as_of: dt.date | None = None
 
@@ -550,8 +662,12 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
     as_of = data_date(rev)
     # The whole city's total stays exact; the total of a few chosen wards is protected.
     cards, latest, base = kpis(city, compare, f.period, protect=not f.all_wards, as_of=as_of)
+    ward_rows = _table(rev, f)
     best, worst, moved = movers(
-        _table(rev, f), compare=compare, period=f.period, wards=_wards(f), as_of=as_of
+        ward_rows, compare=compare, period=f.period, wards=_wards(f), as_of=as_of
+    )
+    best_empty, worst_empty = movers_reasons(
+        ward_rows, compare=compare, period=f.period, wards=_wards(f), as_of=as_of
     )
     options = filter_options(rev)
     names = dict(options.wards) if options else {}
@@ -569,6 +685,8 @@ def overview(f: Filters, compare: str = "previous") -> OverviewView:
         shown=shown_text(city, f, as_of),
         partial=last is not None and as_of is not None and not is_complete(last, f.period, as_of),
         movers_compare=moved,
+        best_empty=best_empty,
+        worst_empty=worst_empty,
         as_of=as_of,
         movers_scope="all wards" if f.all_wards else scope_text(f, names),
         city_label="Whole city"
@@ -859,6 +977,7 @@ class ProfileView:
     wards_geo: Any = field(default=None)
     shown: str = ""  # which whole periods the figures cover (and why)
     as_of: dt.date | None = None
+    compared_with: str = ""  # the period the cards' changes are against ("" when none)
 
 
 def ward_profile(f: Filters, ward: str) -> ProfileView:
@@ -872,7 +991,7 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
     rank = rows.loc[rows["period_start"] == last, "rank_cases_per_1k"]
     rank_value = None if rank.empty or pd.isna(rank.iloc[0]) else int(rank.iloc[0])
     as_of = data_date(rev)
-    cards, period, _ = kpis(rows, "previous", f.period, protect=True, as_of=as_of)
+    cards, period, base = kpis(rows, "previous", f.period, protect=True, as_of=as_of)
     # Nothing below draws enforcement columns, but keep the exact ward counts out of the view.
     rows = disclosure.protect(rows, text=False)
     latest = disclosure.protect(latest, text=False)
@@ -905,7 +1024,31 @@ def ward_profile(f: Filters, ward: str) -> ProfileView:
         wards_geo=shape,
         shown=shown_text(rows, f, as_of),
         as_of=as_of,
+        compared_with=base,
     )
+
+
+def changes_text(period: str, compared_with: str, grain: str) -> str:
+    """What a row of KPI cards compares, in words.
+
+    Examples
+    --------
+    >>> changes_text("Aug 2026", "Jul 2026", "month")
+    'Latest period: Aug 2026. Changes are against Jul 2026, the month before.'
+    >>> changes_text("2026/27 (Apr–Sep 2026 so far)", "", "year")
+    'Latest period: 2026/27 (Apr–Sep 2026 so far). No changes are shown: this period is not over yet, and part of a period is not compared with a whole one.'
+    """
+    noun = {"month": "month", "quarter": "quarter", "year": "financial year"}[grain]
+    if not period:
+        return ""
+    if compared_with:
+        return f"Latest period: {period}. Changes are against {compared_with}, the {noun} before."
+    if "so far" in period:
+        return (
+            f"Latest period: {period}. No changes are shown: this period is not over yet, and "
+            "part of a period is not compared with a whole one."
+        )
+    return f"Latest period: {period}. No changes are shown: there is no {noun} before it to compare with."
 
 
 def ward_and_city(view: ProfileView) -> pd.DataFrame:

@@ -6,8 +6,13 @@ where Streamlit would otherwise drop the state of widgets that are not drawn), a
 to ``st.query_params`` so a view can be shared as a link. On a fresh session the URL wins.
 
 URL parameters: ``from``/``to`` (ISO dates), ``period`` (month, quarter, year), ``cat`` and
-``wards`` (repeated), and ``ward`` (the ward on the map and profile pages). Values equal to the
-default are left out of the URL; invalid values are ignored.
+``wards`` (repeated), and ``ward`` (the ward on the map and profile pages). The dates are always
+written (their default moves with the data); other values equal to the default are left out of
+the URL; invalid values are ignored.
+
+A page's own controls (a measure, a period on a slider, a toggle) are ``Control`` objects:
+``url_control`` before the widget, ``mirror_control`` after it (docs/ui.md lists every
+parameter).
 
 The parsing and URL-building functions are pure and unit-tested without a Streamlit runtime.
 """
@@ -15,7 +20,7 @@ The parsing and URL-building functions are pure and unit-tested without a Stream
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,7 +170,9 @@ def asked_dates(
 
 
 def to_query(values: Mapping[str, Any], options: FilterOptions) -> dict[str, list[str]]:
-    """URL parameters for filter values, leaving out those equal to the defaults.
+    """URL parameters for filter values, leaving out those equal to the defaults, except the
+    dates: they are always written, so a link keeps its dates when later data arrive (the
+    default range ends at the latest case).
 
     Examples
     --------
@@ -176,7 +183,9 @@ def to_query(values: Mapping[str, Any], options: FilterOptions) -> dict[str, lis
     defaults = default_values(options)
     out: dict[str, list[str]] = {}
     dates = values.get(K_DATES)
-    if dates and tuple(dates) != tuple(defaults[K_DATES]):
+    if isinstance(dates, dt.date):
+        dates = (dates,)
+    if dates:  # always: the default dates move when later data arrive, a link's must not
         out["from"] = [dates[0].isoformat()]
         out["to"] = [dates[-1].isoformat()]
     if values.get(K_PERIOD, "month") != "month":
@@ -232,12 +241,24 @@ def _restore(options: FilterOptions) -> None:
         state[K_WARD] = from_url[K_WARD]
 
 
+#: The URL parameters the shared filters own (pages' own controls have theirs).
+FILTER_PARAMS: tuple[str, ...] = ("from", "to", "period", "cat", "wards", "ward")
+
+
 def _mirror(options: FilterOptions) -> None:
-    """Write the current values to the URL (only what differs from the defaults)."""
+    """Write the current values to the URL (the dates, and what differs from the defaults).
+
+    Only the filters' own parameters are touched: a page's controls (``url_control``) keep
+    theirs, so a fresh session still finds them when the page reads them later in the run.
+    """
     wanted = to_query(st.session_state, options)
-    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
-    if wanted != current:
-        st.query_params.from_dict(wanted)
+    for name in FILTER_PARAMS:
+        values = wanted.get(name, [])
+        if st.query_params.get_all(name) != values:
+            if values:
+                st.query_params[name] = values
+            else:
+                del st.query_params[name]
 
 
 def sidebar(options: FilterOptions) -> Filters:
@@ -340,3 +361,111 @@ def ward_picker(
     if code and st.query_params.get(K_WARD) != code:
         st.query_params[K_WARD] = code
     return code
+
+
+# --- page controls in the URL ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Control:
+    """A page's own control (a measure, a period, a toggle) kept in the URL.
+
+    ``options`` are the values the widget offers; the URL holds ``text(value)``, and a URL
+    value that is not one of the options' texts is ignored. ``default`` is the value when the
+    URL says nothing; it is left out of the URL unless ``pin`` is set (a default that depends
+    on the data, such as the latest period, must be written or the link moves with the data).
+    """
+
+    key: str
+    param: str
+    options: tuple[Any, ...]
+    default: Any
+    multi: bool = False
+    pin: bool = False
+    text: Callable[[Any], str] = str
+
+
+def flag_text(value: Any) -> str:
+    """A toggle in the URL: ``"1"`` (on) or ``"0"`` (off)."""
+    return "1" if value else "0"
+
+
+def toggle_control(key: str, param: str, default: bool = False) -> Control:
+    """A Control for an on/off switch (``?param=1`` or ``?param=0``)."""
+    return Control(key, param, (False, True), default, text=flag_text)
+
+
+def parse_control(params: Mapping[str, Sequence[str]], control: Control) -> Any:
+    """The control's value found in URL parameters, or ``None`` (absent or not an option).
+
+    Examples
+    --------
+    >>> c = Control("map_metric", "measure", ("cases", "cases_per_1k"), "cases_per_1k")
+    >>> parse_control({"measure": ["cases"]}, c), parse_control({"measure": ["<b>"]}, c)
+    ('cases', None)
+    >>> t = toggle_control("map_hexes", "hotspots")
+    >>> parse_control({"hotspots": ["1"]}, t), parse_control({"hotspots": ["yes"]}, t)
+    (True, None)
+    """
+    by_text: dict[str, Any] = {}
+    for option in control.options:
+        by_text.setdefault(control.text(option), option)
+    raw = [str(v) for v in params.get(control.param, [])]
+    if control.multi:
+        found = [by_text[r] for r in dict.fromkeys(raw) if r in by_text]
+        return found if raw and found else None
+    return by_text.get(raw[0]) if raw else None
+
+
+def emit_control(value: Any, control: Control) -> list[str]:
+    """The URL values for a control's value (``[]``: leave the parameter out).
+
+    Examples
+    --------
+    >>> c = Control("map_metric", "measure", ("cases", "cases_per_1k"), "cases_per_1k")
+    >>> emit_control("cases", c), emit_control("cases_per_1k", c), emit_control("x", c)
+    (['cases'], [], [])
+    """
+    if control.multi:
+        chosen = [v for v in (value or []) if v in control.options]
+        if not control.pin and chosen == list(control.default or []):
+            return []
+        return [control.text(v) for v in chosen]
+    if value not in control.options:
+        return []
+    if value == control.default and not control.pin:
+        return []
+    return [control.text(value)]
+
+
+def _valid(value: Any, control: Control) -> bool:
+    if control.multi:
+        return isinstance(value, (list, tuple)) and all(v in control.options for v in value)
+    return value in control.options
+
+
+def url_control(control: Control) -> None:
+    """Before drawing the control's widget: on a fresh session take its value from the URL
+    (ignoring a value that is not an option), else keep the remembered value while it is still
+    an option; the widget is then drawn with ``key=control.key`` and no default of its own."""
+    state = st.session_state
+    if control.key in state and _valid(state[control.key], control):
+        state[control.key] = state[control.key]
+        return
+    found = parse_control({control.param: st.query_params.get_all(control.param)}, control)
+    state[control.key] = found if found is not None else control.default
+
+
+def mirror_control(control: Control) -> Any:
+    """After drawing the widget: write its value to the URL (or take it out at its default).
+
+    Returns the value.
+    """
+    value = st.session_state.get(control.key, control.default)
+    wanted = emit_control(value, control)
+    if st.query_params.get_all(control.param) != wanted:
+        if wanted:
+            st.query_params[control.param] = wanted
+        else:
+            del st.query_params[control.param]
+    return value

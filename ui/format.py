@@ -65,6 +65,40 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+#: The caption under a table that shows "–" (a table's own reason may replace it).
+MISSING_LEGEND: Final[str] = (
+    f"{MISSING} : no figure (nothing recorded, or too few cases to work it out)."
+)
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a table shows it: every missing cell (None, NaN, NaT, pandas NA or an empty
+    text) made a true missing value, which ``st.dataframe(placeholder=MISSING)`` draws as "–".
+
+    Numbers stay numbers (sorting and ``column_config`` formats still work).
+
+    Examples
+    --------
+    >>> t = display_frame(pd.DataFrame({"a": ["x", "", None], "b": [1.0, float("nan"), 2.0]}))
+    >>> t["a"].tolist(), t["b"].isna().tolist()
+    (['x', None, None], [False, True, False])
+    """
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            blank = values.map(lambda v: is_missing(v) or (isinstance(v, str) and not v.strip()))
+            if blank.any():
+                out[col] = values.astype(object).where(~blank, None)
+    return out
+
+
+def has_missing(frame: pd.DataFrame) -> bool:
+    """Whether any cell would read "–" (see :func:`display_frame`)."""
+    shown = display_frame(frame)
+    return bool(len(shown) and shown.isna().to_numpy().any())
+
+
 def gbp(value: Any, decimals: int = 0) -> str:
     """Money as pounds: ``gbp(1234.5)`` → ``"£1,235"``; ``gbp(-20)`` → ``"-£20"``."""
     if is_missing(value):

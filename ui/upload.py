@@ -18,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from neighbourhood import schemas
-from ui.format import percent
+from ui import components
+from ui.format import MISSING, percent
 
 _LOG = logging.getLogger(__name__)
 
@@ -745,6 +746,7 @@ def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, st
     st.markdown("**Columns**: change *Use as* if a column was matched wrongly or not at all.")
     edited = st.data_editor(
         detected,
+        placeholder=MISSING,
         key=f"map_{fid}",
         hide_index=True,
         disabled=["file_column"],
@@ -822,13 +824,18 @@ def _show_preview(preview: Preview, loaded: str | None = None) -> None:
             "Nothing has been loaded yet."
         )
     if preview.head is not None:
-        st.dataframe(display_table(preview.head), hide_index=True, height=240)
+        components.dataframe(
+            display_table(preview.head),
+            legend=f"{MISSING} : the cell is empty in the file.",
+            hide_index=True,
+            height=240,
+        )
     if not loaded and preview.rejects is not None and len(preview.rejects):
         shown = (
             "" if n_rejects <= len(preview.rejects) else f" (the first {len(preview.rejects):,})"
         )
         with st.expander(f"Problems found{shown}"):
-            st.dataframe(problems_table(preview.rejects, report), hide_index=True)
+            components.dataframe(problems_table(preview.rejects, report), hide_index=True)
 
 
 # --- what was loaded in this session ---------------------------------------------------------
@@ -1012,7 +1019,7 @@ def show_outcome(outcome: Outcome, index: int) -> None:
     if rejects is not None and len(rejects):
         table = problems_table(rejects, outcome.report)
         st.markdown(f"**Rejected rows and warnings** ({len(rejects):,})")
-        st.dataframe(table, hide_index=True, height=300)
+        components.dataframe(table, hide_index=True, height=300)
         st.download_button(
             "Download the problems as CSV",
             data=to_csv_bytes(table),
@@ -1025,18 +1032,20 @@ def show_outcome(outcome: Outcome, index: int) -> None:
 
 # --- ingest log -------------------------------------------------------------------------------
 
+#: In display order: the status next to the time, so it is on screen on a laptop whatever the
+#: length of a file name or an e-mail address (it was last, and off-screen at 1440 px).
 LOG_COLUMNS: Final[dict[str, str]] = {
     "started_at": "When",
-    "actor": "Who",
-    "file_name": "File",
-    "sha256_short": "SHA-256 (short)",
+    "status": "Status",
     "kind": "What",
+    "file_name": "File",
     "rows_read": "Rows read",
     "rows_accepted": "Accepted",
     "rows_rejected": "Rejected",
     "rows_new": "New",
     "rows_updated": "Updated",
-    "status": "Status",
+    "actor": "Who",
+    "sha256_short": "SHA-256 (short)",
 }
 STATUS_LABELS: Final[dict[str, str]] = {
     "committed": "Loaded",
