@@ -83,13 +83,34 @@ def programmes(store: Any, config: Path | None = PROGRAMMES_CSV) -> list[ev.Prog
     configured = ev.programmes_from_config(config) if config is not None else []
     if store is None or not store.exists():
         return configured
+    found = merge_programmes(configured, ev.programmes_from_spend(store.table("spend")))
+    return comparable(found, set(store.wards()["ward_code"].astype(str)))
+
+
+def merge_programmes(
+    configured: list[ev.Programme], from_spend: list[ev.Programme]
+) -> list[ev.Programme]:
+    """Programmes from ``data/programmes.csv`` first, then any others found in the spend table.
+
+    Examples
+    --------
+    >>> merge_programmes([], [])
+    []
+    """
     names = {p.name for p in configured}
-    found = [
-        *configured,
-        *(p for p in ev.programmes_from_spend(store.table("spend")) if p.name not in names),
-    ]
-    wards = set(store.wards()["ward_code"].astype(str))
-    keep = [p for p in found if wards - set(p.treated_wards)] if wards else list(found)
+    return [*configured, *(p for p in from_spend if p.name not in names)]
+
+
+def comparable(progs: list[ev.Programme], wards: set[str]) -> list[ev.Programme]:
+    """Programmes that leave some wards unfunded (so there is something to compare with),
+    newest first. Core budgets that reach every ward are left out.
+
+    Examples
+    --------
+    >>> comparable([], {"E1"})
+    []
+    """
+    keep = [p for p in progs if wards - set(p.treated_wards)] if wards else list(progs)
     return sorted(keep, key=lambda p: p.start, reverse=True)
 
 
