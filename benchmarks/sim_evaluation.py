@@ -132,7 +132,14 @@ SCENARIOS = {
 }
 
 
-def run(scenario: str, reps: int, seed0: int = 1000, did_too: bool = False) -> dict[str, object]:
+def run(
+    scenario: str,
+    reps: int,
+    seed0: int = 1000,
+    did_too: bool = False,
+    pretrends: bool = True,
+    days: bool = True,
+) -> dict[str, object]:
     """Run one scenario ``reps`` times; return the summary figures."""
     from neighbourhood import evaluation, staggered
 
@@ -142,7 +149,7 @@ def run(scenario: str, reps: int, seed0: int = 1000, did_too: bool = False) -> d
     t0 = time.process_time()
     for r in range(reps):
         panel, prog, truth = staggered_panel(sc, seed0 + r)
-        res = staggered.estimate(panel, prog, "cases_per_1k", check_pretrends=True)
+        res = staggered.estimate(panel, prog, "cases_per_1k", check_pretrends=pretrends)
         truths.append(truth["overall"])
         est.append(res.estimate)
         cover += res.ci_low <= truth["overall"] <= res.ci_high
@@ -154,9 +161,10 @@ def run(scenario: str, reps: int, seed0: int = 1000, did_too: bool = False) -> d
                 cohort_cover += row.ci_low <= t <= row.ci_high
         if res.pretrend is not None and res.pretrend.p_value is not None:
             ptest += res.pretrend.p_value < 0.10
-        dres = staggered.estimate(panel, prog, "median_days_to_close", check_pretrends=False)
-        days_err.append(dres.estimate - truth["days"])
-        days_cover += dres.ci_low <= truth["days"] <= dres.ci_high
+        if days:
+            dres = staggered.estimate(panel, prog, "median_days_to_close", check_pretrends=False)
+            days_err.append(dres.estimate - truth["days"])
+            days_cover += dres.ci_low <= truth["days"] <= dres.ci_high
         if did_too:
             one = evaluation.did(
                 panel, prog, "cases_per_1k", check_pretrends=False, inference="analytic"
@@ -173,9 +181,9 @@ def run(scenario: str, reps: int, seed0: int = 1000, did_too: bool = False) -> d
         "coverage": cover / reps,
         "rejects_zero": rej / reps,
         "cohort_coverage": cohort_cover / cohort_n if cohort_n else math.nan,
-        "pretrend_warns_at_10pct": ptest / reps,
-        "days_bias": float(np.mean(days_err)),
-        "days_coverage": days_cover / reps,
+        "pretrend_warns_at_10pct": ptest / reps if pretrends else None,
+        "days_bias": float(np.mean(days_err)) if days else None,
+        "days_coverage": days_cover / reps if days else None,
         "cpu_seconds": round(time.process_time() - t0, 1),
     }
     if did_too:
@@ -189,11 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--twfe", action="store_true", help="also run the one-start TWFE model")
+    ap.add_argument("--no-pretrends", action="store_true", help="skip the pre-trend evidence")
+    ap.add_argument("--no-days", action="store_true", help="skip the level outcome")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     results = []
     for name in args.scenarios:
-        res = run(name, args.reps, did_too=args.twfe)
+        res = run(
+            name,
+            args.reps,
+            did_too=args.twfe,
+            pretrends=not args.no_pretrends,
+            days=not args.no_days,
+        )
         print(json.dumps(res), flush=True)
         results.append(res)
     if args.out:

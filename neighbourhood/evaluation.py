@@ -1937,12 +1937,19 @@ def caveats(result: DidResult | BeforeAfterResult) -> list[str]:
     if result.pretrend is not None and result.pretrend.warning:
         out.append(result.pretrend.warning)
     if result.few_clusters:
-        how = (
-            "the ranges come from a method built for few wards (a wild cluster bootstrap), "
-            "which is more honest than the usual formula"
-            if "bootstrap" in result.inference
-            else "the usual formula understates the uncertainty: treat the interval as too narrow"
-        )
+        if "bootstrap" in result.inference:
+            how = (
+                "the ranges come from a method built for few wards (a wild cluster bootstrap), "
+                "which is more honest than the usual formula"
+            )
+        elif "funded wards − 1" in result.inference:
+            how = (
+                "the ranges are widened for the small number of funded wards (t with funded "
+                "wards − 1 degrees of freedom), which our simulations show brings them close to, "
+                "but not always up to, their stated 95%"
+            )
+        else:
+            how = "the usual formula understates the uncertainty: treat the interval as too narrow"
         out.append(
             f"Only {result.n_treated} funded and {result.n_comparison} comparison wards: with so "
             f"few wards the intervals are wide, and {how}."

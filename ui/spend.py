@@ -66,11 +66,11 @@ def chance_help(p: float | None, inference: str = "") -> str:
 
 def pretrend_caption(p: float | None, method: str = "") -> str:
     """The precise result under the plain pre-trend evidence (never a verdict)."""
-    how = f" ({method})" if method else ""
+    how = f", {method}" if method else ""
     return (
-        f"Joint test that funded and comparison wards moved in step before the start: p-value "
-        f"{p_text(p)}{how}. A high p-value is not proof of parallel trends: with few wards the "
-        "test misses small drifts, so read it with the drift statement above."
+        f"Pre-trend test: p-value {p_text(p)}{how}. A high p-value is not proof of parallel "
+        "trends: with few wards the test misses small drifts, so read it with the drift "
+        "statement above."
     )
 
 
@@ -417,12 +417,12 @@ def cohort_table(r: sg.StaggeredResult, names: dict[str, str]) -> pd.DataFrame:
         rows.append(
             {
                 "Start": f"{c.start:%d %b %Y}",
-                "Wards": ", ".join(sorted(names.get(w) or w for w in c.wards)),
                 "Effect": signed(c.estimate, r.scale, r.unit),
                 "95% range": ci_text(c.ci_low, c.ci_high, r.scale, r.unit),
+                "Wards": ", ".join(sorted(names.get(w) or w for w in c.wards)),
             }
         )
-    return pd.DataFrame(rows, columns=["Start", "Wards", "Effect", "95% range"])
+    return pd.DataFrame(rows, columns=["Start", "Effect", "95% range", "Wards"])
 
 
 def ward_table(
