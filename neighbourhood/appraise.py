@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from neighbourhood import evaluation as ev
@@ -261,7 +262,7 @@ def appraise(
         view.result = sg.estimate(panel, programme, outcome, exclude=exclude, seed=seed)
         view.series = ev.treated_vs_comparison_series(panel, programme, outcome, exclude=exclude)
         view.before_after = ev.before_after(panel, programme, outcome)
-    except ValueError as exc:
+    except (ValueError, np.linalg.LinAlgError) as exc:
         view.error = f"This comparison cannot be made with the data loaded: {exc}"
         return view
     view.did = as_did(view.result, panel, programme)

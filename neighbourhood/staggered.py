@@ -844,7 +844,7 @@ def placebo_start(
             exclude=exclude,
             check_pretrends=False,
         )
-    except ValueError as exc:
+    except (ValueError, np.linalg.LinAlgError) as exc:
         return Placebo(
             "start",
             label,
@@ -904,7 +904,7 @@ def placebo_outcome(
         r = estimate(
             panel, programme, outcome, comparison=comparison, exclude=exclude, check_pretrends=False
         )
-    except ValueError as exc:
+    except (ValueError, np.linalg.LinAlgError) as exc:
         return Placebo(
             "outcome",
             label,

@@ -374,3 +374,31 @@ def test_cli_evaluate_refuses_bad_choices_with_exit_2(demo, args, words) -> None
     assert last["status"] == "refused" and words in last["message"]
     assert "Traceback" not in out.stderr
     assert Store(demo).revision() == before
+
+
+@pytest.mark.slow
+def test_appraise_a_staggered_programme_with_a_placebo_outcome_on_the_demo_store(
+    demo, tmp_path
+) -> None:
+    from neighbourhood.store import Store
+
+    (pride,) = programmes_from_config(appraise.PROGRAMMES_CSV)
+    first, second = pride.treated_wards[:4], pride.treated_wards[4:]
+    config = tmp_path / "programmes.csv"
+    config.write_text(
+        "programme,start_date,treated_wards,placebo_outcome\n"
+        f"Waves,2025-04-01,{';'.join(first)},cases_per_1k:abandoned_vehicle\n"
+        f"Waves,2025-10-01,{';'.join(second)},\n"
+    )
+    store = Store(demo)
+    (prog,) = [p for p in appraise.programmes(store, config) if p.name == "Waves"]
+    a = appraise.appraise(store, prog, "cases_per_1k", "fly_tipping")
+    assert not a.error
+    summary = appraise.to_json(a)
+    assert [c["start"] for c in summary["cohorts"]] == ["2025-04-01", "2025-10-01"]
+    assert [len(c["wards"]) for c in summary["cohorts"]] == [4, 4]
+    kinds = [p["kind"] for p in summary["placebo"]]
+    assert kinds == ["start", "outcome"]
+    assert "Abandoned vehicle" in summary["placebo"][1]["label"]
+    assert all(w["ward_name"] for w in summary["wards"])
+    json.dumps(summary)  # plain JSON: no Timestamps or numpy scalars left
