@@ -128,7 +128,7 @@ SCENARIOS = {
         days_growth=-0.15,
     ),
     "pretrend_null_64": Scenario("parallel trends, 64 wards", n_wards=64, cohort_size=8),
-    "pretrend_drift": Scenario("funded wards drifting −1% a month before", drift=0.01),
+    "pretrend_drift": Scenario("funded wards rising 1% a month before their start", drift=0.01),
 }
 
 
