@@ -290,9 +290,13 @@ def test_value_for_money_only_for_count_outcomes() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
-    from page_support import demo_store
+    """The full-size demo store (the small page-test store is too noisy for fly-tipping alone)."""
+    from neighbourhood.demo import build_demo
+    from neighbourhood.store import Store
 
-    return demo_store(tmp_path_factory.mktemp("evaluate"))
+    path = tmp_path_factory.mktemp("evaluate") / "store"
+    build_demo(Store(path))
+    return path
 
 
 @pytest.mark.slow
