@@ -1,8 +1,8 @@
 """``python -m neighbourhood``: the analysts' scripted path (DESIGN.md, "Command line").
 
-Commands: ``demo``, ``ingest``, ``metrics``, ``compare``, ``log``, ``undo``. Human-readable lines go to
-stderr; the one-line JSON summary is printed last on stdout. Exit codes: 0 accepted (rejected
-rows are listed, not fatal), 2 refused (a file, an undo, a busy or missing store: the store is
+Commands: ``demo``, ``ingest``, ``metrics``, ``compare``, ``log``, ``undo``, ``evaluate``.
+Human-readable lines go to stderr; the one-line JSON summary is printed last on stdout. Exit
+codes: 0 accepted (rejected rows are listed, not fatal), 2 refused (a file, an undo, a busy or missing store: the store is
 unchanged), 1 unexpected error (set ``NEIGHBOURHOOD_DEBUG=1`` for the traceback).
 """
 
@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--store", help=store_help)
     undo.add_argument("--actor", default=None, help="who is undoing (default: your user name)")
     undo.set_defaults(func=cmd_undo)
+
+    evaluate = sub.add_parser("evaluate", help="spend vs results for one programme, as on the page")
+    evaluate.add_argument("--programme", required=True, metavar="NAME")
+    evaluate.add_argument("--outcome", required=True, metavar="KEY")
+    evaluate.add_argument(
+        "--category", default="all", metavar="CAT", help="type of case (default: all types)"
+    )
+    evaluate.add_argument("--store", help=store_help)
+    evaluate.set_defaults(func=cmd_evaluate)
     return parser
 
 
@@ -515,6 +524,53 @@ def cmd_undo(args: argparse.Namespace) -> int:
     result = store.undo(args.ingest_id, actor=args.actor or _default_actor())
     _err(f"{result['ingest_id']} ({result['kind']}): {result['message']}")
     _emit({**result, "store": str(store.path), "revision": store.revision()})
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate --programme NAME --outcome KEY [--category CAT]``: the page's analysis."""
+    from neighbourhood import appraise
+    from neighbourhood.evaluation import OUTCOMES
+    from neighbourhood.schemas import CATEGORIES
+
+    def refuse(message: str) -> int:
+        _err(f"refused: {message}")
+        _emit({"status": "refused", "message": message})
+        return EXIT_REFUSED
+
+    if args.outcome not in OUTCOMES:
+        return refuse(f"unknown outcome {args.outcome!r}; choose one of {', '.join(OUTCOMES)}")
+    category = args.category.strip() if args.category else appraise.ALL_TYPES
+    if category != appraise.ALL_TYPES and category not in CATEGORIES:
+        return refuse(
+            f"unknown type of case {category!r}; choose 'all' or one of {', '.join(CATEGORIES)}"
+        )
+    if category != appraise.ALL_TYPES and args.outcome not in appraise.CATEGORY_OUTCOMES:
+        return refuse(f"{args.outcome} is not counted by type of case: leave out --category")
+    store = _store(args)
+    if not store.exists():
+        from neighbourhood.store import StoreNotFound
+
+        raise StoreNotFound(f"no store at {store.path}: load data into it first")
+    progs = appraise.programmes(store)
+    chosen = next((p for p in progs if p.name == args.programme), None)
+    if chosen is None:
+        names = ", ".join(repr(p.name) for p in progs) or "none"
+        return refuse(f"no programme named {args.programme!r} (programmes: {names})")
+    result = appraise.appraise(store, chosen, args.outcome, category, others=progs)
+    summary = appraise.to_json(result)
+    if result.error:
+        _err(result.error)
+        summary["status"] = "refused"
+        _emit(summary)
+        return EXIT_REFUSED
+    r = result.result
+    _err(
+        f"{chosen.name}: {result.label}: estimate {summary['estimate']:.4f} "
+        f"(95% range {summary['ci_low']:.4f} to {summary['ci_high']:.4f}), "
+        f"{len(r.treated_wards)} funded and {len(r.comparison_wards)} comparison wards"
+    )
+    _emit(summary)
     return EXIT_OK
 
 

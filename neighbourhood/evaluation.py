@@ -94,6 +94,13 @@ class Programme:
         Optional last day of the extra money; periods beginning after it are left out.
     description
         Free text for the page.
+    ward_starts
+        Optional ``(ward_code, first day of the money)`` pairs when wards joined at different
+        dates (a staggered roll-out). Wards not listed start on ``start``; ``start`` is moved to
+        the earliest of them. See :meth:`starts`.
+    placebo_outcome
+        Optional outcome the money should not move, ``"key"`` or ``"key:category"`` (e.g.
+        ``"cases_per_1k:abandoned_vehicle"``), run as a placebo beside the result.
 
     Examples
     --------
@@ -107,9 +114,17 @@ class Programme:
     treated_wards: tuple[str, ...]
     end: pd.Timestamp | None = None
     description: str = ""
+    ward_starts: tuple[tuple[str, pd.Timestamp], ...] = ()
+    placebo_outcome: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", _naive(pd.Timestamp(self.start)))
+        if self.ward_starts:
+            given = {str(w): _naive(pd.Timestamp(d)) for w, d in dict(self.ward_starts).items()}
+            object.__setattr__(self, "ward_starts", tuple(sorted(given.items())))
+            wards = set(self.treated_wards) | set(given)
+            object.__setattr__(self, "treated_wards", tuple(wards))
+            object.__setattr__(self, "start", min([*given.values(), self.start]))
         if self.end is not None and not pd.isna(self.end):
             object.__setattr__(self, "end", _naive(pd.Timestamp(self.end)))
         else:
@@ -117,6 +132,28 @@ class Programme:
         object.__setattr__(
             self, "treated_wards", tuple(sorted({str(w) for w in self.treated_wards}))
         )
+
+    def starts(self) -> dict[str, pd.Timestamp]:
+        """Each funded ward's first day of the money (``start`` unless given per ward).
+
+        Returns
+        -------
+        dict[str, pandas.Timestamp]
+
+        Examples
+        --------
+        >>> p = Programme("Pride", pd.Timestamp("2024-04-01"), ("E1", "E2"),
+        ...               ward_starts=(("E2", pd.Timestamp("2024-10-01")),))
+        >>> {w: f"{d:%Y-%m-%d}" for w, d in p.starts().items()}
+        {'E1': '2024-04-01', 'E2': '2024-10-01'}
+        """
+        given = dict(self.ward_starts)
+        return {w: given.get(w, self.start) for w in self.treated_wards}
+
+    @property
+    def staggered(self) -> bool:
+        """True when the funded wards did not all start on the same day."""
+        return len(set(self.starts().values())) > 1
 
 
 def programmes_from_config(path: str | Path, *, missing_ok: bool = True) -> list[Programme]:
@@ -126,8 +163,11 @@ def programmes_from_config(path: str | Path, *, missing_ok: bool = True) -> list
     ----------
     path
         CSV with columns ``programme``, ``start_date`` (ISO ``yyyy-mm-dd`` or day-first),
-        ``treated_wards`` (ward codes separated by ``;``) and optionally ``end_date`` and
-        ``description``.
+        ``treated_wards`` (ward codes separated by ``;``) and optionally ``end_date``,
+        ``description`` and ``placebo_outcome`` (``key`` or ``key:category``). A programme whose
+        wards joined at different dates takes one row per start date (a group of wards, or a
+        single ward), all with the same ``programme`` name; the rows are merged into one
+        programme with a start per ward. A ward listed on two rows keeps its earliest start.
     missing_ok
         When the file does not exist, return an empty list (``True``) or raise
         ``FileNotFoundError`` (``False``).
@@ -135,7 +175,7 @@ def programmes_from_config(path: str | Path, *, missing_ok: bool = True) -> list
     Returns
     -------
     list[Programme]
-        One programme per row, in file order.
+        One programme per name, in the order each name first appears.
 
     Examples
     --------
@@ -152,17 +192,38 @@ def programmes_from_config(path: str | Path, *, missing_ok: bool = True) -> list
     missing = {"programme", "start_date", "treated_wards"} - set(table.columns)
     if missing:
         raise ValueError(f"{path.name}: missing column(s) {', '.join(sorted(missing))}")
-    out: list[Programme] = []
+    groups: dict[str, list[object]] = {}
     for row in table.itertuples(index=False):
-        wards = tuple(w.strip() for w in str(row.treated_wards).split(";") if w.strip())
-        end = getattr(row, "end_date", "") or None
+        name = str(row.programme).strip()
+        if name:
+            groups.setdefault(name, []).append(row)
+    out: list[Programme] = []
+    for name, rows in groups.items():
+        starts: dict[str, pd.Timestamp] = {}
+        ends: list[pd.Timestamp] = []
+        text = placebo = ""
+        for row in rows:
+            start = _parse_date(row.start_date)
+            for w in (w.strip() for w in str(row.treated_wards).split(";")):
+                if w and (w not in starts or start < starts[w]):
+                    starts[w] = start
+            end = getattr(row, "end_date", "") or None
+            if end:
+                ends.append(_parse_date(end))
+            text = text or str(getattr(row, "description", "") or "")
+            placebo = placebo or str(getattr(row, "placebo_outcome", "") or "").strip()
+        if not starts:
+            raise ValueError(f"{path.name}: programme {name!r} names no funded ward")
+        first = min(starts.values())
         out.append(
             Programme(
-                name=str(row.programme).strip(),
-                start=_parse_date(row.start_date),
-                treated_wards=wards,
-                end=_parse_date(end) if end else None,
-                description=str(getattr(row, "description", "") or ""),
+                name=name,
+                start=first,
+                treated_wards=tuple(starts),
+                end=max(ends) if ends else None,
+                description=text,
+                ward_starts=tuple(starts.items()) if len(set(starts.values())) > 1 else (),
+                placebo_outcome=placebo,
             )
         )
     return out
@@ -174,7 +235,9 @@ def programmes_from_spend(spend: pd.DataFrame) -> list[Programme]:
     A programme is a ``programme`` name with ward-level lines (``ward_code`` not ``"citywide"``,
     positive ``amount_gbp``). Its start is the earliest ``period_start`` of those lines, its end
     the latest ``period_end``, and its funded wards the wards named on them. City-wide lines never
-    define treatment (they reach every ward, so there is nothing to compare against).
+    define treatment (they reach every ward, so there is nothing to compare against). Each ward's
+    own start is its first funded period (``ward_starts`` when the wards did not all start
+    together: a staggered roll-out).
 
     Parameters
     ----------
@@ -207,12 +270,14 @@ def programmes_from_spend(spend: pd.DataFrame) -> list[Programme]:
     for name, g in s.groupby("programme", sort=True):
         starts = _naive_series(g["period_start"])
         ends = _naive_series(g["period_end"]) if "period_end" in g else pd.Series(dtype="object")
+        first = starts.groupby(g["ward_code"].astype(str)).min()
         out.append(
             Programme(
                 name=str(name),
                 start=starts.min(),
                 treated_wards=tuple(g["ward_code"].astype(str)),
                 end=ends.max() if len(ends.dropna()) else None,
+                ward_starts=tuple(first.items()) if first.nunique() > 1 else (),
             )
         )
     return sorted(out, key=lambda p: (p.start, p.name))
@@ -1564,7 +1629,15 @@ def cost_effectiveness(
     noun = out.unit_noun
     cost = cost_ci = None
     reason = ""
-    if ward_gbp <= 0:
+    if out.scale == "level":
+        # "£2,706,502 per day off the median time to close" is arithmetic without meaning: a
+        # day off a median, or a percentage point, is not a unit the money buys.
+        reason = (
+            "Value for money is worked out only for counts (reports, enforcement actions): a "
+            "change in a median or a share is not a number of things the money bought, so there "
+            "is no cost per unit for this outcome."
+        )
+    elif ward_gbp <= 0:
         reason = (
             f"No programme spend falls in the months after the start, so there is no cost per "
             f"{noun}."
@@ -1864,12 +1937,19 @@ def caveats(result: DidResult | BeforeAfterResult) -> list[str]:
     if result.pretrend is not None and result.pretrend.warning:
         out.append(result.pretrend.warning)
     if result.few_clusters:
-        how = (
-            "the ranges come from a method built for few wards (a wild cluster bootstrap), "
-            "which is more honest than the usual formula"
-            if "bootstrap" in result.inference
-            else "the usual formula understates the uncertainty: treat the interval as too narrow"
-        )
+        if "bootstrap" in result.inference:
+            how = (
+                "the ranges come from a method built for few wards (a wild cluster bootstrap), "
+                "which is more honest than the usual formula"
+            )
+        elif "funded wards − 1" in result.inference:
+            how = (
+                "the ranges are widened for the small number of funded wards (t with funded "
+                "wards − 1 degrees of freedom), which our simulations show brings them close to, "
+                "but not always up to, their stated 95%"
+            )
+        else:
+            how = "the usual formula understates the uncertainty: treat the interval as too narrow"
         out.append(
             f"Only {result.n_treated} funded and {result.n_comparison} comparison wards: with so "
             f"few wards the intervals are wide, and {how}."

@@ -131,6 +131,7 @@ TABLE_COLUMNS = (
     "fpn_paid",
     "fpn_with_outcome",
     "fpn_paid_rate",
+    "fpn_paid_rate_provisional",
     "prosecutions",
     "actions_per_100_fly_tips",
     "spend_gbp",
@@ -1212,6 +1213,9 @@ def _finish(
     t["pct_within_sla"] = ratio("sla_met", "sla_due", 100.0)
     t["repeat_location_share"] = ratio("repeat_cases", "repeat_base")
     t["fpn_paid_rate"] = ratio("fpn_paid", "fpn_with_outcome")
+    # some notices of the period have no final outcome yet: the rate counts only those that do,
+    # and the unpaid ones take longest to resolve, so it reads too high until they are in
+    t["fpn_paid_rate_provisional"] = (t["fpn_issued"] > t["fpn_with_outcome"]).astype(bool)
     t["actions_per_100_fly_tips"] = ratio("fly_tipping_actions", "fly_tips", 100.0)
     t["cost_per_case_closed"] = (t["spend_gbp"] / t["closed"].astype("float64")).where(
         t["closed"] > 0

@@ -5,9 +5,9 @@ import streamlit as st
 from neighbourhood.evaluation import OUTCOMES
 from ui import data, filters, spend
 from ui.auth import current_visitor
-from ui.format import category_label, uk_date
+from ui.format import uk_date
 from ui.nav import sidebar_nav
-from ui.spend_charts import funded_vs_comparison_figure, pretrend_figure
+from ui.spend_charts import event_study_figure, funded_vs_comparison_figure
 from ui.upload import plain
 
 st.set_page_config(page_title="Spend vs results", page_icon=":material/savings:", layout="wide")
@@ -44,9 +44,10 @@ if outcome in spend.CATEGORY_OUTCOMES:
     category = c3.selectbox(
         "Type of case",
         list(kinds),
-        format_func=category_label,
+        format_func=spend.type_label,
         key="spend_category",
-        help="Only the types of case reported in the funded wards are listed.",
+        help="All types together, or one type: only the types reported in the funded wards are "
+        "listed.",
     )
 elif "type" in st.query_params:
     del st.query_params["type"]
@@ -59,6 +60,15 @@ st.caption(
     f"{plain(p.name)}: {len(p.treated_wards)} funded wards from {uk_date(p.start)}. "
     f"{plain(p.description)}"
 )
+st.markdown(
+    "**Funded wards:** " + plain(spend.funded_wards_text(p.starts(), view.ward_names), 3000)
+)
+if view.periods_left_out:
+    st.caption(
+        "Left out because the data do not cover the whole month: "
+        + ", ".join(view.periods_left_out)
+        + "."
+    )
 if view.error:
     st.warning(plain(view.error))
     st.stop()
@@ -68,6 +78,7 @@ with st.container(border=True):
     st.subheader("What changed in funded wards, compared with the others")
     st.markdown(f"#### {plain(view.sentence, 2000)}")
     spend.effect_cards(r)
+    st.caption(spend.MULTIPLE_COMPARISONS)
     st.warning(
         "**Before you quote this number**\n\n"
         + "\n".join(f"- {plain(c, 2000)}" for c in view.caveats),
@@ -104,18 +115,37 @@ with left.container(border=True):
     )
 with right.container(border=True):
     st.subheader("Were they moving in step before?")
-    pre = r.pretrend
-    if pre is not None and pre.warning:
-        st.warning(pre.warning)
-    elif pre is not None:
-        st.success(
-            "Before the money started, funded and comparison wards moved in step, so the "
-            "comparison is fair on this check."
-        )
-        st.caption(spend.pretrend_caption(pre.p_value, pre.alpha))
-    if pre is not None and not pre.leads.empty:
-        fig = pretrend_figure(pre.leads, y_title="Gap", percent=r.scale == "ratio")
-        st.plotly_chart(fig, key="pretrend_chart")
+    pre = view.result.pretrend
+    if pre is None:
+        st.info("There are too few months before the start to look at trends before the money.")
+    else:
+        st.info(plain(pre.sentence, 3000), icon=":material/timeline:")
+        st.caption(spend.pretrend_caption(pre.p_value, pre.method))
+
+with st.container(border=True):
+    res = view.result
+    st.plotly_chart(
+        event_study_figure(
+            res.event_study, y_title=view.label, percent=res.scale == "ratio", period=res.period
+        ),
+        key="event_study_chart",
+    )
+    st.caption(spend.event_caption(res.period, res.scale))
+
+left, right = st.columns(2)
+with left.container(border=True):
+    st.subheader("By start date")
+    st.dataframe(spend.cohort_table(res, view.ward_names), hide_index=True)
+with right.container(border=True):
+    st.subheader("Checks that should find nothing")
+    for placebo in view.placebos:
+        st.markdown(f"**{plain(placebo.label)}.** {plain(placebo.sentence, 2000)}")
+
+with st.container(border=True):
+    st.subheader("Each funded ward")
+    table, config = spend.ward_table(res, view.ward_names, outcome)
+    st.dataframe(table, hide_index=True, column_config=config)
+    st.caption(spend.WARD_TABLE_CAPTION)
 
 with st.container(border=True):
     st.subheader("Value for money")

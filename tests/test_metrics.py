@@ -519,6 +519,7 @@ def test_enforcement_fpn_paid_rate_excludes_pending_and_no_further_action_is_not
         1,
     )
     assert r["fpn_paid_rate"] == 2 / 3
+    assert bool(r["fpn_paid_rate_provisional"])  # 2 of 5 notices have no final outcome yet
     assert (r["fly_tips"], r["fly_tipping_actions"], r["actions_per_100_fly_tips"]) == (4, 6, 150.0)
     # category filter keeps only enforcement whose offence maps onto the category
     lit = row(table(inputs(df, enforcement=enf), categories=["litter"]), "W1", "2024-09")
@@ -816,3 +817,13 @@ def test_load_inputs_from_store_via_arrow_matches_frames(tmp_path):
     direct = ward_period_table(store, engine="duckdb")
     ref = ward_period_table(MetricInputs(**{**inp.__dict__, "sla": None}), engine="pandas")
     pd.testing.assert_frame_equal(ref, direct, check_exact=False, rtol=1e-12)
+
+
+def test_fpn_paid_rate_is_not_provisional_once_every_notice_has_an_outcome():
+    enf = enforcement(
+        {"action": "fixed_penalty_notice", "outcome": "paid", "issued_at": "2024-09-01"},
+        {"action": "fixed_penalty_notice", "outcome": "unpaid", "issued_at": "2024-09-03"},
+    )
+    df = cases({"reported_at": "2024-09-10", "category": "fly_tipping"})
+    r = row(table(inputs(df, enforcement=enf)), "W1", "2024-09")
+    assert r["fpn_paid_rate"] == 0.5 and not bool(r["fpn_paid_rate_provisional"])

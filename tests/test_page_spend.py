@@ -49,11 +49,13 @@ def test_no_exception_and_demo_programme_chosen(shown) -> None:
     assert not shown.exception
     assert shown.selectbox(key="spend_programme").value == PROGRAMME_NAME
     assert shown.selectbox(key="spend_outcome").value == "cases_per_1k"
-    assert shown.selectbox(key="spend_category").value == "fly_tipping"
+    assert shown.selectbox(key="spend_category").value == "all"
+    assert "All types of case" in shown.selectbox(key="spend_category").options
 
 
-def test_plain_sentence_says_fly_tipping_fell(shown) -> None:
-    sentence = next(m.value for m in shown.markdown if m.value.startswith("####"))
+def test_plain_sentence_says_fly_tipping_fell(store: Path) -> None:
+    at = _choose(_ran(), "cases_per_1k", "fly_tipping")
+    sentence = next(m.value for m in at.markdown if m.value.startswith("####"))
     sentence = sentence.replace("\\", "")
     assert "Fly-tipping reports" in sentence
     assert "fell" in sentence
@@ -97,6 +99,12 @@ def test_other_outcome_runs(store: Path) -> None:
 
 def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def _ran():
+    at = page(PAGE)
+    at.run()
+    return at
 
 
 def _choose(at, outcome: str, category: str | None = None):
@@ -147,6 +155,7 @@ def test_no_cost_per_report_when_the_range_includes_no_change(store: Path) -> No
 def test_only_types_of_case_reported_in_funded_wards_are_offered(shown) -> None:
     options = shown.selectbox(key="spend_category").options
     assert "Other" not in options and "Fly-tipping" in options
+    assert options[0] == "All types of case"
     assert "in the panel" not in texts(shown)
 
 
@@ -178,3 +187,37 @@ def test_grammar_an_overflowing_bins_case(store: Path) -> None:
     _choose(at, "median_days_to_close", "overflowing_bin")
     assert "an overflowing bins case" in texts(at)
     assert "a overflowing" not in texts(at)
+
+
+# --- issue 18: staggered starts, event study, placebos, per-ward table ---------------------------
+
+
+def test_event_study_cohorts_placebos_and_ward_table_shown(shown) -> None:
+    keys = {c.proto.id for c in shown.get("plotly_chart")}
+    assert len(shown.get("plotly_chart")) >= 2 and keys
+    subheaders = [s.value for s in shown.subheader]
+    for title in ("By start date", "Checks that should find nothing", "Each funded ward"):
+        assert title in subheaders
+    frames = [d.value for d in shown.dataframe]
+    wards = next(f for f in frames if "Expected without the money" in f.columns)
+    assert len(wards) == 8 and not wards["Ward"].str.startswith("E059").any()  # by name
+    cohorts = next(f for f in frames if "Start" in f.columns and "95% range" in f.columns)
+    assert list(cohorts["Start"]) == ["01 Apr 2025"]
+    assert "a year earlier" in texts(shown)
+
+
+def test_funded_wards_named_and_no_verdict_words(shown) -> None:
+    body = texts(shown)
+    assert "**Funded wards:**" in body
+    names = next(f for f in (d.value for d in shown.dataframe) if "Ward" in f.columns)["Ward"]
+    assert all(n in body for n in names)
+    lowered = body.lower()
+    assert "fair" not in lowered and "passed" not in lowered
+    assert "by chance alone" in body  # the word on multiple comparisons
+
+
+def test_no_cost_per_day_for_level_outcomes(store: Path) -> None:
+    at = _choose(_ran(), "median_days_to_close")
+    assert not any(label.startswith("Per day") for label in _metrics(at))
+    assert "per day off" not in texts(at)
+    assert "only for counts" in texts(at)

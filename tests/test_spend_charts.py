@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from ui.charts import MUTED_COLOUR
 from ui.spend_charts import (
@@ -103,4 +104,27 @@ def test_pretrend_figure_percent_scaling_and_zero_line() -> None:
     assert list(fig.data[0].y) == [2.0, -1.0]
     assert list(fig.data[0].error_y.array) == [7.0, 7.0]
     assert any(s.type == "line" and s.y0 == 0 for s in fig.layout.shapes)
+    assert fig.layout.yaxis.ticksuffix == "%"
+
+
+def test_event_study_figure_leads_muted_and_start_marked() -> None:
+    from ui.spend_charts import event_study_figure
+
+    events = pd.DataFrame(
+        {
+            "relative_period": [-2, -1, 0, 1],
+            "estimate": [0.01, -0.02, -0.10, -0.15],
+            "ci_low": [-0.05, -0.08, -0.16, -0.22],
+            "ci_high": [0.07, 0.04, -0.04, -0.08],
+            "n_wards": [8, 8, 8, 8],
+            "lead": [True, True, False, False],
+        }
+    )
+    fig = event_study_figure(events, y_title="Reports", percent=True)
+    before, after = fig.data
+    assert list(before.x) == [-2, -1] and list(after.x) == [0, 1]
+    assert list(after.y) == pytest.approx([-10.0, -15.0])
+    assert list(after.error_y.arrayminus) == pytest.approx([6.0, 7.0])
+    assert before.marker.color != after.marker.color
+    assert any(s.x0 == -0.5 for s in fig.layout.shapes)  # the start, between −1 and 0
     assert fig.layout.yaxis.ticksuffix == "%"

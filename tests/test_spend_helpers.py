@@ -14,14 +14,17 @@ from ui.spend import (
     ci_text,
     comparable,
     delta_text,
+    funded_wards_text,
     gbp_or_dash,
     level_text,
     merge_programmes,
     no_cases_message,
     p_text,
     per_unit_label,
+    pretrend_caption,
     signed,
     subject_for,
+    type_label,
 )
 
 
@@ -57,9 +60,11 @@ def test_subject_for_category_outcomes_only() -> None:
     assert subject_for("cases_per_1k", None) is None
 
 
-def test_fly_tipping_is_the_default_type_of_case() -> None:
+def test_all_types_is_the_default_then_fly_tipping() -> None:
     opts = category_options()
-    assert opts[0] == "fly_tipping" and len(opts) == len(set(opts))
+    assert opts[:2] == ["all", "fly_tipping"] and len(opts) == len(set(opts))
+    assert type_label("all") == "All types of case" and type_label(None) == "All types of case"
+    assert type_label("fly_tipping") == "Fly-tipping"
 
 
 def test_configured_programmes_win_over_spend_inferred() -> None:
@@ -131,8 +136,25 @@ def test_chance_text_in_words() -> None:
 
 def test_category_options_only_types_with_cases_fly_tipping_first() -> None:
     counts = {"graffiti": 3, "fly_tipping": 10, "other": 0, "needles": 1}
-    assert category_options(counts) == ["fly_tipping", "graffiti", "needles"]
-    assert category_options({}) == []
+    assert category_options(counts) == ["all", "fly_tipping", "graffiti", "needles"]
+    assert category_options({}) == ["all"]
+
+
+def test_funded_wards_named_and_grouped_by_start() -> None:
+    starts = {
+        "E1": pd.Timestamp("2025-04-01"),
+        "E2": pd.Timestamp("2025-04-01"),
+        "E3": pd.Timestamp("2025-10-01"),
+    }
+    text = funded_wards_text(starts, {"E1": "Anfield", "E2": "Everton"})
+    assert text == "Anfield, Everton (from 01 Apr 2025); E3 (from 01 Oct 2025)"
+
+
+def test_pretrend_caption_is_evidence_not_a_verdict() -> None:
+    text = pretrend_caption(0.42, "bootstrap")
+    assert "0.420" in text and "not proof" in text
+    for word in ("fair", "pass"):
+        assert word not in text.lower()
 
 
 def test_no_cases_message_is_plain() -> None:

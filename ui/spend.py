@@ -17,25 +17,26 @@ from typing import Any, Final
 import pandas as pd
 import streamlit as st
 
+from neighbourhood import appraise
 from neighbourhood import evaluation as ev
-from neighbourhood.schemas import CATEGORIES, CITYWIDE
+from neighbourhood import staggered as sg
+from neighbourhood.schemas import CATEGORIES
 from ui.format import category_label
 
 _LOG = logging.getLogger(__name__)
 
-PROGRAMMES_CSV: Final[Path] = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
+PROGRAMMES_CSV: Final[Path] = appraise.PROGRAMMES_CSV
 #: Outcomes that are counted from cleansing cases, so a type of case can be chosen.
-CATEGORY_OUTCOMES: Final[frozenset[str]] = frozenset(
-    {"cases_per_1k", "median_days_to_close", "pct_within_sla", "repeat_location_share"}
-)
-DEFAULT_CATEGORY: Final[str] = "fly_tipping"
+CATEGORY_OUTCOMES: Final[frozenset[str]] = appraise.CATEGORY_OUTCOMES
+DEFAULT_CATEGORY: Final[str] = appraise.ALL_TYPES
 
 
 # --- pure wording -----------------------------------------------------------------------------
 
 EFFECT_HELP: Final[str] = (
     "The change in funded wards beyond what the comparison wards' change over the same months "
-    "predicts (a difference-in-differences estimate, with ward and month effects)."
+    "predicts, each ward measured from its own start (an imputation difference-in-differences "
+    "estimate with ward and month effects, robust to wards starting at different dates)."
 )
 RANGE_HELP: Final[str] = (
     "The 95% confidence interval: the effect is very probably somewhere in this range. When the "
@@ -63,11 +64,51 @@ def chance_help(p: float | None, inference: str = "") -> str:
     )
 
 
-def pretrend_caption(p: float | None, alpha: float) -> str:
-    """The precise result under the plain pre-trend message."""
+def pretrend_caption(p: float | None, method: str = "") -> str:
+    """The precise result under the plain pre-trend evidence (never a verdict)."""
+    how = f", {method}" if method else ""
     return (
-        f"Test of parallel trends before the start: p-value {p_text(p)} (below {alpha:.2f} would "
-        "raise a warning). Passing it is not proof: with few wards it misses small drifts."
+        f"Pre-trend test: p-value {p_text(p)}{how}. A high p-value is not proof of parallel "
+        "trends: with few wards the test misses small drifts, so read it with the drift "
+        "statement above."
+    )
+
+
+MULTIPLE_COMPARISONS: Final[str] = (
+    "This page offers several outcomes and many types of case. Look at enough of them and some "
+    "will show a clear-looking change by chance alone (about 1 in 20 at the 95% level, even if "
+    "the money did nothing). Decide which outcome matters before looking, and treat one clear "
+    "result among many unclear ones with caution."
+)
+
+
+def type_label(category: str | None) -> str:
+    """``"all"`` → "All types of case"; otherwise the council label."""
+    if category is None or category == appraise.ALL_TYPES:
+        return "All types of case"
+    return category_label(category)
+
+
+def funded_wards_text(starts: dict[str, pd.Timestamp], names: dict[str, str]) -> str:
+    """ "Anfield, Everton (from 01 Apr 2025); Kirkdale (from 01 Oct 2025)" — the funded wards,
+    by name, grouped by start date."""
+    groups: dict[pd.Timestamp, list[str]] = {}
+    for ward, start in starts.items():
+        groups.setdefault(start, []).append(names.get(ward) or ward)
+    return "; ".join(
+        f"{', '.join(sorted(wards))} (from {d:%d %b %Y})" for d, wards in sorted(groups.items())
+    )
+
+
+def event_caption(period: str, scale: str) -> str:
+    """Plain words under the event-study chart."""
+    what = "% difference" if scale == "ratio" else "difference"
+    return (
+        f"Each dot is the {what} between funded wards and what the comparison wards suggest they "
+        f"would have had without the money, {period} by {period} around each ward's own start "
+        f"(0 = the first {period} with the money), with its 95% range. Dots left of the dashed "
+        "line are before the money: they should sit near zero if the two groups were moving in "
+        "step."
     )
 
 
@@ -185,19 +226,8 @@ def per_unit_label(outcome: str, unit_noun: str) -> str:
     return f"Per {unit_noun}"
 
 
-def merge_programmes(
-    configured: list[ev.Programme], from_spend: list[ev.Programme]
-) -> list[ev.Programme]:
-    """Programmes from ``data/programmes.csv`` first, then any others found in the spend table."""
-    names = {p.name for p in configured}
-    return [*configured, *(p for p in from_spend if p.name not in names)]
-
-
-def comparable(progs: list[ev.Programme], wards: set[str]) -> list[ev.Programme]:
-    """Programmes that leave some wards unfunded (so there is something to compare with),
-    newest first. Core budgets that reach every ward are left out."""
-    keep = [p for p in progs if wards - set(p.treated_wards)] if wards else list(progs)
-    return sorted(keep, key=lambda p: p.start, reverse=True)
+merge_programmes = appraise.merge_programmes
+comparable = appraise.comparable
 
 
 # --- cards (Streamlit) -------------------------------------------------------------------------
@@ -276,6 +306,10 @@ class SpendView:
     before_after_sentence: str = ""
     cost: ev.CostEffectiveness | None = None
     cost_sentence: str = ""
+    result: sg.StaggeredResult | None = None
+    placebos: list[sg.Placebo] = field(default_factory=list)
+    periods_left_out: list[str] = field(default_factory=list)
+    ward_names: dict[str, str] = field(default_factory=dict)
 
 
 def _store() -> Any:
@@ -288,77 +322,59 @@ def _store() -> Any:
 def programmes(revision: str) -> list[ev.Programme]:
     """Funding programmes: the config table, plus programmes inferred from the spend table."""
     try:
-        configured = ev.programmes_from_config(PROGRAMMES_CSV)
+        return appraise.programmes(_store() if revision else None, PROGRAMMES_CSV)
     except ValueError:
         _LOG.exception("data/programmes.csv could not be read")
-        configured = []
-    if not revision:
-        return configured
-    store = _store()
-    found = merge_programmes(configured, ev.programmes_from_spend(store.table("spend")))
-    wards = set(store.wards()["ward_code"].astype(str))
-    return comparable(found, wards)
-
-
-def _panel(revision: str, outcome: str, category: str | None) -> pd.DataFrame:
-    """The ward × month table for the evaluation (all dates: the before period must be whole)."""
-    from neighbourhood import metrics
-
-    cats = [category] if category and outcome in CATEGORY_OUTCOMES else None
-    table = metrics.ward_period_table(_store(), period="month", categories=cats)
-    return table[table["ward_code"].astype(str) != CITYWIDE].reset_index(drop=True)
+        return appraise.programmes(_store(), None) if revision else []
 
 
 @st.cache_data(max_entries=16, show_spinner="Working out the estimate…")
 def evaluate(revision: str, programme_name: str, outcome: str, category: str | None) -> SpendView:
     """Run the evaluation for one programme, outcome and (for case outcomes) type of case."""
-    progs = {p.name: p for p in programmes(revision)}
-    programme = progs[programme_name]
-    # Wards funded by another programme are no fair comparison.
-    others = {w for p in progs.values() if p.name != programme_name for w in p.treated_wards}
-    exclude = sorted(others - set(programme.treated_wards))
-    out = ev.OUTCOMES[outcome]
+    progs = programmes(revision)
+    programme = next(p for p in progs if p.name == programme_name)
     category = category if outcome in CATEGORY_OUTCOMES else None
+    if category == appraise.ALL_TYPES:
+        category = None
+    out = ev.OUTCOMES[outcome]
     label = out.label + (f" ({category_label(category)})" if category else "")
     view = SpendView(programme, outcome, label, category)
     subject = subject_for(outcome, category)
     if category and case_counts(revision, programme.treated_wards).get(category, 0) == 0:
         view.error = no_cases_message(category)
         return view
-    try:
-        panel = _panel(revision, outcome, category)
-        view.series = ev.treated_vs_comparison_series(panel, programme, outcome, exclude=exclude)
-        view.did = ev.did(panel, programme, outcome, exclude=exclude, subject=subject)
-        view.sentence = ev.describe(view.did, subject=subject)
-        view.caveats = ev.caveats(view.did)
-        view.before_after = ev.before_after(panel, programme, outcome, subject=subject)
-        view.before_after_sentence = ev.describe(view.before_after, subject=subject)
-    except ValueError as exc:  # e.g. no comparison wards, no periods before the start
-        view.error = f"This comparison cannot be made with the data loaded: {exc}"
+    a = appraise.appraise(
+        _store(), programme, outcome, category or appraise.ALL_TYPES, others=progs
+    )
+    view.ward_names = a.ward_names
+    view.periods_left_out = a.periods_left_out
+    if a.error:
+        view.error = a.error
         return view
-    try:
-        view.cost = ev.cost_effectiveness(
-            view.did,
-            _store().table("spend"),
-            programme,
-            cases=_panel(revision, "cases_per_1k", None),  # every type of case: spend per case
-            category=category_label(category).lower() if category else None,
-        )
-        view.cost_sentence = ev.describe(view.cost)
-    except ValueError as exc:
-        view.cost_sentence = f"Value for money cannot be worked out from the spend loaded: {exc}"
+    view.result, view.did, view.series = a.result, a.did, a.series
+    view.placebos = a.placebos
+    view.sentence = ev.describe(a.did, subject=subject)
+    view.caveats = ev.caveats(a.did)
+    view.before_after = a.before_after
+    view.before_after_sentence = ev.describe(a.before_after, subject=subject)
+    view.cost = a.cost
+    view.cost_sentence = (
+        ev.describe(a.cost)
+        if a.cost is not None
+        else "Value for money cannot be worked out from the spend loaded."
+    )
     return view
 
 
 def category_options(counts: dict[str, int] | None = None) -> list[str]:
-    """Types of case for the outcome, fly-tipping first. With ``counts`` (cases by category in
-    the funded wards), only the types that have cases there."""
-    order = [DEFAULT_CATEGORY, *(c for c in CATEGORIES if c != DEFAULT_CATEGORY)]
+    """Types of case for the outcome: "all" first, then fly-tipping and the rest. With
+    ``counts`` (cases by category in the funded wards), only the types that have cases there."""
+    order = ["fly_tipping", *(c for c in CATEGORIES if c != "fly_tipping")]
     if counts is None:
-        return order
+        return [appraise.ALL_TYPES, *order]
     known = [c for c in order if counts.get(c, 0) > 0]
     extra = sorted(c for c, n in counts.items() if n > 0 and c not in order)
-    return known + extra
+    return [appraise.ALL_TYPES, *known, *extra]
 
 
 def no_cases_message(category: str) -> str:
@@ -382,3 +398,59 @@ def case_counts(revision: str, wards: tuple[str, ...]) -> dict[str, int]:
         list(wards),
     )
     return {str(c): int(n) for c, n in zip(rows["category"], rows["n"], strict=True) if c}
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+WARD_TABLE_CAPTION: Final[str] = (
+    "Before: the ward's average before its own start. After: its average since. Expected: what "
+    "the comparison wards' change over the same months suggests it would have had without the "
+    "money. Effect: after against expected. One ward's figures are noisy: read the pattern, "
+    "not a single row."
+)
+
+
+def cohort_table(r: sg.StaggeredResult, names: dict[str, str]) -> pd.DataFrame:
+    """One row per start date: wards (by name), effect and 95% range, as text for the page."""
+    rows = []
+    for c in r.cohorts.itertuples():
+        rows.append(
+            {
+                "Start": f"{c.start:%d %b %Y}",
+                "Effect": signed(c.estimate, r.scale, r.unit),
+                "95% range": ci_text(c.ci_low, c.ci_high, r.scale, r.unit),
+                "Wards": ", ".join(sorted(names.get(w) or w for w in c.wards)),
+            }
+        )
+    return pd.DataFrame(rows, columns=["Start", "Effect", "95% range", "Wards"])
+
+
+def ward_table(
+    r: sg.StaggeredResult, names: dict[str, str], outcome: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each funded ward before/after against its expected path and the comparison wards."""
+    w = r.wards
+    pct = r.scale == "ratio"
+    table = pd.DataFrame(
+        {
+            "Ward": [names.get(c) or c for c in w["ward_code"]],
+            "Start": w["start"],
+            "Before": w["before"],
+            "After": w["after"],
+            "Expected without the money": w["expected"],
+            "Effect": w["effect"] * (100 if pct else 1),
+            "Comparison wards' change": w["comparison_change"] * (100 if pct else 1),
+        }
+    )
+    unit = ev.OUTCOMES[outcome].unit
+    level = "%.1f%%" if unit == "percentage points" else "%.1f" if unit == "days" else "%.2f"
+    change = "%+.0f%%" if pct else "%+.1f"
+    config = {
+        "Start": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Before": st.column_config.NumberColumn(format=level),
+        "After": st.column_config.NumberColumn(format=level),
+        "Expected without the money": st.column_config.NumberColumn(format=level),
+        "Effect": st.column_config.NumberColumn(format=change),
+        "Comparison wards' change": st.column_config.NumberColumn(format=change),
+    }
+    return table.sort_values("Ward", ignore_index=True), config

@@ -160,3 +160,70 @@ def pretrend_figure(leads: pd.DataFrame, *, y_title: str, percent: bool = False)
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
+
+
+def event_study_figure(
+    events: pd.DataFrame, *, y_title: str, percent: bool = False, period: str = "month"
+) -> go.Figure:
+    """The event study: the effect by period relative to each ward's own start, with 95% ranges.
+
+    Periods before the start (leads, muted) should sit near zero; periods from the start on
+    (coloured) show how the effect built up. A dashed line separates them.
+
+    Parameters
+    ----------
+    events
+        ``StaggeredResult.event_study``: ``relative_period``, ``estimate``, ``ci_low``,
+        ``ci_high``, ``n_wards``, ``lead``.
+    y_title
+        Plain-English axis title.
+    percent
+        The effects are proportions (rate outcomes): show them as percentages.
+    period
+        "month", "quarter" or "year", for the axis title.
+    """
+    fig = go.Figure()
+    if events is not None and not events.empty:
+        k = 100.0 if percent else 1.0
+        for lead, name, colour in (
+            (True, "Before the money", MUTED_COLOUR),
+            (False, "With the money", FUNDED_COLOUR),
+        ):
+            part = events[events["lead"] == lead]
+            if part.empty:
+                continue
+            est = part["estimate"] * k
+            fig.add_trace(
+                go.Scatter(
+                    x=part["relative_period"],
+                    y=est,
+                    mode="markers",
+                    name=name,
+                    marker={"color": colour, "size": 8},
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": part["ci_high"] * k - est,
+                        "arrayminus": est - part["ci_low"] * k,
+                        "color": colour,
+                        "thickness": 1.2,
+                    },
+                    customdata=part["n_wards"].to_numpy(),
+                    hovertemplate=(
+                        f"{period.capitalize()} %{{x}}: %{{y:,.1f}}"
+                        + ("%" if percent else "")
+                        + " (%{customdata} wards)<extra></extra>"
+                    ),
+                )
+            )
+    fig.add_hline(y=0, line_dash="dot", line_color="#555555")
+    fig.add_vline(x=-0.5, line_dash="dash", line_color="#555555")
+    fig.update_layout(
+        title={"text": "Effect by " + period + " since each ward's start"},
+        xaxis_title=f"{period.capitalize()}s since the money started (0 = first {period})",
+        yaxis_title=safe_text(y_title),
+        yaxis_ticksuffix="%" if percent else "",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig
