@@ -26,7 +26,6 @@ import io
 import json
 import re
 import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from neighbourhood import safe_io
 from neighbourhood import schemas as S
 from neighbourhood.schemas import REJECT_COLUMNS
 
@@ -71,6 +71,14 @@ BNG_BOUNDS: Final[tuple[float, float, float, float]] = (0.0, 700_000.0, 0.0, 1_3
 """(easting_min, easting_max, northing_min, northing_max) of the British National Grid."""
 
 MAX_CELL_CHARS: Final[int] = 1_000
+
+MAX_POPULATION: Final[int] = 1_000_000
+"""Largest ward population accepted: the largest English ward has about 35,000 residents and
+the largest city about 1.1 million, so more is a total row, a typo or a hostile file."""
+
+MAX_AMOUNT_GBP: Final[float] = 1e9
+"""Largest amount in pounds accepted in one row (cost, fine, spend): £1 billion is more than
+any council spends on street cleansing in a year; more overflows sums and is never real."""
 """Longest value accepted in any column read (labels, ids, streets); longer rows are rejected."""
 
 EARLIEST: Final[pd.Timestamp] = pd.Timestamp("2000-01-01", tz=S.TIMEZONE)
@@ -91,6 +99,7 @@ FILE_RULES: Final[dict[str, str]] = {
     "F_MISSING_COLUMNS": "A required column is missing.",
     "F_DATE_MONTHFIRST": "Dates look month-first (US style); say so to read them.",
     "F_OPTIONS": "The read options are not valid for this file.",
+    "F_UNREADABLE": "The path could not be read: missing, no permission, or not a regular file.",
 }
 """Whole-file refusal codes (``FileRefused.code``)."""
 
@@ -109,6 +118,7 @@ RULES: Final[dict[str, str]] = {
     "E_COORD_RANGE": "Coordinates are outside the United Kingdom.",
     "E_UNKNOWN_VALUE": "The value is not one the loader recognises for this column.",
     "E_TOO_LONG": "The value is longer than 1,000 characters (free text or a damaged file).",
+    "E_OUT_OF_RANGE": "The number is larger than any real value of this column.",
     "E_DUPLICATE_ID": "Another row has the same id; the newest (by updated_at, else the last) was kept.",
     # warnings: the row is kept
     "W_UNMAPPED_CATEGORY": "Category label not in data/category_map.csv; stored as 'other'.",
@@ -893,32 +903,11 @@ def _regex_mask(values: pd.Series, pattern: str) -> np.ndarray:
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
-    out = io.BytesIO()
-    remaining = data
-    total = 0
-    while remaining:
-        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        buf = remaining
-        while buf:
-            try:
-                chunk = dec.decompress(buf, 16 * 1024 * 1024)
-            except zlib.error as exc:
-                raise FileRefused("F_MALFORMED", f"The .gz file is corrupt ({exc}).") from None
-            total += len(chunk)
-            if total > limit:
-                raise FileRefused(
-                    "F_TOO_LARGE",
-                    f"The compressed file expands to more than {limit:,} bytes; "
-                    "split the extract or raise the limit.",
-                )
-            out.write(chunk)
-            buf = dec.unconsumed_tail
-        if not dec.eof:
-            raise FileRefused("F_MALFORMED", "The .gz file is truncated or corrupt.")
-        remaining = dec.unused_data
-        if remaining and not remaining.startswith(b"\x1f\x8b"):
-            break
-    return out.getvalue()
+    """Every member of a gzip file, capped as it inflates (:func:`safe_io.gunzip`)."""
+    try:
+        return safe_io.gunzip(data, limit)
+    except safe_io.InputRefused as exc:
+        raise FileRefused(exc.code, exc.message) from None
 
 
 def _unzip_one(data: bytes, name: str, limit: int) -> tuple[bytes, str]:
@@ -932,23 +921,10 @@ def _unzip_one(data: bytes, name: str, limit: int) -> tuple[bytes, str]:
             "F_FORMAT", f"The .zip file must hold exactly one data file (it holds {len(members)})."
         )
     info = members[0]
-    if info.file_size > limit:
-        raise FileRefused("F_TOO_LARGE", f"{info.filename} expands to more than {limit:,} bytes.")
     try:
-        with archive.open(info) as handle:
-            content = handle.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        # A damaged member, or headers that lie about its size (a crafted zip bomb).
-        raise FileRefused(
-            "F_MALFORMED", f"The .zip file is corrupt: {info.filename} cannot be read ({exc})."
-        ) from None
-    except (NotImplementedError, RuntimeError) as exc:  # unsupported method, encrypted
-        raise FileRefused(
-            "F_FORMAT", f"{info.filename} in the .zip file cannot be opened ({exc})."
-        ) from None
-    if len(content) > limit:
-        raise FileRefused("F_TOO_LARGE", f"{info.filename} expands to more than {limit:,} bytes.")
-    return content, info.filename
+        return safe_io.unzip_member(archive, info, len(data), limit), info.filename
+    except safe_io.InputRefused as exc:
+        raise FileRefused(exc.code, exc.message) from None
 
 
 def _is_xlsx(data: bytes) -> bool:
@@ -979,17 +955,24 @@ def _unwrap(data: bytes, name: str, limit: int, report: dict[str, Any]) -> tuple
             continue
         if data[:4] == b"PK\x03\x04":
             if _is_xlsx(data):
-                total = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
-                if total > limit:
-                    raise FileRefused(
-                        "F_TOO_LARGE", f"The workbook expands to more than {limit:,} bytes."
-                    )
+                book = zipfile.ZipFile(io.BytesIO(data))
+                try:  # openpyxl reads each part through zipfile: capped at the declared sizes
+                    safe_io.check_zip_sizes(book, len(data), limit, "The workbook")
+                except safe_io.InputRefused as exc:
+                    raise FileRefused(exc.code, exc.message) from None
                 report["format"] = "+".join([*layers, "xlsx"])
                 return data, "xlsx"
             layers.append("zip")
             data, name = _unzip_one(data, name, limit)
             continue
         break
+    else:
+        if data[:2] == b"\x1f\x8b" or data[:4] == b"PK\x03\x04":
+            raise FileRefused(
+                "F_FORMAT",
+                "The file is an archive inside an archive more than three levels deep; "
+                "unpack it and upload the CSV, .csv.gz, .zip or .xlsx inside.",
+            )
     if len(data) > limit:
         raise FileRefused("F_TOO_LARGE", f"The file is larger than {limit:,} bytes.")
     magic = data[:8]
@@ -1843,6 +1826,40 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, bad
 
 
+_NUMERIC_LITERAL: Final[str] = (
+    r"^\s*\(?\s*[+-]?\s*(?:£|gbp)?\s*(?:\d[\d, ]*\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*\)?\s*$"
+)
+
+
+def _reject_too_big(
+    raw: pd.Series,
+    values: pd.Series,
+    bad: np.ndarray,
+    col: str,
+    limit: float,
+    rejects: _Rejects,
+) -> np.ndarray:
+    """``E_OUT_OF_RANGE`` for numbers above ``limit``, and for numbers written out that are too
+    large for a float (``1e309`` reads as infinity); returns ``bad`` without them.
+
+    Only the values, never an exception: every number column goes through here or through a
+    range check of its own (coordinates, years).
+    """
+    overflow = bad & _regex_mask(raw, _NUMERIC_LITERAL)
+    over = (values > limit).fillna(False).to_numpy(bool) | overflow
+    if over.any():
+        shown = f"£{limit:,.0f}" if col.endswith("_gbp") else f"{limit:,.0f}"
+        rejects.add(
+            over,
+            col,
+            "E_OUT_OF_RANGE",
+            raw,
+            f"{col} is out of range (real values are at most {shown}): a typo, a total or a "
+            "damaged file.",
+        )
+    return bad & ~overflow
+
+
 def _fmt_regex(fmt: str) -> str:
     """A regex equivalent to a strftime format, with the day captured as group ``d``."""
     parts = {
@@ -2502,6 +2519,7 @@ def _cases(
 
     raw_money = txt(money_col)
     money, bad = _numbers(raw_money)
+    bad = _reject_too_big(raw_money, money, bad, money_col, MAX_AMOUNT_GBP, rejects)
     rejects.add(bad, money_col, "E_NUMBER", raw_money, f"{money_col} is not an amount in pounds.")
     rejects.add((money < 0).to_numpy(bool), money_col, "E_NEGATIVE", raw_money)
     out[money_col] = money
@@ -2595,6 +2613,7 @@ def _spend(
     rejects.add(unknown, "service", "W_UNMAPPED_SERVICE", raw_service)
     raw_amount = txt("amount_gbp")
     amount, bad = _numbers(raw_amount)
+    bad = _reject_too_big(raw_amount, amount, bad, "amount_gbp", MAX_AMOUNT_GBP, rejects)
     rejects.add(bad, "amount_gbp", "E_NUMBER", raw_amount, "amount_gbp is not an amount in pounds.")
     rejects.add((amount < 0).to_numpy(bool), "amount_gbp", "E_NEGATIVE", raw_amount)
     rejects.add(
@@ -2653,6 +2672,8 @@ def _population(
     )
     raw_pop = txt("population")
     pop, bad = _numbers(raw_pop)
+    bad = _reject_too_big(raw_pop, pop, bad, "population", MAX_POPULATION, rejects)
+    pop = pop.where(pop <= MAX_POPULATION)  # never cast 1e20 to an integer (it overflows)
     rejects.add(bad, "population", "E_NUMBER", raw_pop)
     rejects.add(
         raw_pop.isna().to_numpy(bool) & ~total,
