@@ -908,7 +908,8 @@ ENTRIES: list[Entry] = [
         "wards",
         sqlite_not_gpkg,
         refused="F_BOUNDARY_",
-        hides=(PASSWD_LINE,),
+        hides=(PASSWD_LINE, "neighbourhood-wards-"),  # GDAL's warning named a server temp path
+        awaits="geo",
     ),
     Entry(
         "csv_given_as_wards",

@@ -249,7 +249,7 @@ def test_corpus_is_big_enough_fast_enough_and_names_are_unique(corpus: dict[str,
 PAGE_ENTRIES = {
     "gzip_trailing_garbage": ("cleansing", "trailing garbage"),
     "zip_bomb_zeros_deflated": ("cleansing", "decompression bomb"),
-    "gzip_bomb_3gib_zeros_48_members": ("cleansing", "decompression bomb"),
+    "gzip_bomb_valid_rows_2_5gb": ("cleansing", "decompression bomb"),  # refused at Load
     "zip_nested_four_deep": ("cleansing", "more than three levels deep"),
     "population_1e20_and_1e309": ("population", None),
     "gzip_two_members_small": ("cleansing", None),
@@ -281,12 +281,22 @@ def test_corpus_files_through_the_load_data_page(
         at.run()
         at.selectbox(key="upload_kind").set_value(kind)
         at.run()
-        at.file_uploader(key="upload_files").set_value((path.name, path.read_bytes(), "text/csv"))
+        # the page takes .csv, .gz and .xlsx; the loader goes by magic bytes, so a zip is sent
+        # as .csv (a browser would not offer a .zip for case data)
+        name = path.name if path.suffix in (".csv", ".gz", ".xlsx") else f"{path.stem}.csv"
+        at.file_uploader(key="upload_files").set_value((name, path.read_bytes(), "text/csv"))
         at.run()
         assert not at.exception, (entry.name, at.exception)
         if reason is not None:
             errors = " ".join(e.value for e in at.error)
+            if reason not in errors and not at.button(key="upload_load").disabled:
+                # the preview reads the first megabytes of a .gz only: refused at Load
+                at.button(key="upload_load").click()
+                at.run()
+                assert not at.exception, (entry.name, at.exception)
+                errors = " ".join(e.value for e in at.error)
             assert reason in errors, (entry.name, errors)
+            assert "Traceback" not in errors
             assert folder_digest(store) == before
             continue
         assert not at.error, (entry.name, [e.value for e in at.error])
