@@ -30,6 +30,7 @@ import io
 import os
 import re
 import shutil
+import socket
 import stat
 import tempfile
 import time
@@ -72,7 +73,7 @@ RATIO_FLOOR: Final[int] = 64 * 1024 * 1024
 """Decompressed bytes before :data:`MAX_RATIO` applies (small files may compress very well)."""
 
 TEMP_PREFIX: Final[str] = "neighbourhood-ingest-"
-"""Prefix of an ingest's private temporary folder; the owner's process id follows it."""
+"""Prefix of an ingest's private temporary folder; ``<pid>@<host>-`` of its owner follows it."""
 
 LEGACY_TEMP_AGE_S: Final[float] = 24 * 3600.0
 """Folders of the old naming (no process id) are removed when untouched for this long."""
@@ -493,7 +494,12 @@ def read_capped(handle: BinaryIO, limit: int, what: str) -> bytes:
 # Temporary folders
 # ---------------------------------------------------------------------------------------------
 
-_OWNED_RE: Final[re.Pattern[str]] = re.compile(r"^(\d+)-")
+_OWNED_RE: Final[re.Pattern[str]] = re.compile(r"^(\d+)@([A-Za-z0-9_.]*)-")
+
+
+def _host() -> str:
+    """This machine's name as it appears in folder names (process ids are per machine)."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:64]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -513,10 +519,11 @@ def _pid_alive(pid: int) -> bool:
 def sweep_stale_temp_dirs(base: str | os.PathLike[str] | None = None) -> list[str]:
     """Remove ingest temporary folders left by processes that are gone (killed ingests).
 
-    A folder ``neighbourhood-ingest-<pid>-…`` is removed when no process ``<pid>`` runs; a folder
-    of the old naming (no process id) when untouched for :data:`LEGACY_TEMP_AGE_S`. Only folders
-    of the current user are touched, links never followed; errors are ignored (another sweep may
-    be removing the same folder).
+    A folder ``neighbourhood-ingest-<pid>@<host>-…`` of this machine is removed when no process
+    ``<pid>`` runs; a folder of another machine sharing the temporary folder (process ids mean
+    nothing here), or of the old naming (no process id), when untouched for
+    :data:`LEGACY_TEMP_AGE_S`. Only folders of the current user are touched, links never
+    followed; errors are ignored (another sweep may be removing the same folder).
 
     Parameters
     ----------
@@ -541,6 +548,7 @@ def sweep_stale_temp_dirs(base: str | os.PathLike[str] | None = None) -> list[st
         return removed
     uid = os.getuid() if hasattr(os, "getuid") else None
     now = time.time()
+    host = _host()
     for entry in entries:
         if not entry.name.startswith(TEMP_PREFIX):
             continue
@@ -551,7 +559,7 @@ def sweep_stale_temp_dirs(base: str | os.PathLike[str] | None = None) -> list[st
         if not stat.S_ISDIR(st.st_mode) or (uid is not None and st.st_uid != uid):
             continue
         owned = _OWNED_RE.match(entry.name[len(TEMP_PREFIX) :])
-        if owned is not None:
+        if owned is not None and owned.group(2) == host:
             stale = not _pid_alive(int(owned.group(1)))
         else:
             stale = now - st.st_mtime > LEGACY_TEMP_AGE_S
@@ -576,11 +584,11 @@ def private_temp_dir() -> Iterator[str]:
     Examples
     --------
     >>> with private_temp_dir() as tmp:
-    ...     os.path.basename(tmp).startswith(f"neighbourhood-ingest-{os.getpid()}-")
+    ...     os.path.basename(tmp).startswith(f"neighbourhood-ingest-{os.getpid()}@")
     True
     """
     sweep_stale_temp_dirs()
-    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}@{_host()}-") as tmp:
         yield tmp
 
 

@@ -307,15 +307,17 @@ def _dead_pid() -> int:
 
 
 def test_sweep_removes_folders_of_dead_processes_only(tmp_path: Path) -> None:
-    dead = tmp_path / f"neighbourhood-ingest-{_dead_pid()}-abc"
-    alive = tmp_path / f"neighbourhood-ingest-{os.getpid()}-def"
+    host = safe_io._host()
+    dead = tmp_path / f"neighbourhood-ingest-{_dead_pid()}@{host}-abc"
+    alive = tmp_path / f"neighbourhood-ingest-{os.getpid()}@{host}-def"
+    elsewhere = tmp_path / f"neighbourhood-ingest-{_dead_pid()}@another.host-ghi"  # its pids
     other = tmp_path / "someone-elses-folder"
-    for folder in (dead, alive, other):
+    for folder in (dead, alive, elsewhere, other):
         folder.mkdir()
         (folder / "rows-00000.parquet").write_bytes(b"PAR1")
     removed = safe_io.sweep_stale_temp_dirs(tmp_path)
     assert removed == [str(dead)]
-    assert not dead.exists() and alive.exists() and other.exists()
+    assert not dead.exists() and alive.exists() and elsewhere.exists() and other.exists()
 
 
 def test_old_named_folders_are_swept_only_when_a_day_old(tmp_path: Path) -> None:
@@ -358,7 +360,7 @@ def test_every_ingest_sweeps_stale_folders_first(
     from neighbourhood.ingest import ingest_bytes
     from neighbourhood.store import Store
 
-    stale = tmp_path / f"neighbourhood-ingest-{_dead_pid()}-q1w2e3"
+    stale = tmp_path / f"neighbourhood-ingest-{_dead_pid()}@{safe_io._host()}-q1w2e3"
     stale.mkdir()
     (stale / "rows-00000.parquet").write_bytes(b"case rows")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
