@@ -812,7 +812,6 @@ ENTRIES: list[Entry] = [
             geojson_text(raw_polygon_geojson("[[-3,53.4],[NaN,53.4],[-2.95,53.45],[-3,53.4]]")),
         ),
         refused="F_BOUNDARY_",
-        awaits="geo",
     ),
     Entry(
         "geojson_infinity_coordinates",
@@ -846,7 +845,6 @@ ENTRIES: list[Entry] = [
         vrt_file("wards.geojson", url=False, in_zip=False),
         refused="F_BOUNDARY_",
         hides=(SECRET,),
-        awaits="geo",
     ),
     Entry(
         "vrt_disguised_as_geojson_loopback_url",
@@ -855,7 +853,6 @@ ENTRIES: list[Entry] = [
         refused="F_BOUNDARY_",
         hides=(SECRET,),
         network=True,
-        awaits="geo",
     ),
     Entry(
         "vrt_as_gml_in_zip_local_csv",
@@ -863,7 +860,6 @@ ENTRIES: list[Entry] = [
         vrt_file("wards.zip", url=False, in_zip=True),
         refused="F_BOUNDARY_",
         hides=(SECRET,),
-        awaits="geo",
     ),
     Entry(
         "vrt_as_gml_in_zip_loopback_url",
@@ -872,14 +868,12 @@ ENTRIES: list[Entry] = [
         refused="F_BOUNDARY_",
         hides=(SECRET,),
         network=True,
-        awaits="geo",
     ),
     Entry(
         "geojson_claims_epsg3857_with_degrees",
         "wards",
         file("wards.geojson", lambda: geojson(wards_squares(), crs="urn:ogc:def:crs:EPSG::3857")),
         either=True,
-        awaits="geo",
     ),
     Entry(
         "gpkg_points_only",
@@ -901,7 +895,6 @@ ENTRIES: list[Entry] = [
         "wards",
         gpkg_entry("gpkg_lies_epsg3857_degrees"),
         either=True,
-        awaits="geo",
     ),
     Entry(
         "sqlite_that_is_not_a_gpkg",
@@ -909,7 +902,6 @@ ENTRIES: list[Entry] = [
         sqlite_not_gpkg,
         refused="F_BOUNDARY_",
         hides=(PASSWD_LINE, "neighbourhood-wards-"),  # GDAL's warning named a server temp path
-        awaits="geo",
     ),
     Entry(
         "csv_given_as_wards",
