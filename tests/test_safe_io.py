@@ -293,8 +293,17 @@ def test_boundary_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> 
     for path in (link, fifo, Path("/dev/zero")):
         with deadline(10), pytest.raises(geo.BoundaryRefused) as err:
             geo.read_boundaries(path)
-        assert "could not be read" in err.value.message
+        assert err.value.code == "unreadable"
         assert "root:" not in err.value.message and "/etc" not in err.value.message
+    assert "symbolic link" in _boundary_refusal(link)
+
+
+def _boundary_refusal(path: Path) -> str:
+    from neighbourhood import geo
+
+    with pytest.raises(geo.BoundaryRefused) as err:
+        geo.read_boundaries(path)
+    return err.value.message
 
 
 # ---- temporary folders -----------------------------------------------------------------------
