@@ -1827,7 +1827,9 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 _NUMERIC_LITERAL: Final[str] = (
-    r"^\s*\(?\s*[+-]?\s*(?:£|gbp)?\s*(?:\d[\d, ]*\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*\)?\s*$"
+    # a number as _numbers reads one (thousands grouped by commas only: "1,50" is not one)
+    r"^\s*\(?\s*[+-]?\s*(?:£|gbp)?\s*(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:e[+-]?\d+)?\s*\)?\s*$"
 )
 
 
