@@ -36,6 +36,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from neighbourhood import headers
 from neighbourhood import schemas as S
 from neighbourhood.schemas import REJECT_COLUMNS
 
@@ -89,6 +90,7 @@ FILE_RULES: Final[dict[str, str]] = {
     "F_MALFORMED": "The file could not be parsed as a table.",
     "F_DUPLICATE_HEADER": "The header has the same column name more than once.",
     "F_MISSING_COLUMNS": "A required column is missing.",
+    "F_AMBIGUOUS_COLUMNS": "Columns could not be told apart; say which is which.",
     "F_DATE_MONTHFIRST": "Dates look month-first (US style); say so to read them.",
     "F_OPTIONS": "The read options are not valid for this file.",
 }
@@ -629,7 +631,12 @@ class ReadOptions:
         ``"dayfirst"`` (the default behaviour), ``"monthfirst"``, ``"iso"`` or an explicit
         strftime format such as ``"%d/%m/%Y %H:%M"``.
     column_map : mapping, optional
-        Raw header → canonical name (or ``""`` to ignore the column); applied before the aliases.
+        Raw header → field, by its plain name ("case reference") or internal name
+        (``case_id``), or ``""``/"ignore" to leave the column out; applied before the aliases.
+        A header it names must be in the file.
+    saved_map : mapping, optional
+        The same, from a saved mapping profile: headers the file lacks are passed over, and
+        ``column_map`` wins where both name a header.
     sheet : str or int, optional
         Worksheet of an ``.xlsx`` file. By default the first sheet whose headers are recognised.
     max_bytes : int
@@ -650,6 +657,7 @@ class ReadOptions:
     delimiter: str | None = None
     date_format: str | None = None
     column_map: Mapping[str, str] | None = None
+    saved_map: Mapping[str, str] | None = None
     sheet: str | int | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     bounds: tuple[float, float, float, float] | None = UK_BOUNDS
@@ -680,6 +688,7 @@ def options_key(options: ReadOptions | None) -> str:
         "delimiter": opts.delimiter,
         "date_format": None if fmt == "dayfirst" else fmt,
         "column_map": sorted(opts.column_map.items()) if opts.column_map else None,
+        "saved_map": sorted(opts.saved_map.items()) if opts.saved_map else None,
         "sheet": opts.sheet,
         "bounds": None if opts.bounds == UK_BOUNDS else (opts.bounds or "off"),
     }
@@ -1225,71 +1234,178 @@ def _is_personal(norm: str) -> bool:
         return False
     if norm in _PERSONAL_WORDS or any(w in _PERSONAL_WORDS for w in words):
         return True
+    if words[-1] == "by" and len(words) > 1:  # "Reported By", "Closed By": a person
+        return True
     if words[-1] == "name" and (len(words) == 1 or words[-2] in _PERSONAL_NAME_PREFIXES):
         return True
     return norm in {"e mail", "date of birth", "house number", "flat number"}
 
 
+def _user_map(kind: str, opts: ReadOptions) -> dict[str, str]:
+    """The analyst's column map (``column_map`` and a saved profile's ``saved_map``), keyed by
+    normalised header, targets resolved from plain names ("case reference") to fields."""
+    user: dict[str, str] = {}
+    for source in (opts.saved_map, opts.column_map):
+        for raw, target in (source or {}).items():
+            field = headers.resolve_field(str(target), kind)
+            if field is None or (field and field not in COLUMN_ALIASES[kind]):
+                choices = ", ".join(repr(v) for v in headers.FIELD_NAMES[kind].values())
+                raise FileRefused(
+                    "F_OPTIONS",
+                    f"The column map names {target!r}, which is not a field of a {kind} "
+                    f"extract. The fields are: {choices} (or 'ignore').",
+                )
+            user[normalise_label(raw)] = field
+    return user
+
+
+def _check_map_present(header: list[str], opts: ReadOptions) -> None:
+    """Refuse a ``column_map`` that names a column the file does not have (a typo in --map).
+
+    A saved profile's map (``saved_map``) is not checked: next month's file may lack a column.
+    """
+    if not opts.column_map:
+        return
+    present = {normalise_label(h) for h in header}
+    missing = [k for k in opts.column_map if normalise_label(k) not in present]
+    if missing:
+        shown = ", ".join(repr(h) for h in header[:20])
+        raise FileRefused(
+            "F_OPTIONS",
+            f"The column map names {', '.join(repr(m) for m in missing)}, which the file "
+            f"does not have. Its columns are: {shown}.",
+        )
+
+
+def _unmatched_reason(raw: str, kind: str) -> str:
+    words, _ = headers.header_words(raw)
+    known = headers.known_words(kind)
+    foreign = [w for w in words if w not in known]
+    if not words:
+        return "it has no heading"
+    if foreign:
+        shown = ", ".join(repr(w) for w in dict.fromkeys(foreign))
+        return f"no {kind} field has the word(s) {shown}"
+    return f"its words fit no single {kind} field"
+
+
 def _match_header(
     header: list[str], kind: str, opts: ReadOptions, report: dict[str, Any]
 ) -> dict[int, str]:
-    """Map column positions to canonical names; fill the header parts of the report."""
+    """Map column positions to canonical names; fill the header parts of the report.
+
+    Each header gets its best field: the analyst's map, then an exact alias (score 1000 minus
+    its rank), then the word match of :mod:`neighbourhood.headers`. Each field takes its
+    best-scoring header; ties are recorded in ``report["ambiguous_columns"]`` (and refused by
+    :func:`_check_required`), never guessed.
+    """
     lookup = _alias_lookup(kind)
-    allowed = set(COLUMN_ALIASES[kind])
-    user = {normalise_label(k): v for k, v in (opts.column_map or {}).items()}
-    for target in user.values():
-        if target and target not in allowed:
-            raise FileRefused(
-                "F_OPTIONS", f"column_map names {target!r}, which is not a {kind} column."
-            )
-    best: dict[str, tuple[int, int]] = {}  # canonical -> (rank, position)
+    user = _user_map(kind, opts)
+    plain = functools.partial(headers.plain_field, kind)
+    cands: dict[str, list[tuple[int, int]]] = {}  # field -> [(score, position)]
+    why: dict[str, str] = {}
     ignored: list[str] = []
     personal: list[str] = []
-    xy: dict[str, int] = {}
+    ambiguous: list[dict[str, Any]] = []
     for pos, raw in enumerate(header):
         norm = normalise_label(raw)
         if norm in user:
-            target = user[norm]
-            if target:
-                best[target] = (-1, pos)
+            if user[norm]:
+                cands.setdefault(user[norm], []).append((10_000, pos))
             else:
                 ignored.append(raw)
+                why[raw] = "left out, as the column map asks"
             continue
         hit = lookup.get(norm)
-        if hit is None:
-            if norm in _XY_ALIASES:
-                xy[_XY_ALIASES[norm]] = pos
-            elif _is_personal(norm):
+        if hit is not None:
+            cands.setdefault(hit[0], []).append((1000 - hit[1], pos))
+            continue
+        if norm in _XY_ALIASES:
+            cands.setdefault("_" + _XY_ALIASES[norm], []).append((1000, pos))
+            continue
+        scored = headers.score_header(raw, kind)
+        if not scored:
+            if _is_personal(norm):
                 personal.append(raw)
+                why[raw] = "personal data: never read or stored"
             elif norm:
                 ignored.append(raw)
+                why[raw] = _unmatched_reason(raw, kind)
             continue
-        canonical, rank = hit
-        if canonical in best and best[canonical][0] <= rank:
-            ignored.append(raw)
+        top = [f for f, sc in scored if sc == scored[0][1]]
+        if len(top) > 1:
+            ambiguous.append({"columns": [raw], "fields": [plain(f) for f in top]})
+            why[raw] = "could be " + " or ".join(plain(f) for f in top)
             continue
-        if canonical in best:
-            ignored.append(header[best[canonical][1]])
-        best[canonical] = (rank, pos)
+        cands.setdefault(scored[0][0], []).append((scored[0][1], pos))
+    best: dict[str, int] = {}
+    for fld, found in cands.items():
+        found.sort(key=lambda sp: (-sp[0], sp[1]))
+        # exact aliases never tie (each has its own rank); two word matches are told apart
+        # only by a core word more (10 points), never by context words alone
+        top = found[0][0]
+        tied = [
+            header[p]
+            for sc, p in sorted(found, key=lambda sp: sp[1])
+            if sc == top or (top < 1000 and top - sc < 10)
+        ]
+        if len(tied) > 1:
+            ambiguous.append({"columns": tied, "fields": [plain(fld)]})
+            for raw in tied:
+                why[raw] = f"one of {len(tied)} columns that could be the {plain(fld)}"
+            continue
+        best[fld] = found[0][1]
+        for _, pos in found[1:]:
+            ignored.append(header[pos])
+            why[header[pos]] = (
+                f"also looks like the {plain(fld)}, but {header[found[0][1]]!r} fits it better"
+            )
+    xy = {k: best.pop(k) for k in ("_x", "_y") if k in best}
     coord_cols = {"latitude", "longitude", "easting", "northing"}
-    if (
-        xy
-        and len(xy) == 2
-        and not (coord_cols & set(best))
-        and kind in ("cleansing", "enforcement")
-    ):
-        best["_x"] = (0, xy["x"])
-        best["_y"] = (0, xy["y"])
+    if len(xy) == 2 and not (coord_cols & set(best)) and kind in ("cleansing", "enforcement"):
+        best.update(xy)
     else:
-        ignored.extend(header[p] for p in xy.values())
-    mapping = {pos: canonical for canonical, (_, pos) in best.items()}
+        for pos in xy.values():
+            ignored.append(header[pos])
+            why[header[pos]] = (
+                "a bare X or Y is read only as a pair, and only when the file has no other "
+                "coordinate columns"
+            )
+    mapping = {pos: canonical for canonical, pos in best.items()}
     report["columns"] = {header[p]: c for p, c in sorted(mapping.items())}
-    report["ignored_columns"] = ignored
+    order = {raw: i for i, raw in enumerate(header)}
+    report["ignored_columns"] = sorted(ignored, key=lambda r: order.get(r, 0))
     report["dropped_personal_columns"] = personal
+    report["ignored_why"] = {r: why[r] for r in header if r in why}
+    report["ambiguous_columns"] = ambiguous
     return mapping
 
 
-def _check_required(kind: str, mapped: set[str], header: list[str]) -> None:
+def _check_required(
+    kind: str,
+    mapped: set[str],
+    header: list[str],
+    ambiguous: list[dict[str, Any]] | None = None,
+) -> None:
+    if ambiguous:
+        parts = []
+        for item in ambiguous:
+            cols = " and ".join(repr(c) for c in item["columns"])
+            fields = " or ".join(repr(f) for f in item["fields"])
+            parts.append(
+                f"{cols} could each be the {fields}"
+                if len(item["columns"]) > 1
+                else f"{cols} could be the {fields}"
+            )
+        first = ambiguous[0]
+        raise FileRefused(
+            "F_AMBIGUOUS_COLUMNS",
+            "Some columns could not be told apart, and the loader does not guess: "
+            + "; ".join(parts)
+            + ". Say which column is which (command line: --map "
+            + f'"{first["columns"][0]}={first["fields"][0]}", or --map "COLUMN=ignore"; '
+            "Load data page: the Columns table).",
+        )
     required = list(S.REQUIRED[kind])
     if kind == "population":
         # metrics take each period's population by year; a ward name may stand for the code
@@ -1361,8 +1477,9 @@ def _read_csv(
     header = [h.replace("\ufeff", "").strip() for h in header]
     _refuse_duplicates(header)
     mapping = _match_header(header, kind, opts, report)
+    _check_map_present(header, opts)
     try:
-        _check_required(kind, set(mapping.values()), header)
+        _check_required(kind, set(mapping.values()), header, report["ambiguous_columns"])
     except FileRefused as exc:
         line = _header_further_down(text, kind, opts)
         if line is None:
@@ -1406,9 +1523,10 @@ def _header_further_down(text: str, kind: str, opts: ReadOptions) -> int | None:
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue
-        mapping = _match_header(cells, kind, opts, {})
+        found: dict[str, Any] = {}
+        mapping = _match_header(cells, kind, opts, found)
         try:
-            _check_required(kind, set(mapping.values()), cells)
+            _check_required(kind, set(mapping.values()), cells, found["ambiguous_columns"])
         except FileRefused:
             continue
         return number
@@ -1605,7 +1723,7 @@ def _read_xlsx(
             sub: dict[str, Any] = {}
             mapping = _match_header(header, kind, opts, sub)
             try:
-                _check_required(kind, set(mapping.values()), header)
+                _check_required(kind, set(mapping.values()), header, sub["ambiguous_columns"])
             except FileRefused:
                 if picked is None:
                     picked = (sheet, header, mapping, sub)
@@ -1618,7 +1736,8 @@ def _read_xlsx(
         _refuse_duplicates(header)
         report.update(sub)
         report["sheet"] = sheet
-        _check_required(kind, set(mapping.values()), header)
+        _check_map_present(header, opts)
+        _check_required(kind, set(mapping.values()), header, sub["ambiguous_columns"])
         rows_out: list[list[Any]] = []
         cols = sorted(mapping)
         for row in book[sheet].iter_rows(min_row=2, values_only=True):
