@@ -113,6 +113,12 @@ RULES: Final[dict[str, str]] = {
     "E_TOO_LONG": "The value is longer than 1,000 characters (free text or a damaged file).",
     "E_DUPLICATE_ID": "Another row has the same id; the newest (by updated_at, else the last) was kept.",
     # warnings: the row is kept
+    "W_DATE_FORMAT": "Not a date in the format of the rest of the column; left empty, case kept.",
+    "W_DATE_ORDER": "The end date is days before the start date; left empty, case kept.",
+    "W_DATE_FUTURE": "The date is in the future; left empty, case kept.",
+    "W_DATE_TOO_OLD": "The date is before 1 January 2000 (a placeholder?); left empty, case kept.",
+    "W_NUMBER": "Not an amount in pounds; left empty, case kept.",
+    "W_NEGATIVE": "The amount is negative; left empty, case kept.",
     "W_UNMAPPED_CATEGORY": "Category label not in data/category_map.csv; stored as 'other'.",
     "W_UNMAPPED_OFFENCE": "Offence label not recognised; stored as 'other'.",
     "W_UNMAPPED_SERVICE": "Service label not recognised; stored as 'other'.",
@@ -2230,8 +2236,13 @@ def _dates(
     report: dict[str, Any],
     *,
     file_name: str,
+    defining: bool = True,
 ) -> pd.Series:
-    """Parse one date column with a format chosen for the column, localised to Europe/London."""
+    """Parse one date column with a format chosen for the column, localised to Europe/London.
+
+    A value that does not read is ``E_DATE_FORMAT`` in a column that defines the row
+    (``defining``), else ``W_DATE_FORMAT`` (the value is left empty, the row kept).
+    """
     values = raw
     present = values.dropna()
     out_dtype = f"datetime64[ns, {S.TIMEZONE}]"
@@ -2291,7 +2302,11 @@ def _dates(
         local, ambiguous, nonexistent = _localise(parsed)
         rejects.add(ambiguous, col, "W_DST_AMBIGUOUS", raw)
         rejects.add(nonexistent, col, "W_DST_NONEXISTENT", raw)
-    rejects.add(failed, col, "E_DATE_FORMAT", raw, _date_message(col, fmt, extra))
+    rule = "E_DATE_FORMAT" if defining else "W_DATE_FORMAT"
+    message = _date_message(col, fmt, extra) + (
+        "" if defining else " Left empty; the case is kept."
+    )
+    rejects.add(failed, col, rule, raw, message)
     return local
 
 
@@ -2308,12 +2323,18 @@ def _check_date_range(
     now: pd.Timestamp,
     *,
     future: bool = True,
-) -> None:
+    defining: bool = True,
+) -> np.ndarray:
+    """Date range rules; returns the mask of values out of range (to blank when not defining)."""
+    prefix = "E_" if defining else "W_"
     old = (values < EARLIEST).fillna(False).to_numpy(bool)
-    rejects.add(old, col, "E_DATE_TOO_OLD", raw)
+    rejects.add(old, col, prefix + "DATE_TOO_OLD", raw)
+    bad = old
     if future:
         ahead = (values > now).fillna(False).to_numpy(bool)
-        rejects.add(ahead, col, "E_DATE_FUTURE", raw)
+        rejects.add(ahead, col, prefix + "DATE_FUTURE", raw)
+        bad = bad | ahead
+    return bad
 
 
 def _coordinate_pair(
@@ -2541,8 +2562,12 @@ def _cases(
     for col in (start_col, end_col, "updated_at"):
         raw = txt(col)
         if col in frame:
-            out[col] = _dates(raw, col, opts, rejects, report, file_name=file_name)
-            _check_date_range(out[col], col, raw, rejects, now)
+            defining = col == start_col  # row policy: only the start date defines the case
+            parsed = _dates(raw, col, opts, rejects, report, file_name=file_name, defining=defining)
+            bad = _check_date_range(parsed, col, raw, rejects, now, defining=defining)
+            if not defining and bad.any():
+                parsed = parsed.mask(bad)
+            out[col] = parsed
         else:
             out[col] = pd.Series(pd.NaT, index=frame.index, dtype=f"datetime64[ns, {S.TIMEZONE}]")
     raw_start = txt(start_col)
@@ -2562,8 +2587,33 @@ def _cases(
         raw_start,
         f"{start_col} is a placeholder for no date: every row needs one.",
     )
+    # Row policy: an end date before the start keeps the case. On the same local day it is kept
+    # as supplied (a clock or data-entry slip, common in CRM exports; the metrics count such a
+    # case but not as a valid closure), and only counted in the report; days before, the end
+    # date is left empty with a warning.
     order = (out[end_col] < out[start_col]).fillna(False).to_numpy(bool)
-    rejects.add(order, end_col, "E_DATE_ORDER", txt(end_col), f"{end_col} is before {start_col}.")
+    blanked_end = np.zeros(len(frame), dtype=bool)
+    if order.any():
+        same_day = (out[end_col].dt.normalize() == out[start_col].dt.normalize()).fillna(
+            False
+        ).to_numpy(bool) & order
+        if same_day.any():
+            report["end_before_start_same_day"] = int(same_day.sum())
+        days = order & ~same_day
+        rejects.add(
+            days,
+            end_col,
+            "W_DATE_ORDER",
+            txt(end_col),
+            f"{end_col} is days before {start_col}: left empty, the case is kept.",
+        )
+        if days.any():
+            out[end_col] = out[end_col].mask(days)
+            blanked_end = days
+    raw_end = txt(end_col)
+    blanked_end = blanked_end | (
+        raw_end.notna().to_numpy(bool) & out[end_col].isna().to_numpy(bool)
+    )
 
     if kind == "cleansing":
         raw_cat = txt("category")
@@ -2584,8 +2634,9 @@ def _cases(
         out["status"] = status
         if "status" not in frame:
             report["status_inferred"] = True
-        no_date = (out["status"] == "closed") & out["closed_at"].isna()
-        rejects.add(no_date.to_numpy(bool), "closed_at", "W_CLOSED_NO_DATE", raw_status)
+        no_date = ((out["status"] == "closed") & out["closed_at"].isna()).to_numpy(bool)
+        # a closed date left empty by the row policy has its own warning already
+        rejects.add(no_date & ~blanked_end, "closed_at", "W_CLOSED_NO_DATE", raw_status)
         out["street"] = txt("street")
         out["size"] = txt("size")
         out["channel"] = txt("channel")
@@ -2621,9 +2672,25 @@ def _cases(
 
     raw_money = txt(money_col)
     money, bad = _numbers(raw_money)
-    rejects.add(bad, money_col, "E_NUMBER", raw_money, f"{money_col} is not an amount in pounds.")
-    rejects.add((money < 0).to_numpy(bool), money_col, "E_NEGATIVE", raw_money)
-    out[money_col] = money
+    decimal_comma = raw_money.str.fullmatch(r"[£\s]*-?\d+,\d{1,2}").fillna(False).to_numpy(bool)
+    rejects.add(
+        bad & ~decimal_comma,
+        money_col,
+        "W_NUMBER",
+        raw_money,
+        f"{money_col} is not an amount in pounds: left empty, the case is kept.",
+    )
+    rejects.add(
+        bad & decimal_comma,
+        money_col,
+        "W_NUMBER",
+        raw_money,
+        f"{money_col} has a decimal comma (12,50), which could also be a thousands separator: "
+        "left empty, the case is kept. Export amounts with a decimal point.",
+    )
+    negative = (money < 0).fillna(False).to_numpy(bool)
+    rejects.add(negative, money_col, "W_NEGATIVE", raw_money)
+    out[money_col] = money.mask(negative)
 
     out.update(_coordinates(frame, opts, rejects, report))
     out["ward_code"] = txt("ward_code").str.upper()
