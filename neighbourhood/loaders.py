@@ -563,12 +563,24 @@ _DAYFIRST_FORMATS: Final[tuple[str, ...]] = (
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y",
     "%d/%m/%y %H:%M",
+    "%d/%m/%y %H:%M:%S",
     "%d/%m/%y",
+    "%d-%m-%y %H:%M",
+    "%d-%m-%y",
+    "%d.%m.%y",
     "%d %b %Y %H:%M",
+    "%d %b %Y %H:%M:%S",
     "%d %b %Y",
+    "%d %B %Y %H:%M",
     "%d %B %Y",
+    "%d %b %y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
     "%d-%b-%Y",
+    "%d-%b-%y %H:%M",
     "%d-%b-%y",
+    "%d/%b/%Y",
+    "%d/%b/%y",
 )
 _MONTHFIRST_FORMATS: Final[tuple[str, ...]] = (
     "%m/%d/%Y %I:%M:%S %p",
@@ -578,10 +590,17 @@ _MONTHFIRST_FORMATS: Final[tuple[str, ...]] = (
     "%m/%d/%Y",
     "%m-%d-%Y %H:%M:%S",
     "%m-%d-%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
     "%m/%d/%y",
 )
 _MONTH_ONLY_FORMATS: Final[tuple[str, ...]] = ("%Y-%m", "%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%m/%Y")
 _DATE_SAMPLE: Final[int] = 2000
+EXCEL_SERIAL: Final[str] = "excel-serial"
+"""``report["date_formats"]`` value for a column of Excel serial day numbers."""
+_EXCEL_EPOCH: Final[pd.Timestamp] = pd.Timestamp("1899-12-30")
+#: Serial numbers read as dates: 1 January 2000 to 31 December 2099 (fractions are the time).
+_EXCEL_RANGE: Final[tuple[float, float]] = (36526.0, 73051.0)
 _OFFSET_RE: Final[str] = r"(?:Z|[+-]\d\d:?\d\d)$"
 
 _NULL_TOKENS: Final[frozenset[str]] = frozenset(
@@ -687,7 +706,7 @@ def options_key(options: ReadOptions | None) -> str:
     """
     opts = options or ReadOptions()
     fmt = opts.date_format
-    if fmt is not None and fmt.lower() in ("dayfirst", "monthfirst", "iso"):
+    if fmt is not None and fmt.lower() in ("dayfirst", "monthfirst", "iso", "excel"):
         fmt = fmt.lower()
     chosen: dict[str, Any] = {
         "encoding": opts.encoding,
@@ -1996,6 +2015,10 @@ def _arrow_strptime(values: pd.Series, fmt: str) -> pd.Series:
 
     arr = _pa(values)
     parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+    if "%Y" in fmt:  # strptime reads "24" as the year 24: %Y takes four digits only
+        short = pc.fill_null(pc.less(pc.year(parsed), 1000), False)
+        if pc.any(short).as_py():
+            parsed = pc.if_else(short, pa.scalar(None, parsed.type), parsed)
     if "%d" in fmt:
         suspect = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
         if pc.any(suspect).as_py():
@@ -2204,6 +2227,8 @@ def _date_family(opts: ReadOptions) -> tuple[tuple[str, ...], str]:
         return _ISO_FORMATS + _MONTHFIRST_FORMATS + _MONTH_ONLY_FORMATS, "monthfirst"
     if choice == "iso":
         return _ISO_FORMATS, "iso"
+    if choice in ("excel", EXCEL_SERIAL):
+        return (EXCEL_SERIAL,), "excel"
     fmt = str(opts.date_format)
     if not _usable_pattern(fmt):
         raise FileRefused(
@@ -2253,9 +2278,21 @@ def _dates(
         sample = present.iloc[np.linspace(0, len(present) - 1, _DATE_SAMPLE).astype(int)]
     else:
         sample = present
-    fmt, _ = _try_formats(sample, formats)
-    assert fmt is not None
-    parsed = _parse_with(values, fmt)
+    serial = _excel_serials(values, sample, forced=family == "excel")
+    if serial is not None:  # Excel day numbers; any text dates among them read as usual
+        serial_mask = serial.notna().to_numpy(bool)
+        values = values.mask(serial_mask)
+        present = values.dropna()
+        sample = present.iloc[:_DATE_SAMPLE]
+        if family == "excel" or present.empty:
+            formats = (EXCEL_SERIAL,)
+    if formats == (EXCEL_SERIAL,):
+        fmt = EXCEL_SERIAL
+        parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    else:
+        fmt, _ = _try_formats(sample, formats)
+        assert fmt is not None
+        parsed = _parse_with(values, fmt)
     failed = values.notna() & parsed.isna()
     if failed.any():  # "n/a", "null", "-" … mean no date
         tokens = failed & values.str.lower().isin(_NULL_TOKENS)
@@ -2265,7 +2302,7 @@ def _dates(
     extra: list[str] = []
     if failed.any():
         for other in formats:
-            if other == fmt or not failed.any():
+            if other in (fmt, EXCEL_SERIAL) or not failed.any():
                 continue
             retry = _parse_with(values[failed], other)
             ok = retry.notna()
@@ -2293,9 +2330,19 @@ def _dates(
                     '--date-format monthfirst; Load data page: Date format "Month first"; '
                     'Python: ReadOptions(date_format="monthfirst")).',
                 )
+    if serial is not None and fmt != EXCEL_SERIAL:
+        extra.append(EXCEL_SERIAL)
     report["date_formats"][col] = fmt
     if extra:
         report.setdefault("date_formats_extra", {})[col] = extra
+    if serial is not None:
+        serial_mask = serial.notna().to_numpy(bool)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.astype(out_dtype)
+            parsed[serial_mask] = _localise(serial)[0][serial_mask]
+        else:
+            parsed = parsed.where(~serial_mask, serial)
+        failed = failed & ~serial_mask
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         local = parsed.astype(out_dtype)
     else:
@@ -2303,16 +2350,116 @@ def _dates(
         rejects.add(ambiguous, col, "W_DST_AMBIGUOUS", raw)
         rejects.add(nonexistent, col, "W_DST_NONEXISTENT", raw)
     rule = "E_DATE_FORMAT" if defining else "W_DATE_FORMAT"
-    message = _date_message(col, fmt, extra) + (
-        "" if defining else " Left empty; the case is kept."
-    )
-    rejects.add(failed, col, rule, raw, message)
+    if failed.any():
+        message = _date_message(col, fmt, extra, raw[failed]) + (
+            "" if defining else " Left empty; the case is kept."
+        )
+        rejects.add(failed, col, rule, raw, message)
     return local
 
 
-def _date_message(col: str, fmt: str, extra: list[str]) -> str:
-    shown = " or ".join([fmt, *extra])
-    return f"{col} is not a date in the format used by this column ({shown})."
+def date_option(fmt: str) -> str:
+    """How to ask for a date format on the command line (``--date-format …``).
+
+    Examples
+    --------
+    >>> date_option("%d/%m/%y %H:%M"), date_option("ISO8601"), date_option("excel-serial")
+    ('--date-format "%d/%m/%y %H:%M"', '--date-format iso', '--date-format excel')
+    """
+    if fmt == "ISO8601" or fmt in _ISO_FORMATS:
+        return "--date-format iso"
+    if fmt == EXCEL_SERIAL:
+        return "--date-format excel"
+    if fmt in _MONTHFIRST_FORMATS:
+        return "--date-format monthfirst"
+    if fmt in _MONTH_ONLY_FORMATS:
+        return "--date-format dayfirst"
+    return f'--date-format "{fmt}"'
+
+
+_ALL_FORMATS: Final[tuple[str, ...]] = (
+    _ISO_FORMATS + _DAYFIRST_FORMATS + _MONTHFIRST_FORMATS + _MONTH_ONLY_FORMATS
+)
+
+
+def _suggest_format(values: pd.Series) -> str | None:
+    """The format that reads most of these (failing) values, from every family; None if none."""
+    sample = values.dropna().iloc[:200]
+    if sample.empty:
+        return None
+    if _excel_serials(sample, sample) is not None:
+        return EXCEL_SERIAL
+    fmt, ok = _try_formats(sample, _ALL_FORMATS)
+    return fmt if ok > 0 else None
+
+
+def _date_message(col: str, fmt: str, extra: list[str], failing: pd.Series | None = None) -> str:
+    shown = " or ".join(_strftime_plain(f) for f in [fmt, *extra])
+    text = f"{col} is not a date in the format used by this column ({shown})."
+    other = _suggest_format(failing) if failing is not None else None
+    if other is not None and other != fmt and other not in extra:
+        return (
+            f"{text} Values like this read as {_strftime_plain(other)}: if the whole column is "
+            f"written so, load the file with {date_option(other)}."
+        )
+    return (
+        f"{text} The rest of the column reads with {date_option(fmt)}; this value reads with none."
+    )
+
+
+def _strftime_plain(fmt: str) -> str:
+    """A format as people write it ("DD/MM/YY HH:MM").
+
+    Examples
+    --------
+    >>> _strftime_plain("%d-%b-%Y %H:%M"), _strftime_plain("ISO8601")
+    ('DD-Mon-YYYY HH:MM', 'ISO 8601 (YYYY-MM-DD)')
+    """
+    if fmt == "ISO8601":
+        return "ISO 8601 (YYYY-MM-DD)"
+    if fmt == EXCEL_SERIAL:
+        return "Excel day numbers"
+    words = {
+        "%d": "DD",
+        "%m": "MM",
+        "%Y": "YYYY",
+        "%y": "YY",
+        "%H": "HH",
+        "%I": "hh",
+        "%M": "MM",
+        "%S": "SS",
+        "%b": "Mon",
+        "%B": "Month",
+        "%p": "AM/PM",
+    }
+    return re.sub(r"%[a-zA-Z]", lambda m: words.get(m.group(), m.group()), fmt)
+
+
+def _excel_serials(
+    values: pd.Series, sample: pd.Series, *, forced: bool = False
+) -> pd.Series | None:
+    """Excel serial day numbers (``45358.58`` = 7 March 2024 14:00) as naive wall times.
+
+    Used when at least half of the column's sample are numbers in 1 January 2000 to 2099
+    (:data:`_EXCEL_RANGE`; Excel's day 0 is 30 December 1899), or ``forced``. Values that are
+    not such numbers are NaT. None when the column is not one of serial numbers.
+    """
+    if sample.empty:
+        return None
+    pattern = r"^\d{5}(?:\.\d+)?$"
+    looks = sample.str.fullmatch(pattern).fillna(False)
+    if not forced and looks.mean() < 0.5:
+        return None
+    numbers = pd.to_numeric(
+        values.where(values.str.fullmatch(pattern).fillna(False)), errors="coerce"
+    )
+    lo, hi = _EXCEL_RANGE
+    numbers = numbers.where((numbers >= lo) & (numbers < hi))
+    if not forced and numbers.notna().sum() == 0:
+        return None
+    seconds = (numbers * 86400).round()
+    out = _EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")
+    return out.astype("datetime64[ns]")
 
 
 def _check_date_range(
@@ -2324,11 +2471,19 @@ def _check_date_range(
     *,
     future: bool = True,
     defining: bool = True,
+    fmt: str | None = None,
 ) -> np.ndarray:
     """Date range rules; returns the mask of values out of range (to blank when not defining)."""
     prefix = "E_" if defining else "W_"
     old = (values < EARLIEST).fillna(False).to_numpy(bool)
-    rejects.add(old, col, prefix + "DATE_TOO_OLD", raw)
+    message = None
+    if old.any() and fmt:
+        message = (
+            f"{col} is before 1 January 2000 as the column is read ({_strftime_plain(fmt)}, "
+            f"{date_option(fmt)}): a placeholder, or a different format"
+            + (" (left empty; the case is kept)." if not defining else ".")
+        )
+    rejects.add(old, col, prefix + "DATE_TOO_OLD", raw, message)
     bad = old
     if future:
         ahead = (values > now).fillna(False).to_numpy(bool)
@@ -2564,7 +2719,15 @@ def _cases(
         if col in frame:
             defining = col == start_col  # row policy: only the start date defines the case
             parsed = _dates(raw, col, opts, rejects, report, file_name=file_name, defining=defining)
-            bad = _check_date_range(parsed, col, raw, rejects, now, defining=defining)
+            bad = _check_date_range(
+                parsed,
+                col,
+                raw,
+                rejects,
+                now,
+                defining=defining,
+                fmt=report["date_formats"].get(col),
+            )
             if not defining and bad.any():
                 parsed = parsed.mask(bad)
             out[col] = parsed
