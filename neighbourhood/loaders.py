@@ -861,16 +861,88 @@ def load_value_map(path: str | None = None) -> dict[str, dict[str, str]]:
     return out
 
 
+_STATUTE_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:s|sec|sect|section)\s*\.?\s*(\d{1,3}[a-z]{0,2})\b", re.IGNORECASE
+)
+_ACT_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:e\.?p\.?a\.?|environmental\s+protection\s+act|asbcpa|asb\s+act|"
+    r"anti[-\s]?social\s+behaviour[\w\s,]*?act|cnea|clean\s+neighbourhoods[\w\s]*?act|"
+    r"act|of\s+the|(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def _collapse_initials(label: str) -> str:
+    """ "F.P.N." and "F P N" read as "FPN" (initials with dots or spaces between them).
+
+    Examples
+    --------
+    >>> _collapse_initials("F.P.N. issued"), _collapse_initials("N.F.A")
+    ('FPN issued', 'NFA')
+    """
+    return re.sub(
+        r"\b(?:[A-Za-z][.\s]\s*){1,}[A-Za-z]\b\.?",
+        lambda m: re.sub(r"[.\s]", "", m.group()) if "." in m.group() else m.group(),
+        label,
+    )
+
+
+def label_variants(label: str, *, prefixes: bool = False) -> list[str]:
+    """The forms of a council label tried, in order, when it is not in a map as written.
+
+    The label itself; with initials closed up ("F.P.N." → "FPN"); with statute references
+    read as "Section NN" and act names dropped ("EPA s.34" → "Section 34"); without bracketed
+    parts ("Paid (reduced)"); each part around a dash or colon ("Unpaid - referred to court"),
+    and the part before " on "/" in "/" at "; then, with ``prefixes``, its leading words, longest
+    first ("Warning letter sent" → "Warning letter"). A bracketed statute alone is tried last
+    ("Offence (s33)" → "Section 33").
+
+    Examples
+    --------
+    >>> label_variants("Fly-tipping (s33 EPA)")[:3]
+    ['Fly-tipping (s33 EPA)', 'Fly-tipping (Section 33 )', 'Fly-tipping']
+    >>> "Unpaid" in label_variants("Unpaid - referred to court")
+    True
+    """
+    out: list[str] = []
+
+    def add(text: str) -> None:
+        text = re.sub(r"\s+", " ", text).strip(" -:;,.")
+        if text and text not in out:
+            out.append(text)
+
+    add(label)
+    closed = _collapse_initials(label)
+    add(closed)
+    statute = _ACT_RE.sub(" ", _STATUTE_RE.sub(lambda m: f"Section {m.group(1)}", closed))
+    add(statute)
+    for text in (closed, statute):
+        bare = re.sub(r"[\(\[][^\)\]]*[\)\]]", " ", text)
+        add(bare)
+        parts = re.split(r"\s+[-\u2013\u2014]\s+|:|\s+/\s+", bare)
+        for part in parts:
+            add(part)
+            add(re.split(r"\s+(?:on|in|at|for|by|to)\s+", part)[0])
+    if prefixes:
+        words = normalise_label(statute).split()
+        for n in range(len(words) - 1, 0, -1):
+            add(" ".join(words[:n]))
+    for found in _STATUTE_RE.finditer(closed):
+        add(f"Section {found.group(1)}")
+    return out
+
+
 def _map_labels(
-    raw: pd.Series, lookup: Mapping[str, str], fallback_raw: bool = True
+    raw: pd.Series,
+    lookup: Mapping[str, str],
+    fallback_raw: bool = True,
+    prefixes: bool = False,
 ) -> tuple[pd.Series, pd.Series]:
     """Map raw labels through a lookup, working on the distinct labels only.
 
     Returns (mapped values with NA where unmapped, mask of non-empty unmapped labels).
-    Unmatched labels are retried without a parenthesised suffix ("Flytipping (TfL)"), then with
-    only the part before " - " or ":" ("Fly tipping - Enforcement Request"; an en or em dash,
-    which Word and Excel put in for " - ", counts too), then before " on "/" in "/" at "
-    ("Graffiti on council buildings").
+    Unmatched labels are retried in the forms of :func:`label_variants` (brackets, dashes,
+    statute references, initials; leading words with ``prefixes``).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -880,9 +952,7 @@ def _map_labels(
     for label in encoded.dictionary.to_pylist():
         hit = lookup.get(normalise_label(label))
         if hit is None and fallback_raw:
-            bare = re.sub(r"\([^)]*\)", " ", label)
-            head = re.split(r"\s+[-\u2013\u2014]\s+|:", bare)[0]
-            for variant in (bare, head, re.split(r"\s+(?:on|in|at)\s+", head)[0]):
+            for variant in label_variants(label, prefixes=prefixes)[1:]:
                 hit = lookup.get(normalise_label(variant))
                 if hit is not None:
                     break
@@ -2581,8 +2651,10 @@ def _bng_transformer() -> Any:
     return Transformer.from_crs(27700, 4326, always_xy=True)
 
 
-def _enum(raw: pd.Series, lookup: Mapping[str, str]) -> tuple[pd.Series, np.ndarray]:
-    mapped, unmapped = _map_labels(raw, lookup, fallback_raw=False)
+def _enum(
+    raw: pd.Series, lookup: Mapping[str, str], fallback: bool = False
+) -> tuple[pd.Series, np.ndarray]:
+    mapped, unmapped = _map_labels(raw, lookup, fallback_raw=fallback, prefixes=fallback)
     return mapped.astype("str"), unmapped.to_numpy(bool)
 
 
@@ -2806,7 +2878,7 @@ def _cases(
         money_col = "cost_gbp"
     else:
         raw_action = txt("action")
-        action, unknown = _enum(raw_action, values["action"])
+        action, unknown = _enum(raw_action, values["action"], fallback=True)
         rejects.add(
             unknown,
             "action",
@@ -2823,11 +2895,11 @@ def _cases(
         )
         out["action"] = action
         raw_off = txt("offence")
-        offence, unknown = _enum(raw_off, values["offence"])
+        offence, unknown = _enum(raw_off, values["offence"], fallback=True)
         rejects.add(unknown, "offence", "W_UNMAPPED_OFFENCE", raw_off)
         out["offence"] = offence.fillna("other").astype("str")
         raw_out = txt("outcome")
-        outcome, unknown = _enum(raw_out, values["outcome"])
+        outcome, unknown = _enum(raw_out, values["outcome"], fallback=True)
         rejects.add(unknown, "outcome", "W_UNKNOWN_OUTCOME", raw_out)
         out["outcome"] = outcome
         out["linked_case_id"] = txt("linked_case_id")
