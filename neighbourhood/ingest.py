@@ -118,6 +118,9 @@ class IngestResult:
             "boundary_set": self.boundary_set,
             "message": self.message,
             "store": self.store,
+            # which column became which field, and every column not used with the reason
+            "columns": dict(self.report.get("columns") or {}),
+            "ignored_columns": dict(self.report.get("ignored_why") or {}),
         }
 
 
