@@ -11,10 +11,10 @@ from test_ingest import wards_geojson
 from neighbourhood.__main__ import EXIT_NOTHING_STORED, main, parse_maps
 
 ODD = (
-    "Tag,Moment,What,Latitude,Longitude,Officer No\n"
-    "K1,01/02/2024 10:00,Fly tipping,53.405,-2.995,12\n"
-    "K2,02/03/2024 10:00,Litter,53.405,-2.985,14\n"
-).encode()
+    b"Tag,Moment,What,Latitude,Longitude,Officer No\n"
+    b"K1,01/02/2024 10:00,Fly tipping,53.405,-2.995,12\n"
+    b"K2,02/03/2024 10:00,Litter,53.405,-2.985,14\n"
+)
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
