@@ -161,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--actor", default=None, help="who is undoing (default: your user name)")
     undo.set_defaults(func=cmd_undo)
 
+    remap = sub.add_parser(
+        "remap", help="re-apply data/category_map.csv to the stored cases after editing it"
+    )
+    remap.add_argument("--store", help=store_help)
+    remap.add_argument("--actor", default=None, help="who is doing it (default: your user name)")
+    remap.set_defaults(func=cmd_remap)
+
     profiles = sub.add_parser("profiles", help="the saved column mapping profiles")
     profiles.add_argument("--store", help=store_help)
     profiles.add_argument("--kind", choices=KINDS)
@@ -306,6 +313,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _err(f"using mapping profile {args.profile!r} ({len(saved)} columns)")
     options = ReadOptions(**opts) if opts else None
     actor = args.actor or _default_actor()
+    from neighbourhood.remap import remap_due
+
+    due = args.kind == "cleansing" and remap_due(store)  # maps edited since the last load
     summaries: list[dict[str, Any]] = []
     rejects: list[pd.DataFrame] = []
     for path in args.files:
@@ -357,6 +367,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.rejects, to_csv_bytes(table))
         _err(f"rejects written to {args.rejects} ({len(table)} rows)")
 
+    if due and any(s["status"] == "committed" for s in summaries):
+        from neighbourhood.remap import remap
+
+        done = remap(store, actor=actor)
+        _err(f"{done['ingest_id']}: {done['message']}")
+        for s in summaries:
+            s["remap"] = done
     refused = any(s["status"] == "refused" for s in summaries)
     nothing = any(s.get("nothing_stored") for s in summaries)
     if len(summaries) == 1:
@@ -378,6 +395,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if refused:
         return EXIT_REFUSED
     return EXIT_NOTHING_STORED if nothing else EXIT_OK
+
+
+def cmd_remap(args: argparse.Namespace) -> int:
+    """``remap``: map every stored case's own category label again with today's table."""
+    from neighbourhood.remap import remap
+    from neighbourhood.store import StoreNotFound
+
+    store = _store(args)
+    if not store.exists():
+        raise StoreNotFound(f"no store at {store.path}: nothing to re-map")
+    done = remap(store, actor=args.actor or _default_actor())
+    _err(f"{done['ingest_id']}: {done['message']}")
+    _emit({"status": "ok", "store": str(store.path), **done})
+    return EXIT_OK
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:

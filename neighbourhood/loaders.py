@@ -784,6 +784,24 @@ def normalise_label(label: object) -> str:
     return re.sub(r"[^0-9a-z]+", " ", text).strip()
 
 
+def maps_digest() -> str:
+    """SHA-256 of the two label tables as they are now (16 hex digits); recorded in each
+    case file's report (``maps_digest``) so that an edit of a table can be noticed.
+
+    Examples
+    --------
+    >>> len(maps_digest())
+    16
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in (CATEGORY_MAP_PATH, VALUE_MAP_PATH):
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 def _read_map_csv(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None)
     first = table.columns[0]
@@ -3248,6 +3266,7 @@ def read_extract(data: bytes, name: str, kind: str, options: ReadOptions | None 
     now = opts.now if opts.now is not None else pd.Timestamp.now(tz=S.TIMEZONE)
 
     if kind in ("cleansing", "enforcement"):
+        report["maps_digest"] = maps_digest()
         out, rejects = _cases(kind, frame, lines, opts, report, name, now)
     elif kind == "spend":
         out, rejects = _spend(frame, lines, opts, report, name)

@@ -93,3 +93,28 @@ def test_field_choices_are_plain_names() -> None:
         "use_as": ["case reference", upload.IGNORE],
         "why": ["", "why"],
     }
+
+
+def test_remap_button_appears_when_the_category_map_changed(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neighbourhood import loaders
+
+    at = page(PAGE, secrets=LOCAL)
+    at.run()
+    before = [b.key for b in at.button]
+    edited = tmp_path / "category_map.csv"
+    edited.write_bytes(loaders.CATEGORY_MAP_PATH.read_bytes() + b"Some new label,litter\n")
+    monkeypatch.setattr(loaders, "CATEGORY_MAP_PATH", edited)
+    loaders._category_lookup.cache_clear()
+    try:
+        at = page(PAGE, secrets=LOCAL)
+        at.run()
+        assert "upload_remap" not in before
+        at.button(key="upload_remap").click()
+        at.run()
+        assert not at.exception
+        assert "label maps re-applied" in texts(at)
+        assert Store(store).log().iloc[0]["channel"] == "upload"
+    finally:
+        loaders._category_lookup.cache_clear()

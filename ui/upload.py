@@ -1010,6 +1010,13 @@ def load_files(
 
     store = Store()
     outcomes: list[Outcome] = []
+    try:
+        from neighbourhood.remap import remap_due
+
+        due = kind == "cleansing" and remap_due(store)
+    except Exception:
+        _LOG.exception("could not check whether the label maps changed")
+        due = False
     progress = st.progress(0.0, text="Starting…")
     for i, file in enumerate(files):
         name = file.name
@@ -1055,6 +1062,14 @@ def load_files(
             status.update(label=status_label(name, str(result.status)), state="complete")
             _save_profile(store, options.get(file.file_id) or {}, kind, actor, outcomes[-1])
     progress.progress(1.0, text="Done")
+    if due and any(o.ok and o.status == "committed" for o in outcomes):
+        from neighbourhood.remap import remap
+
+        try:  # the maps were edited since the stored cases were mapped: re-apply them too
+            done = remap(store, actor=actor, channel="upload")
+            st.session_state["_remap_done"] = f"{done['ingest_id']}: {done['message']}"
+        except Exception:
+            _LOG.exception("remap after load failed")
     if kind == "wards" and any(o.ok and o.status == "committed" for o in outcomes):
         warning = active_ward_mismatch() or ""
         for outcome in outcomes:
@@ -1079,6 +1094,40 @@ def _save_profile(store: Any, options: dict[str, Any], kind: str, actor: str, ou
         outcome.profile_note = f"The column profile was not saved: {exc}"
         return
     outcome.profile_note = f"Column choices saved as profile '{name}'."
+
+
+def remap_panel(actor: str) -> None:
+    """When data/category_map.csv changed since the cases were stored: a button that maps
+    every stored case's own label again (logged, undoable; ``neighbourhood.remap``)."""
+    from neighbourhood.remap import remap, remap_due
+    from neighbourhood.store import Store
+
+    try:
+        store = Store()
+        due = remap_due(store)
+    except Exception:  # never a traceback on the page
+        _LOG.exception("could not check whether the label maps changed")
+        return
+    done = st.session_state.pop("_remap_done", None)
+    if done:
+        st.success(plain(done))
+    if not due:
+        return
+    st.info(
+        "The category table (data/category_map.csv) or the value table changed since the "
+        "stored cases were mapped. Re-apply it to see every stored case under today's labels.",
+        icon=":material/sync:",
+    )
+    if st.button("Re-apply the label maps", key="upload_remap", icon=":material/sync:"):
+        try:
+            result = remap(store, actor=actor, channel="upload")
+        except Exception as exc:
+            _LOG.exception("remap failed")
+            st.error(f"The label maps could not be re-applied ({type(exc).__name__}).")
+            return
+        st.session_state["_remap_done"] = f"{result['ingest_id']}: {result['message']}"
+        st.cache_data.clear()
+        st.rerun()
 
 
 def progress_text(index: int, total: int, share: float) -> str:
