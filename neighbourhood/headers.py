@@ -38,7 +38,9 @@ __all__ = [
     "FIELD_NAMES",
     "QUALIFIERS",
     "Signature",
+    "head_count_candidates",
     "header_words",
+    "looks_like_rate",
     "known_words",
     "plain_field",
     "resolve_field",
@@ -678,6 +680,81 @@ def known_words(kind: str) -> frozenset[str]:
             for group in sig.groups:
                 words |= group
     return frozenset(words)
+
+
+RATE_WORDS: Final[frozenset[str]] = frozenset(
+    {
+        "density",
+        "percent",
+        "percentage",
+        "pct",
+        "rate",
+        "per",
+        "ratio",
+        "share",
+        "proportion",
+        "hectare",
+        "hectares",
+        "ha",
+        "km",
+        "km2",
+        "sq",
+        "square",
+        "mean",
+        "average",
+        "median",
+        "change",
+        "growth",
+        "index",
+    }
+)
+"""Words of a column that is a density, percentage or rate, never a head count."""
+
+_COUNT_WORDS: Final[frozenset[str]] = frozenset(
+    {"population", "residents", "resident", "persons", "people", "headcount", "usual", "count"}
+)
+_GENERIC_VALUE: Final[frozenset[str]] = frozenset(
+    {"observation", "value", "total", "all", "number"}
+)
+
+
+def looks_like_rate(raw: object) -> bool:
+    """Whether a header names a density, percentage or rate ("Population density", "% pop").
+
+    Examples
+    --------
+    >>> looks_like_rate("Population density (per km²)"), looks_like_rate("Usual residents")
+    (True, False)
+    """
+    words, dropped = header_words(raw)
+    return bool(RATE_WORDS & set(words + dropped))
+
+
+def head_count_candidates(header: Iterable[object]) -> tuple[list[str], list[str]]:
+    """Columns likely to hold a head count, and columns that are rates, for a refusal message.
+
+    Returns ``(likely, rates)``: ``likely`` has the columns with a population word and no rate
+    word, else generic value columns ("Observation", "Value", "Total"); ``rates`` those with a
+    population word and a rate word.
+
+    Examples
+    --------
+    >>> head_count_candidates(["Ward", "Population density", "All usual residents"])
+    (['All usual residents'], ['Population density'])
+    """
+    likely: list[str] = []
+    generic: list[str] = []
+    rates: list[str] = []
+    for raw in header:
+        words = set(header_words(raw)[0])
+        if looks_like_rate(raw):
+            if words & (_COUNT_WORDS | _GENERIC_VALUE):
+                rates.append(str(raw))
+        elif words & _COUNT_WORDS:
+            likely.append(str(raw))
+        elif words & _GENERIC_VALUE:
+            generic.append(str(raw))
+    return (likely or generic), rates
 
 
 def plain_field(kind: str, name: str) -> str:

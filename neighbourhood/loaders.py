@@ -91,6 +91,7 @@ FILE_RULES: Final[dict[str, str]] = {
     "F_DUPLICATE_HEADER": "The header has the same column name more than once.",
     "F_MISSING_COLUMNS": "A required column is missing.",
     "F_AMBIGUOUS_COLUMNS": "Columns could not be told apart; say which is which.",
+    "F_NOT_HEAD_COUNT": "The population column holds percentages or rates, not head counts.",
     "F_DATE_MONTHFIRST": "Dates look month-first (US style); say so to read them.",
     "F_OPTIONS": "The read options are not valid for this file.",
 }
@@ -1535,11 +1536,25 @@ def _check_required(
         for c in missing
     )
     shown = ", ".join(repr(h) for h in header[:12]) + (" …" if len(header) > 12 else "")
+    extra = ""
+    if kind == "population" and "population" in missing:
+        likely, rates = headers.head_count_candidates(header)
+        if rates:
+            extra += (
+                f" {', '.join(repr(r) for r in rates)} is a density, percentage or rate, not a "
+                "head count, so it is not read as the population."
+            )
+        if likely:
+            extra += (
+                f" The head count is probably in {likely[0]!r} (check that it counts residents, "
+                f'not a rate): --map "{likely[0]}=population".'
+            )
     raise FileRefused(
         "F_MISSING_COLUMNS",
         f"Missing required column(s) for a {kind} extract: {hints}. "
-        f"The file's columns are: {shown}. Rename a column in the file, or map it to the "
-        "missing one (Load data page: the column table; Python: ReadOptions(column_map=...)).",
+        f"The file's columns are: {shown}.{extra} Rename a column in the file, or map it to the "
+        'missing one (command line: --map "COLUMN=field"; Load data page: the Columns table; '
+        "Python: ReadOptions(column_map=...)).",
     )
 
 
@@ -1634,6 +1649,22 @@ def _header_further_down(text: str, kind: str, opts: ReadOptions) -> int | None:
         except csv.Error:
             continue
         cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        found: dict[str, Any] = {}
+        mapping = _match_header(cells, kind, opts, found)
+        try:
+            _check_required(kind, set(mapping.values()), cells, found["ambiguous_columns"])
+        except FileRefused:
+            continue
+        return number
+    return None
+
+
+def _xlsx_header_further_down(ws: Any, kind: str, opts: ReadOptions) -> int | None:
+    """The row (2-20) of a worksheet whose cells would satisfy the required columns."""
+    for number, row in enumerate(ws.iter_rows(min_row=2, max_row=20, values_only=True), start=2):
+        cells = ["" if v is None else str(v).strip() for v in row]
         if not any(cells):
             continue
         found: dict[str, Any] = {}
@@ -1850,7 +1881,19 @@ def _read_xlsx(
         report.update(sub)
         report["sheet"] = sheet
         _check_map_present(header, opts)
-        _check_required(kind, set(mapping.values()), header, sub["ambiguous_columns"])
+        try:
+            _check_required(kind, set(mapping.values()), header, sub["ambiguous_columns"])
+        except FileRefused as exc:
+            # As for a CSV: headings below title rows are pointed to, never skipped silently.
+            row = _xlsx_header_further_down(book[sheet], kind, opts)
+            if row is None:
+                raise
+            raise FileRefused(
+                exc.code,
+                f"The column headings of sheet {sheet!r} seem to be on row {row}, below title "
+                f"or blank rows: delete the rows above them and load the file again. "
+                f"({exc.message})",
+            ) from None
         rows_out: list[list[Any]] = []
         cols = sorted(mapping)
         for row in book[sheet].iter_rows(min_row=2, values_only=True):
@@ -3100,6 +3143,7 @@ def _population(
         raw_pop,
         "population is empty.",
     )
+    _refuse_rate_column(frame, pop, report)
     frac = (pop.notna() & (pop != np.floor(pop))).to_numpy(bool)
     rejects.add(
         frac,
@@ -3141,6 +3185,37 @@ def _population(
         "Another row has the same ward and year; the last one in the file was kept.",
     )
     return out[list(S.POPULATION_COLUMNS)], rejects
+
+
+def _refuse_rate_column(frame: pd.DataFrame, pop: pd.Series, report: dict[str, Any]) -> None:
+    """Refuse a population column that holds a percentage or a rate, judged by its values.
+
+    Whole-ward head counts run to thousands; a column of three or more values that are all at
+    most 100 with any fraction, or all at most 1, is a percentage, a share or a density of
+    people per hectare, even when its header says "Population". (A column of small whole
+    numbers is left alone: test files have them.)
+    """
+    values = pop.dropna()
+    if len(values) < 3:
+        return
+    fractional = bool((values != np.floor(values)).any())
+    if not ((values.max() <= 100 and fractional) or values.max() <= 1):
+        return
+    column = next((h for h, c in (report.get("columns") or {}).items() if c == "population"), "")
+    likely, _ = headers.head_count_candidates(
+        [h for h in report.get("ignored_columns") or () if h != column]
+    )
+    hint = (
+        f" The head count is probably in {likely[0]!r}: load the file again with "
+        f'--map "{likely[0]}=population".'
+        if likely
+        else " Load a table of usual residents per ward (ONS TS001) instead."
+    )
+    raise FileRefused(
+        "F_NOT_HEAD_COUNT",
+        f"The population column {column!r} holds percentages or rates (every value is "
+        f"{values.max():g} or less, with fractions), not head counts.{hint}",
+    )
 
 
 def _max_bytes(arr: Any) -> int:

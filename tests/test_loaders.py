@@ -956,8 +956,13 @@ def test_real_liverpool_ward_stats_bom_crlf_total_rows(shared_data: Path):
         read_extract(data, path.name, "population", OPTS)
     assert info.value.code == "F_MISSING_COLUMNS"
     assert "population" in info.value.message
-    # Told which column to use, the BOM, CRLF and the five city-total rows are handled.
+    # A percentage column is refused even when it is named as the population (issue #16).
     opts = ReadOptions(now=NOW, column_map={"Ward_Reception_Overweight_Obese": "population"})
+    with pytest.raises(FileRefused) as info:
+        read_extract(data, path.name, "population", opts)
+    assert info.value.code == "F_NOT_HEAD_COUNT"
+    # Told which column to use, the BOM, CRLF and the five city-total rows are handled.
+    opts = ReadOptions(now=NOW, column_map={"Ward_alcohol_specific_admissions": "population"})
     ex = read_extract(data, path.name, "population", opts)
     assert ex.report["encoding"] == "utf-8-sig"
     assert ex.report["columns"]["WardCode"] == "ward_code"
