@@ -2175,8 +2175,33 @@ def _count_ok(values: pd.Series, fmt: str) -> int:
     return int(_arrow_strptime(values, fmt).notna().sum())
 
 
+@functools.lru_cache(maxsize=256)
+def _loose_regex(fmt: str) -> re.Pattern[str]:
+    """A case-insensitive regex that every value the format reads matches (and more): used to
+    leave out formats that cannot fit before trying them (:func:`_plausible_formats`)."""
+    pattern = _fmt_regex(fmt)[1:-1].replace("\\ ", r"\s*").replace(" ", r"\s*")
+    return re.compile(r"\s*" + pattern + r"\s*", re.IGNORECASE)
+
+
+def _plausible_formats(values: pd.Series, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats whose shape fits at least one of the first values (all when none does).
+
+    Parsing is tried per format over the whole sample; with some sixty formats that cost more
+    than the rest of a small file's read. A regex on the first 64 values decides which are worth
+    trying; ISO 8601 and Excel serials are always kept.
+    """
+    head = [str(v) for v in values.iloc[:64].tolist()]
+    kept = tuple(
+        f
+        for f in formats
+        if f in ("ISO8601", EXCEL_SERIAL) or any(_loose_regex(f).fullmatch(v) for v in head)
+    )
+    return kept or formats
+
+
 def _try_formats(values: pd.Series, formats: tuple[str, ...]) -> tuple[str | None, int]:
     best, best_ok = None, -1
+    formats = _plausible_formats(values, formats) if len(formats) > 1 else formats
     for fmt in formats:
         ok = _count_ok(values, fmt)
         if ok > best_ok:
@@ -2432,7 +2457,7 @@ def _dates(
             failed = failed & ~tokens
     extra: list[str] = []
     if failed.any():
-        for other in formats:
+        for other in _plausible_formats(values[failed], formats):
             if other in (fmt, EXCEL_SERIAL) or not failed.any():
                 continue
             retry = _parse_with(values[failed], other)
