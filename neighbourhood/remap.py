@@ -86,7 +86,7 @@ def remap(store: Store, actor: str = "cli", channel: str = "remap") -> dict[str,
         stored = store.query(
             "SELECT " + ", ".join(f'"{c}"' for c in cols) + " FROM cases ORDER BY case_id"
         )
-        lookup = loaders._category_lookup(str(loaders.CATEGORY_MAP_PATH))
+        lookup = loaders._category_lookup(str(loaders.base.CATEGORY_MAP_PATH))
         raw = stored["category_raw"].astype("str")
         mapped, _ = loaders._map_labels(raw, lookup)
         new = mapped.fillna("other").astype("str")

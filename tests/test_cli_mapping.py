@@ -87,8 +87,7 @@ def test_saved_profile_is_reused_by_next_months_job(
     ]
     nxt = tmp_path / "feb.csv"  # next month: one column fewer, one row more
     nxt.write_bytes(
-        b"Tag,Moment,What,Latitude,Longitude\n"
-        b"K3,03/04/2024 10:00,Graffiti,53.405,-2.995\n"
+        b"Tag,Moment,What,Latitude,Longitude\nK3,03/04/2024 10:00,Graffiti,53.405,-2.995\n"
     )
     code, out, err = call(
         capsys, "ingest", str(nxt), "--kind", "cleansing", "--store", store,

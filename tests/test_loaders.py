@@ -328,20 +328,20 @@ def test_line_numbers_with_newlines_in_values_agree_between_the_two_readers():
         b"C4,06/03/2024,Litter,x"
     )
     calls: list[int] = []
-    real = L._read_c
+    real = L.table._read_c
 
     def spy(*args: object) -> object:
         calls.append(1)
         return real(*args)  # type: ignore[arg-type]
 
-    L._read_c = spy  # type: ignore[assignment]
+    L.table._read_c = spy  # type: ignore[assignment]
     try:
         fast = read_extract(body, "x.csv", "cleansing", OPTS)
         assert not calls  # pyarrow counted the lines
         slow = read_extract(body.replace(b"C4", b"\nC4"), "x.csv", "cleansing", OPTS)
         assert calls  # a blank line: the C engine
     finally:
-        L._read_c = real  # type: ignore[assignment]
+        L.table._read_c = real  # type: ignore[assignment]
     assert fast.frame["source_line"].tolist() == [2, 4, 10]
     assert fast.rejects["source_line"].tolist() == [6]
     assert slow.frame["source_line"].tolist() == [2, 4, 11]

@@ -105,7 +105,7 @@ def test_remap_button_appears_when_the_category_map_changed(
     before = [b.key for b in at.button]
     edited = tmp_path / "category_map.csv"
     edited.write_bytes(loaders.CATEGORY_MAP_PATH.read_bytes() + b"Some new label,litter\n")
-    monkeypatch.setattr(loaders, "CATEGORY_MAP_PATH", edited)
+    monkeypatch.setattr(loaders.base, "CATEGORY_MAP_PATH", edited)
     loaders._category_lookup.cache_clear()
     try:
         at = page(PAGE, secrets=LOCAL)

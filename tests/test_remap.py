@@ -25,7 +25,7 @@ def maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the category map that the test may edit."""
     path = tmp_path / "category_map.csv"
     path.write_bytes(loaders.CATEGORY_MAP_PATH.read_bytes())
-    monkeypatch.setattr(loaders, "CATEGORY_MAP_PATH", path)
+    monkeypatch.setattr(loaders.base, "CATEGORY_MAP_PATH", path)
     loaders._category_lookup.cache_clear()
     yield path
     loaders._category_lookup.cache_clear()
