@@ -1,9 +1,11 @@
 """``python -m neighbourhood``: the analysts' scripted path (DESIGN.md, "Command line").
 
-Commands: ``demo``, ``ingest``, ``metrics``, ``compare``, ``log``, ``undo``, ``evaluate``.
-Human-readable lines go to stderr; the one-line JSON summary is printed last on stdout. Exit
-codes: 0 accepted (rejected rows are listed, not fatal), 2 refused (a file, an undo, a busy or missing store: the store is
-unchanged), 1 unexpected error (set ``NEIGHBOURHOOD_DEBUG=1`` for the traceback).
+Commands: ``demo``, ``ingest``, ``metrics``, ``compare``, ``evaluate``, ``log``, ``undo``,
+``remap``, ``profiles``. Human-readable lines go to stderr; the one-line JSON summary is printed
+last on stdout. Exit codes: 0 accepted (rejected rows are listed, not fatal), 2 refused (a file,
+an undo, a busy or missing store: the store is unchanged), 3 a file was read but no row of it
+could be stored (every row rejected), 1 unexpected error (set ``NEIGHBOURHOOD_DEBUG=1`` for the
+traceback).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REFUSED = 2
+EXIT_NOTHING_STORED = 3
 REJECTS_SHOWN = 20
 
 
@@ -98,6 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="how dates are written (default: day-first, detected)",
     )
     ingest.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
+    ingest.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar='"COLUMN=field"',
+        help='say which field a column holds, e.g. --map "Ref No=case reference" (or '
+        '"COLUMN=ignore"); repeat for more columns',
+    )
+    ingest.add_argument(
+        "--profile", metavar="NAME", help="apply a saved column mapping profile from the store"
+    )
+    ingest.add_argument(
+        "--save-profile",
+        metavar="NAME",
+        help="save this load's column mapping (--profile and --map) under NAME for next time",
+    )
     ingest.add_argument("--actor", default=None, help="who is loading (default: your user name)")
     ingest.add_argument(
         "--boundary-set", metavar="NAME", help="--kind wards: name of the boundary set"
@@ -151,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--store", help=store_help)
     evaluate.set_defaults(func=cmd_evaluate)
+
+    remap = sub.add_parser(
+        "remap", help="re-apply data/category_map.csv to the stored cases after editing it"
+    )
+    remap.add_argument("--store", help=store_help)
+    remap.add_argument("--actor", default=None, help="who is doing it (default: your user name)")
+    remap.set_defaults(func=cmd_remap)
+
+    profiles = sub.add_parser("profiles", help="the saved column mapping profiles")
+    profiles.add_argument("--store", help=store_help)
+    profiles.add_argument("--kind", choices=KINDS)
+    profiles.set_defaults(func=cmd_profiles)
     return parser
 
 
@@ -176,6 +207,64 @@ def _describe(summary: dict[str, Any]) -> str:
         f"rejected {summary['rows_rejected']}; new {summary['rows_new']}, "
         f"updated {summary['rows_updated']}, unchanged {summary['rows_unchanged']}"
     )
+
+
+def parse_maps(items: Sequence[str], kind: str) -> dict[str, str]:
+    """``--map "COLUMN=field"`` values as a column map (fields checked against the kind).
+
+    Raises
+    ------
+    ValueError
+        A value without ``=``, or a field the kind does not have (the message lists them).
+
+    Examples
+    --------
+    >>> parse_maps(["Ref No=case reference", "Notes=ignore"], "cleansing")
+    {'Ref No': 'case_id', 'Notes': ''}
+    """
+    from neighbourhood.headers import FIELD_NAMES, resolve_field
+
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, target = item.rpartition("=")
+        if not sep or not column.strip():
+            raise ValueError(
+                f'--map {item!r}: write it as "COLUMN=field", e.g. "Ref No=case reference"'
+            )
+        field = resolve_field(target, kind)
+        if field is None:
+            choices = ", ".join(FIELD_NAMES.get(kind, {}).values())
+            raise ValueError(
+                f"--map {item!r}: {target.strip()!r} is not a field of a {kind} extract; the "
+                f"fields are: {choices} (or ignore)"
+            )
+        out[column.strip()] = field
+    return out
+
+
+def _nothing_stored(summary: dict[str, Any], rejects: pd.DataFrame) -> str | None:
+    """One line saying why a committed load stored no row, or None when it stored some."""
+    if summary.get("status") != "committed" or int(summary.get("rows_accepted") or 0) > 0:
+        return None
+    if summary.get("kind") == "wards":
+        return None
+    errors = rejects[rejects["severity"] == "error"] if len(rejects) else rejects
+    read = int(summary.get("rows_read") or 0)
+    if len(errors):
+        top = errors.groupby(["rule", "column"]).size().sort_values(ascending=False)
+        (rule, column), count = top.index[0], int(top.iloc[0])
+        message = errors.loc[errors["rule"] == rule, "message"].iloc[0]
+        return (
+            f"nothing was stored: all {read:,} rows were rejected; the most common reason "
+            f"({count:,} rows) is {rule} on {column}: {message}"
+        )
+    return f"nothing was stored: none of the {read:,} rows could be kept"
+
+
+def _show_columns(report: dict[str, Any]) -> None:
+    why = report.get("ignored_why") or {}
+    for column, reason in why.items():
+        _err(f"  column {column!r} not used: {reason}")
 
 
 def _show_rejects(rejects: pd.DataFrame) -> None:
@@ -212,8 +301,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         opts["encoding"] = args.encoding
     if args.date_format:
         opts["date_format"] = args.date_format
+    try:
+        column_map = parse_maps(args.map, args.kind)
+    except ValueError as exc:
+        _err(f"error: {exc}; nothing was loaded")
+        _emit({"status": "usage_error", "message": str(exc)})
+        return EXIT_REFUSED
+    if column_map:
+        opts["column_map"] = column_map
+    saved: dict[str, str] = {}
+    if args.profile:
+        from neighbourhood.profiles import ProfileError, load_profile
+
+        try:
+            saved = load_profile(store, args.profile, args.kind)
+        except ProfileError as exc:
+            _err(f"error: {exc}; nothing was loaded")
+            _emit({"status": "usage_error", "message": str(exc)})
+            return EXIT_REFUSED
+        opts["saved_map"] = saved
+        _err(f"using mapping profile {args.profile!r} ({len(saved)} columns)")
     options = ReadOptions(**opts) if opts else None
     actor = args.actor or _default_actor()
+    from neighbourhood.remap import remap_due
+
+    due = args.kind == "cleansing" and remap_due(store)  # maps edited since the last load
     summaries: list[dict[str, Any]] = []
     rejects: list[pd.DataFrame] = []
     for path in args.files:
@@ -236,9 +348,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             _err(_describe(summary))
             if result.message:
                 _err(f"  {result.message}")
+            _show_columns(result.report)
             _show_rejects(result.rejects)
             rejects.append(result.rejects)
+            empty = _nothing_stored(summary, result.rejects)
+            if empty is not None:
+                summary["nothing_stored"] = empty
+                _err(f"  {empty}")
         summaries.append(summary)
+    if args.save_profile and (saved or column_map):
+        from neighbourhood.profiles import ProfileError, save_profile
+
+        if not any(s["status"] != "refused" for s in summaries):
+            _err(f"mapping profile {args.save_profile!r} not saved: no file was loaded")
+        else:
+            try:
+                kept = save_profile(
+                    store, args.save_profile, args.kind, {**saved, **column_map}, actor
+                )
+            except ProfileError as exc:
+                _err(f"mapping profile not saved: {exc}")
+            else:
+                _err(f"mapping profile {args.save_profile!r} saved ({len(kept)} columns)")
 
     if args.rejects is not None:
         frames = [r for r in rejects if len(r)]
@@ -246,7 +377,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.rejects, to_csv_bytes(table))
         _err(f"rejects written to {args.rejects} ({len(table)} rows)")
 
+    if due and any(s["status"] == "committed" for s in summaries):
+        from neighbourhood.remap import remap
+
+        done = remap(store, actor=actor)
+        _err(f"{done['ingest_id']}: {done['message']}")
+        for s in summaries:
+            s["remap"] = done
     refused = any(s["status"] == "refused" for s in summaries)
+    nothing = any(s.get("nothing_stored") for s in summaries)
     if len(summaries) == 1:
         final = dict(summaries[0])
     else:
@@ -263,7 +402,41 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.rejects is not None:
         final["rejects_file"] = str(args.rejects)
     _emit(final)
-    return EXIT_REFUSED if refused else EXIT_OK
+    if refused:
+        return EXIT_REFUSED
+    return EXIT_NOTHING_STORED if nothing else EXIT_OK
+
+
+def cmd_remap(args: argparse.Namespace) -> int:
+    """``remap``: map every stored case's own category label again with today's table."""
+    from neighbourhood.remap import remap
+    from neighbourhood.store import StoreNotFound
+
+    store = _store(args)
+    if not store.exists():
+        raise StoreNotFound(f"no store at {store.path}: nothing to re-map")
+    done = remap(store, actor=args.actor or _default_actor())
+    _err(f"{done['ingest_id']}: {done['message']}")
+    _emit({"status": "ok", "store": str(store.path), **done})
+    return EXIT_OK
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    """``profiles``: the saved column mapping profiles (of one kind)."""
+    from neighbourhood.profiles import list_profiles, load_profile
+
+    store = _store(args)
+    kinds = [args.kind] if args.kind else ["cleansing", "enforcement", "spend", "population"]
+    found: list[dict[str, Any]] = []
+    for kind in kinds:
+        for name in list_profiles(store, kind):
+            mapping = load_profile(store, name, kind)
+            found.append({"name": name, "kind": kind, "column_map": mapping})
+            _err(f"{kind} profile {name!r}: " + "; ".join(f"{k} = {v}" for k, v in mapping.items()))
+    if not found:
+        _err("no mapping profiles saved yet")
+    _emit({"status": "ok", "store": str(store.path), "profiles": found})
+    return EXIT_OK
 
 
 def _unwritable(path: Path) -> str | None:

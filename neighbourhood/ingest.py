@@ -117,6 +117,9 @@ class IngestResult:
             "boundary_set": self.boundary_set,
             "message": self.message,
             "store": self.store,
+            # which column became which field, and every column not used with the reason
+            "columns": dict(self.report.get("columns") or {}),
+            "ignored_columns": dict(self.report.get("ignored_why") or {}),
         }
 
 
@@ -345,7 +348,9 @@ def _read_identity(
 ) -> str:
     """What besides its bytes and kind decides how a file reads (``IngestBatch.read_options``).
 
-    The read options (:func:`loaders.options_key`) and, for the kinds given wards, the boundary
+    The read options (:func:`loaders.options_key`), for case files the label maps in use
+    (:func:`loaders.maps_digest`: a file loaded again after a map was edited is read again), and,
+    for the kinds given wards, the boundary
     set in use (``boundaries``, :func:`_wards_fingerprint`): a file loaded again after new
     boundaries is read again, so that its rows take the new wards, instead of being "already
     loaded".
@@ -353,6 +358,8 @@ def _read_identity(
     if kind in NO_WARD_KINDS:
         return ""
     key = loaders.options_key(options)
+    if kind in SLICED_KINDS:  # the label maps decide the stored categories and values too
+        key = f"{key}#maps={loaders.maps_digest()}"
     return key if boundaries is None else f"{key}#wards={boundaries[1][:16]}"
 
 

@@ -270,12 +270,22 @@ REJECT_COLUMNS: dict[str, str] = {
 VERSION_COLUMNS: dict[str, str] = {"table_name": "VARCHAR", "replaced_by": "VARCHAR"}
 for _cols in DATA_TABLES.values():
     VERSION_COLUMNS.update(_cols)
+#: Saved column mappings (``neighbourhood.profiles``): one row per (name, kind); ``column_map``
+#: is JSON ``{file header: field}``.
+PROFILE_COLUMNS: dict[str, str] = {
+    "name": "VARCHAR",
+    "kind": "VARCHAR",
+    "column_map": "VARCHAR",
+    "saved_at": _TS,
+    "saved_by": "VARCHAR",
+}
 ALL_TABLES: dict[str, dict[str, str]] = {
     **DATA_TABLES,
     "ingest_log": LOG_COLUMNS,
     "rejects": REJECT_COLUMNS,
     "case_versions": VERSION_COLUMNS,
     "value_codes": CODES_COLUMNS,
+    "mapping_profiles": PROFILE_COLUMNS,
 }
 STATUSES = ("committed", "duplicate_file", "refused", "undone")
 # Readers that want the active boundary set in SQL use this view (same rule as

@@ -33,6 +33,7 @@ files = st.file_uploader(
 
 if files and upload.wards_missing(kind):
     st.warning(upload.NO_WARDS_HINT, icon=":material/map:")
+upload.remap_panel(visitor.actor)
 options = upload.previews(files or [], kind)
 loadable = [f for f in files or [] if options[f.file_id] is not None]
 if files and len(loadable) < len(files):

@@ -241,13 +241,14 @@ def test_utf8_bom_and_crlf():
 def test_delimiters_are_sniffed(sep: str):
     data = sep.join(["Case ID", "Date Received", "Request Type", "Cost"]) + "\n"
     data += sep.join(["C1", "05/03/2024", "Litter", "1.50"]) + "\n"
-    # a decimal comma, common in semicolon files, is refused rather than read as 150
+    # a decimal comma, common in semicolon files, is never read as 150: the cost is left
+    # empty with a warning and the case kept (row policy)
     data += sep.join(["C2", "05/03/2024", "Litter", "1,50"]) + "\n"
     ex = read_extract(data.encode(), "x.csv", "cleansing", OPTS)
     assert ex.report["delimiter"] == sep
-    assert ex.frame["case_id"].tolist() == ["C1"]
-    assert ex.frame["cost_gbp"].tolist() == [1.5]
-    assert rules_at(ex, 3) == {"E_NUMBER"}
+    assert ex.frame["case_id"].tolist() == ["C1", "C2"]
+    assert ex.frame["cost_gbp"].tolist()[0] == 1.5 and pd.isna(ex.frame["cost_gbp"].tolist()[1])
+    assert rules_at(ex, 3) == {"W_NUMBER"}
 
 
 def test_old_mac_line_ends_are_lines():
@@ -327,20 +328,20 @@ def test_line_numbers_with_newlines_in_values_agree_between_the_two_readers():
         b"C4,06/03/2024,Litter,x"
     )
     calls: list[int] = []
-    real = L._read_c
+    real = L.table._read_c
 
     def spy(*args: object) -> object:
         calls.append(1)
         return real(*args)  # type: ignore[arg-type]
 
-    L._read_c = spy  # type: ignore[assignment]
+    L.table._read_c = spy  # type: ignore[assignment]
     try:
         fast = read_extract(body, "x.csv", "cleansing", OPTS)
         assert not calls  # pyarrow counted the lines
         slow = read_extract(body.replace(b"C4", b"\nC4"), "x.csv", "cleansing", OPTS)
         assert calls  # a blank line: the C engine
     finally:
-        L._read_c = real  # type: ignore[assignment]
+        L.table._read_c = real  # type: ignore[assignment]
     assert fast.frame["source_line"].tolist() == [2, 4, 10]
     assert fast.rejects["source_line"].tolist() == [6]
     assert slow.frame["source_line"].tolist() == [2, 4, 11]
@@ -529,12 +530,34 @@ def test_dates_outside_the_nanosecond_range_are_too_old_or_future_not_wrapped_or
     assert iso.frame["case_id"].tolist() == ["C3", "C4"]
 
 
-def test_closed_before_reported_is_rejected():
+def test_closed_days_before_reported_keeps_the_case_without_the_closed_date():
     ex = cases(
         "C1,05/03/2024,Litter,Closed,04/03/2024,,,", "C2,05/03/2024,Litter,Closed,06/03/2024,,,"
     )
-    assert rules_at(ex, 2) == {"E_DATE_ORDER"}
-    assert ex.frame["case_id"].tolist() == ["C2"]
+    assert rules_at(ex, 2) == {"W_DATE_ORDER"}  # not also W_CLOSED_NO_DATE
+    assert ex.frame["case_id"].tolist() == ["C1", "C2"]
+    assert pd.isna(ex.frame.loc[0, "closed_at"]) and ex.frame.loc[0, "status"] == "closed"
+
+
+def test_closed_earlier_the_same_day_is_kept_as_supplied_without_a_flag():
+    ex = cases("C1,05/03/2024 14:05,Litter,Closed,05/03/2024 09:30,,,")
+    assert ex.rejects.empty
+    assert ex.frame.loc[0, "closed_at"] == pd.Timestamp("2024-03-05 09:30", tz="Europe/London")
+    assert ex.report["end_before_start_same_day"] == 1
+
+
+def test_secondary_date_problems_blank_the_field_and_keep_the_case():
+    ex = cases(
+        "C1,05/03/2024,Litter,Closed,01/01/1900,,,",  # placeholder closed date
+        "C2,05/03/2024,Litter,Closed,not a date,,,",
+        "C3,05/03/2024,Litter,Closed,05/03/2031,,,",
+    )
+    assert ex.frame["case_id"].tolist() == ["C1", "C2", "C3"]
+    assert ex.frame["closed_at"].isna().all()
+    assert rules_at(ex, 2) == {"W_DATE_TOO_OLD"}
+    assert rules_at(ex, 3) == {"W_DATE_FORMAT"}
+    assert rules_at(ex, 4) == {"W_DATE_FUTURE"}
+    assert (ex.rejects["severity"] == "warning").all()
 
 
 def test_future_and_too_old_dates_are_rejected():
@@ -687,12 +710,14 @@ def test_a_decimal_comma_is_not_read_as_a_thousands_separator():
         'C5,05/03/2024,Litter,,,"53,40","-2,98",',
         'C6,05/03/2024,Litter,,,,,"£ 12,345"',
     )
-    assert rules_at(ex, 2) == {"E_NUMBER"}
-    assert rules_at(ex, 3) == {"E_NUMBER"}
-    assert rules_at(ex, 5) == {"E_NEGATIVE"}
-    assert rules_at(ex, 6) == {"E_COORD_INVALID"}
+    assert rules_at(ex, 2) == {"W_NUMBER"}
+    assert "decimal comma" in ex.rejects.loc[ex.rejects["source_line"] == 2, "message"].iloc[0]
+    assert rules_at(ex, 3) == {"W_NUMBER"}
+    assert rules_at(ex, 5) == {"W_NEGATIVE"}
+    assert rules_at(ex, 6) == {"E_COORD_INVALID"}  # location defines the case: rejected
     kept = dict(zip(ex.frame["case_id"], ex.frame["cost_gbp"], strict=True))
-    assert kept == {"C3": 1234567.5, "C6": 12345.0}
+    assert kept.pop("C3") == 1234567.5 and kept.pop("C6") == 12345.0
+    assert set(kept) == {"C1", "C2", "C4"} and all(pd.isna(v) for v in kept.values())
 
 
 def test_a_placeholder_in_the_required_date_is_rejected_like_a_blank():
@@ -718,17 +743,17 @@ def test_a_placeholder_in_the_required_date_is_rejected_like_a_blank():
     assert set(enf.rejects.loc[enf.rejects["source_line"] == 2, "rule"]) == {"E_REQUIRED"}
 
 
-def test_costs_non_numeric_and_negative_are_rejected():
+def test_costs_non_numeric_and_negative_are_left_empty_and_the_case_kept():
     ex = cases(
         "C1,05/03/2024,Litter,,,,,abc",
         "C2,05/03/2024,Litter,,,,,-5",
         'C3,05/03/2024,Litter,,,,,"£1,234.50"',
         "C4,05/03/2024,Litter,,,,,n/a",
     )
-    assert rules_at(ex, 2) == {"E_NUMBER"}
-    assert rules_at(ex, 3) == {"E_NEGATIVE"}
-    assert ex.frame["cost_gbp"].tolist()[0] == 1234.5
-    assert pd.isna(ex.frame["cost_gbp"].tolist()[1])
+    assert rules_at(ex, 2) == {"W_NUMBER"}
+    assert rules_at(ex, 3) == {"W_NEGATIVE"}
+    costs = ex.frame["cost_gbp"].tolist()
+    assert pd.isna(costs[0]) and pd.isna(costs[1]) and costs[2] == 1234.5 and pd.isna(costs[3])
 
 
 def test_formula_strings_are_kept_as_text():
@@ -931,8 +956,13 @@ def test_real_liverpool_ward_stats_bom_crlf_total_rows(shared_data: Path):
         read_extract(data, path.name, "population", OPTS)
     assert info.value.code == "F_MISSING_COLUMNS"
     assert "population" in info.value.message
-    # Told which column to use, the BOM, CRLF and the five city-total rows are handled.
+    # A percentage column is refused even when it is named as the population (issue #16).
     opts = ReadOptions(now=NOW, column_map={"Ward_Reception_Overweight_Obese": "population"})
+    with pytest.raises(FileRefused) as info:
+        read_extract(data, path.name, "population", opts)
+    assert info.value.code == "F_NOT_HEAD_COUNT"
+    # Told which column to use, the BOM, CRLF and the five city-total rows are handled.
+    opts = ReadOptions(now=NOW, column_map={"Ward_alcohol_specific_admissions": "population"})
     ex = read_extract(data, path.name, "population", opts)
     assert ex.report["encoding"] == "utf-8-sig"
     assert ex.report["columns"]["WardCode"] == "ward_code"

@@ -106,7 +106,7 @@ def test_options_key_is_hashable_and_order_independent() -> None:
     a = options_key({"encoding": "cp1252", "column_map": {"a": "x", "b": "y"}})
     b = options_key({"encoding": "cp1252", "column_map": {"b": "y", "a": "x"}})
     assert a == b and hash(a) == hash(b)
-    assert options_key({}) == (None, None, None, ())
+    assert options_key({}) == (None, None, None, (), ())  # the last: a saved profile's map
 
 
 def test_mapping_table_empty_report() -> None:

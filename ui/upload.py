@@ -56,6 +56,8 @@ DATE_FORMATS: Final[dict[str | None, str]] = {
     "iso": "Year first, ISO (2024-01-31)",
 }
 IGNORE: Final[str] = "(not used)"
+#: Keys of a file's options dict that are for the page, not ``ReadOptions``.
+PAGE_ONLY_OPTIONS: Final[frozenset[str]] = frozenset({"save_profile"})
 AUTO: Final[str] = "(detect automatically)"
 PREVIEW_BYTES: Final[int] = 8 * 1024 * 1024
 PREVIEW_ROWS: Final[int] = 20
@@ -121,17 +123,47 @@ def preview_sample(data: bytes, name: str, limit: int = PREVIEW_BYTES) -> tuple[
     return (data[: cut + 1] if cut > 0 else data[:limit]), name, True
 
 
-def mapping_table(report: dict[str, Any]) -> pd.DataFrame:
-    """The loader's detected header mapping as an editable table (file column → canonical)."""
+def field_choices(kind: str) -> list[str]:
+    """The fields an analyst may map a column onto, by their plain names ("case reference")."""
+    from neighbourhood.headers import plain_field
+
+    return [plain_field(kind, c) for c in canonical_columns(kind)]
+
+
+def field_help(kind: str) -> str:
+    """Help text pairing each plain field name with the internal one the store uses.
+
+    Examples
+    --------
+    >>> field_help("population")
+    'Fields (name in the store): ward code (ward_code), ward name (ward_name), population (population), year (year)'
+    """
+    from neighbourhood.headers import plain_field
+
+    pairs = ", ".join(f"{plain_field(kind, c)} ({c})" for c in canonical_columns(kind))
+    return f"Fields (name in the store): {pairs}"
+
+
+def mapping_table(report: dict[str, Any], kind: str | None = None) -> pd.DataFrame:
+    """The loader's detected header mapping as an editable table (file column → field).
+
+    With ``kind`` the fields are given by their plain names, and a ``why`` column says why each
+    column not used was left out (``report["ignored_why"]``).
+    """
+    from neighbourhood.headers import plain_field
+
     columns = dict(report.get("columns") or {})
     for raw in report.get("ignored_columns") or ():
         columns.setdefault(str(raw), None)
-    return pd.DataFrame(
-        {
-            "file_column": [str(k) for k in columns],
-            "use_as": [v if v else IGNORE for v in columns.values()],
-        }
-    )
+    shown = [
+        (plain_field(kind, v) if kind and v and not v.startswith("_") else v) if v else IGNORE
+        for v in columns.values()
+    ]
+    table = pd.DataFrame({"file_column": [str(k) for k in columns], "use_as": shown})
+    if kind:
+        why = report.get("ignored_why") or {}
+        table["why"] = [str(why.get(k, "")) for k in table["file_column"]]
+    return table
 
 
 def header_table(header: list[str]) -> pd.DataFrame:
@@ -183,11 +215,13 @@ def column_map_from_table(edited: pd.DataFrame, detected: pd.DataFrame) -> dict[
 def options_key(options: dict[str, Any]) -> tuple:
     """A hashable key for a set of read options (for memoising dry runs)."""
     cmap = options.get("column_map") or {}
+    saved = options.get("saved_map") or {}
     return (
         options.get("encoding"),
         options.get("delimiter"),
         options.get("date_format"),
         tuple(sorted(cmap.items())),
+        tuple(sorted(saved.items())),
     )
 
 
@@ -594,7 +628,9 @@ def wards_missing(kind: str) -> bool:
 def _read_options(options: dict[str, Any]) -> Any:
     from neighbourhood.loaders import ReadOptions
 
-    given = {k: v for k, v in options.items() if v not in (None, {}, "")}
+    given = {
+        k: v for k, v in options.items() if v not in (None, {}, "") and k not in PAGE_ONLY_OPTIONS
+    }
     return ReadOptions(**given) if given else None
 
 
@@ -725,11 +761,15 @@ def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
             options["date_format"] = cols[2].selectbox(
                 "Date format", list(DATE_FORMATS), format_func=DATE_FORMATS.get, key=f"dte_{fid}"
             )
+        if kind != "wards":
+            saved = _profile_picker(kind, fid)
+            if saved:
+                options["saved_map"] = saved
         base = _memo_dry_run(file, kind, options)
         preview = base
         if kind != "wards":
             if base.ok:
-                detected = mapping_table(base.report)
+                detected = mapping_table(base.report, kind)
             else:
                 sample, sample_name, _ = preview_sample(file.getvalue(), file.name)
                 header = raw_header(sample, sample_name, options["encoding"], options["delimiter"])
@@ -738,24 +778,73 @@ def preview_card(file: Any, kind: str) -> dict[str, Any] | None:
             if column_map:
                 options["column_map"] = column_map
                 preview = _memo_dry_run(file, kind, options)
+            if preview.ok:
+                name = st.text_input(
+                    "Save these column choices as a profile (optional)",
+                    key=f"prof_save_{fid}",
+                    placeholder="e.g. Confirm monthly export",
+                    help="Kept in the store when the file is loaded; next month's file, here or "
+                    "with `ingest --profile NAME`, is then read the same way.",
+                )
+                if name.strip():
+                    options["save_profile"] = (name.strip(), profile_map(preview.report))
         _show_preview(preview, loaded_as(file, kind, options))
     return options if preview.ok else None
 
 
+def profile_map(report: dict[str, Any]) -> dict[str, str]:
+    """What a saved profile keeps: every column read and the field it became, and the columns
+    left out as asked ("ignore")."""
+    out = {str(k): str(v) for k, v in (report.get("columns") or {}).items() if v}
+    for raw, why in (report.get("ignored_why") or {}).items():
+        if why == "left out, as the column map asks":
+            out[str(raw)] = "ignore"
+    return out
+
+
+def _profile_picker(kind: str, fid: str) -> dict[str, str] | None:
+    """A choice of the saved mapping profiles of this kind (none shown when there are none)."""
+    from neighbourhood.profiles import ProfileError, list_profiles, load_profile
+    from neighbourhood.store import Store
+
+    try:
+        store = Store()
+        names = list_profiles(store, kind)
+        if not names:
+            return None
+        chosen = st.selectbox(
+            "Column profile",
+            [None, *names],
+            format_func=lambda n: "None (detect the columns)" if n is None else n,
+            key=f"prof_use_{fid}",
+            help="A saved set of column choices, applied before detection.",
+        )
+        return load_profile(store, chosen, kind) if chosen else None
+    except (ProfileError, OSError, RuntimeError):
+        _LOG.exception("could not read the mapping profiles")
+        return None
+
+
 def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, str] | None:
     st.markdown("**Columns**: change *Use as* if a column was matched wrongly or not at all.")
+    config: dict[str, Any] = {
+        "file_column": st.column_config.TextColumn("Column in the file"),
+        "use_as": st.column_config.SelectboxColumn(
+            "Use as",
+            options=[AUTO, IGNORE, *field_choices(kind)],
+            required=True,
+            help=field_help(kind),
+        ),
+    }
+    if "why" in detected:
+        config["why"] = st.column_config.TextColumn("Why not used")
     edited = st.data_editor(
         detected,
         placeholder=MISSING,
         key=f"map_{fid}",
         hide_index=True,
-        disabled=["file_column"],
-        column_config={
-            "file_column": st.column_config.TextColumn("Column in the file"),
-            "use_as": st.column_config.SelectboxColumn(
-                "Use as", options=[AUTO, IGNORE, *canonical_columns(kind)], required=True
-            ),
-        },
+        disabled=["file_column", "why"],
+        column_config=config,
     )
     return column_map_from_table(edited, detected)
 
@@ -763,7 +852,7 @@ def _mapping_editor(detected: pd.DataFrame, kind: str, fid: str) -> dict[str, st
 def _show_preview(preview: Preview, loaded: str | None = None) -> None:
     if not preview.ok:
         hint = ""
-        if preview.code == "F_MISSING_COLUMNS":
+        if preview.code in ("F_MISSING_COLUMNS", "F_AMBIGUOUS_COLUMNS"):
             hint = " Use the Columns table above to say which column holds what."
         st.error(f"This file would be refused: {plain(preview.message, 1000)}{hint}")
         return
@@ -798,7 +887,14 @@ def _show_preview(preview: Preview, loaded: str | None = None) -> None:
             ("Columns that will be ignored", "ignored_columns"),
         ):
             if report.get(key):
-                st.caption(f"{label}: " + ", ".join(plain(c) for c in report[key]))
+                why = report.get("ignored_why") or {}
+                st.caption(
+                    f"{label}: "
+                    + "; ".join(
+                        plain(c) + (f" ({plain(why[c])})" if why.get(c) else "")
+                        for c in report[key]
+                    )
+                )
         unmapped = report.get("unmapped_categories") or {}
         if unmapped:
             st.caption(
@@ -889,6 +985,8 @@ class Outcome:
     hint: str = ""
     #: The loader's report (file headers → canonical names, for the problems table).
     report: dict[str, Any] = field(default_factory=dict)
+    #: Whether the file's column choices were saved as a profile (plain text).
+    profile_note: str = ""
     #: Boundary loads: stored rows whose ward codes are not in the new set (our Markdown).
     warning: str = ""
 
@@ -912,6 +1010,13 @@ def load_files(
 
     store = Store()
     outcomes: list[Outcome] = []
+    try:
+        from neighbourhood.remap import remap_due
+
+        due = kind == "cleansing" and remap_due(store)
+    except Exception:
+        _LOG.exception("could not check whether the label maps changed")
+        due = False
     progress = st.progress(0.0, text="Starting…")
     for i, file in enumerate(files):
         name = file.name
@@ -955,7 +1060,16 @@ def load_files(
                 )
             )
             status.update(label=status_label(name, str(result.status)), state="complete")
+            _save_profile(store, options.get(file.file_id) or {}, kind, actor, outcomes[-1])
     progress.progress(1.0, text="Done")
+    if due and any(o.ok and o.status == "committed" for o in outcomes):
+        from neighbourhood.remap import remap
+
+        try:  # the maps were edited since the stored cases were mapped: re-apply them too
+            done = remap(store, actor=actor, channel="upload")
+            st.session_state["_remap_done"] = f"{done['ingest_id']}: {done['message']}"
+        except Exception:
+            _LOG.exception("remap after load failed")
     if kind == "wards" and any(o.ok and o.status == "committed" for o in outcomes):
         warning = active_ward_mismatch() or ""
         for outcome in outcomes:
@@ -964,6 +1078,56 @@ def load_files(
     st.cache_data.clear()
     st.cache_resource.clear()
     return outcomes
+
+
+def _save_profile(store: Any, options: dict[str, Any], kind: str, actor: str, outcome: Any) -> None:
+    """Save the file's column choices as a profile when the analyst named one (after a load)."""
+    wanted = options.get("save_profile")
+    if not wanted:
+        return
+    from neighbourhood.profiles import ProfileError, save_profile
+
+    name, mapping = wanted
+    try:
+        save_profile(store, name, kind, mapping, actor)
+    except (ProfileError, OSError, RuntimeError) as exc:
+        outcome.profile_note = f"The column profile was not saved: {exc}"
+        return
+    outcome.profile_note = f"Column choices saved as profile '{name}'."
+
+
+def remap_panel(actor: str) -> None:
+    """When data/category_map.csv changed since the cases were stored: a button that maps
+    every stored case's own label again (logged, undoable; ``neighbourhood.remap``)."""
+    from neighbourhood.remap import remap, remap_due
+    from neighbourhood.store import Store
+
+    try:
+        store = Store()
+        due = remap_due(store)
+    except Exception:  # never a traceback on the page
+        _LOG.exception("could not check whether the label maps changed")
+        return
+    done = st.session_state.pop("_remap_done", None)
+    if done:
+        st.success(plain(done))
+    if not due:
+        return
+    st.info(
+        "The category table (data/category_map.csv) or the value table changed since the "
+        "stored cases were mapped. Re-apply it to see every stored case under today's labels.",
+        icon=":material/sync:",
+    )
+    if st.button("Re-apply the label maps", key="upload_remap", icon=":material/sync:"):
+        try:
+            result = remap(store, actor=actor, channel="upload")
+        except Exception as exc:
+            _LOG.exception("remap failed")
+            st.error(f"The label maps could not be re-applied ({type(exc).__name__}).")
+            return
+        st.session_state["_remap_done"] = f"{result['ingest_id']}: {result['message']}"
+        st.cache_data.clear()
+        st.rerun()
 
 
 def progress_text(index: int, total: int, share: float) -> str:
@@ -1012,6 +1176,18 @@ def show_outcome(outcome: Outcome, index: int) -> None:
         st.success(f"**{name}** loaded.")
     if outcome.warning:
         st.warning(outcome.warning, icon=":material/warning:")
+    if outcome.profile_note:
+        st.caption(plain(outcome.profile_note))
+    if (
+        outcome.status == "committed"
+        and outcome.counts.get("rows_read", 0)
+        and not (outcome.counts.get("rows_accepted", 0))
+    ):
+        st.warning(
+            "Nothing was stored from this file: every row was rejected. The problems table "
+            "below says why.",
+            icon=":material/warning:",
+        )
     with st.container(horizontal=True):
         for key, label in COUNT_LABELS.items():
             st.metric(label, f"{outcome.counts.get(key, 0):,}", border=True)
