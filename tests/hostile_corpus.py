@@ -800,8 +800,8 @@ ENTRIES: list[Entry] = [
                 ]
             ),
         ),
-        accepted=1,
-        rejected=2,
+        accepted=2,  # a closed date out of range is blanked with a warning (row policy)
+        rejected=1,
     ),
     # ---- boundary files (geo) ---------------------------------------------------------------
     Entry(
