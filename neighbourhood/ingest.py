@@ -32,7 +32,15 @@ import pyarrow.parquet as pq
 
 from neighbourhood import geo, loaders, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
-from neighbourhood.store import KEYS, IngestBatch, Store, read_parquet_sql
+from neighbourhood.store import (
+    DEMO,
+    KEYS,
+    IngestBatch,
+    Store,
+    kind_of_channel,
+    kind_refusal,
+    read_parquet_sql,
+)
 
 __all__ = [
     "NO_WARDS_MESSAGE",
@@ -51,6 +59,8 @@ WARDS_CHANGED_MESSAGE = (
     "finished meanwhile), so its cases were assigned to wards that are no longer the active "
     "ones. Nothing was stored: load the file again."
 )
+DEMO_STORE_CODE = "F_DEMO_STORE"
+COUNCIL_STORE_CODE = "F_COUNCIL_STORE"
 REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
 SLICED_KINDS: tuple[str, ...] = ("cleansing", "enforcement")
 """Kinds whose big plain CSV files are read in slices (:mod:`neighbourhood.stream`)."""
@@ -272,6 +282,7 @@ def ingest_bytes(
     """
     if kind not in schemas.KINDS:
         raise ValueError(f"kind must be one of {schemas.KINDS}")
+    check_store_kind(store, channel)
     data = bytes(data)
     if kind in SLICED_KINDS:
         source = io.BytesIO(data)  # shares the bytes until written to (never, here)
@@ -321,6 +332,39 @@ def ingest_bytes(
         base.boundary_set = active
         outcome = store.apply_ingest(base)
     return _result(store, base, outcome, rejects, extract.report)
+
+
+def check_store_kind(store: Store, channel: str) -> None:
+    """Refuse a load that would mix the synthetic demo with a council's own data.
+
+    A store marked ``demo`` takes only the demo's own loads (channel ``demo``); any other store
+    never takes them (docs/architecture.md, "The demo store").
+
+    Parameters
+    ----------
+    store
+        The target store (nothing to check when it does not exist yet).
+    channel
+        The load's channel (``demo`` for :func:`neighbourhood.demo.build_demo`).
+
+    Raises
+    ------
+    FileRefused
+        ``F_DEMO_STORE`` (own data aimed at the demo store) or ``F_COUNCIL_STORE`` (demo rows
+        aimed at a council's store); nothing is read or written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_store_kind(Store(tempfile.mkdtemp()), "upload") is None
+    True
+    """
+    if not store.exists():
+        return
+    have, wanted = store.kind(), kind_of_channel(channel)
+    if have is not None and have != wanted:
+        code = DEMO_STORE_CODE if have == DEMO else COUNCIL_STORE_CODE
+        raise FileRefused(code, kind_refusal(store.path, have, wanted))
 
 
 def _current_wards(store: Store) -> tuple[str | None, Any, tuple[str | None, str]] | None:
@@ -656,7 +700,8 @@ def _ingest_wards(
     base.message = f"boundary set {base.boundary_set!r} is now active" + (
         "; warnings: " + " ".join(str(w) for w in warnings) if warnings else ""
     )
-    store.initialise()  # the file is accepted: only now may the store folder be created
+    # the file is accepted: only now may the store folder be created
+    store.initialise(kind_of_channel(base.channel))
     outcome = store.apply_ingest(base)
     if outcome.status == "committed":
         left = {t: m for t, (m, _) in rows_outside_wards(store, wards["ward_code"]).items() if m}
