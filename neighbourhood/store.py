@@ -2369,6 +2369,13 @@ def kind_refusal(path: Path, have: str, wanted: str) -> str:
     >>> kind_refusal(Path("data/demo-store"), "demo", "council").startswith("data/demo-store holds")
     True
     """
+    if have == DEMO and Path(path).resolve() == council_store_path().resolve():
+        return (
+            f"{path} is where the council's own data goes, but it holds the synthetic demo "
+            "(an earlier version built the demo there), and a council's data is never mixed "
+            f"with it. Move that folder to {demo_store_path()} (or delete it: the demo can be "
+            "built again at any time), then load your files again."
+        )
     if have == DEMO:
         return (
             f"{path} holds the synthetic demo, and a council's own data is never mixed with "

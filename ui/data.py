@@ -12,8 +12,6 @@ definitions live in ``neighbourhood.metrics``; this module only picks rows and c
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,6 @@ from ui.format import (
     uk_date,
 )
 
-_BUILD_LOCK = threading.Lock()
 PROGRAMMES_CSV = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
 KPI_METRICS = (
     "cases",
@@ -96,44 +93,22 @@ FUNNEL = (
 
 
 def store() -> Store:
-    """The store named by ``NEIGHBOURHOOD_STORE`` (default ``data/store``)."""
-    return Store()
+    """The store the pages read (``ui.stores.in_use``): the council's once it holds data, else
+    the demo's when the visitor chose it."""
+    from ui import stores
+
+    return stores.in_use()
 
 
 def ensure_store() -> None:
-    """Build the bundled demo data set on first start, when there is no store yet.
+    """Before a page draws: the first-run choice on a fresh start, or the demo when chosen.
 
-    Safe when several sessions (threads) or a CLI process start at once: the build runs under a
-    thread lock and an exclusive file lock beside the store folder, the check is repeated once
-    the lock is held, and a session arriving mid-build waits for it to finish.
-
-    A run that found no store starts again once the store is there (``st.rerun``; a no-op
-    outside a Streamlit run), so that what the page drew before this call, such as the demo
-    notice in the sidebar, sees the built store too.
+    The demo is only ever built into its own store (``ui.stores.ensure``), never into the
+    council's, however that folder looks (a database without its lock file is a store).
     """
-    s = store()
-    lock_path = Path(str(s.path) + ".build.lock")
-    existed = s.exists()
-    if existed and not lock_path.exists():
-        return
-    with _BUILD_LOCK:
-        s.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                if not s.exists():
-                    from neighbourhood.demo import build_demo
+    from ui import stores
 
-                    with st.spinner(
-                        "First start: building the demo data set (a synthetic city). "
-                        "This takes a minute or two and happens once…"
-                    ):
-                        build_demo(s)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        lock_path.unlink(missing_ok=True)
-    if not existed and s.exists():
-        st.rerun()
+    stores.ensure()
 
 
 _REVISIONS: dict[tuple, str] = {}
@@ -155,7 +130,9 @@ def revision() -> str:
     if key not in _REVISIONS:
         if len(_REVISIONS) > 32:
             _REVISIONS.clear()
-        _REVISIONS[key] = s.revision()
+        found = s.revision()
+        # qualified by the folder: the demo's and the council's stores can share an ingest id
+        _REVISIONS[key] = f"{found}@{key[0]}" if found else ""
     return _REVISIONS[key]
 
 
@@ -261,10 +238,14 @@ def funding(revision: str) -> Funding | None:
         found = evaluation.programmes_from_config(PROGRAMMES_CSV)
     except ValueError:
         found = []
+    in_use = set(map_wards(revision)["ward_code"].astype(str))
+    # only programmes whose wards are all in the boundary set in use (never the demo's
+    # programme on a council's store), funding some of its wards but not all
+    found = [p for p in found if p.treated_wards and set(p.treated_wards) <= in_use]
     if not found:
-        found = evaluation.programmes_from_spend(store().table("spend"))
-    n_wards = len(filter_options(revision).wards) if filter_options(revision) else 0
-    partial = [p for p in found if 0 < len(p.treated_wards) < max(n_wards, 1)]
+        spend = evaluation.programmes_from_spend(store().table("spend"))
+        found = [p for p in spend if p.treated_wards and set(p.treated_wards) <= in_use]
+    partial = [p for p in found if len(set(p.treated_wards)) < len(in_use)]
     if not partial:
         return None
     p = partial[0]
