@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from page_support import (
     copy_store,
-    demo_store,
+    council_store,
     folder_digest,
     page,
     texts,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_store(tmp_path_factory.mktemp("upload"))
+    return council_store(tmp_path_factory.mktemp("upload"))
 
 
 @pytest.fixture
