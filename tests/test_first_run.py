@@ -518,3 +518,58 @@ def test_own_data_on_liverpool_2023_wards_loaded_in_the_app_alone_shows_no_demo(
     )
     assert len(Store(store).wards()) == 64
     _assert_no_demo_anywhere(at, store)
+
+
+# --- every page shows only the boundary set in use ---------------------------------------------
+
+
+def _renamed(wards: bytes, prefix: str) -> tuple[bytes, list[str]]:
+    """The same shapes as a new boundary set: new codes and names."""
+    doc = json.loads(wards)
+    names = []
+    for i, f in enumerate(doc["features"]):
+        f["properties"] = {"WD23CD": f"{prefix}{i:03d}", "WD23NM": f"New Ward {chr(65 + i)}"}
+        names.append(f["properties"]["WD23NM"])
+    return json.dumps(doc).encode(), names
+
+
+def test_pages_show_only_the_boundary_set_in_use_and_say_what_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neighbourhood.ingest import ingest_bytes
+
+    wards, population, cases, old_names = synthetic_council()
+    new_wards, new_names = _renamed(wards, "E05016")
+    store = Store(tmp_path / "store")
+    for kind, name, data in (
+        ("wards", "wards-2019.geojson", wards),
+        ("population", "population.csv", population),
+        ("cleansing", "cases.csv", cases),
+        ("wards", "wards-2023.geojson", new_wards),
+    ):
+        assert ingest_bytes(store, data, name, kind).status == "committed"
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(store.path))
+    at = _app().run()
+    for page in ALL_PAGES[:5]:
+        if page != "app.py":
+            at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        shown = texts(at)
+        shown += " ".join(str(s.options) for s in [*at.selectbox, *at.multiselect])
+        shown += " ".join(str(d.value) for d in at.dataframe)
+        assert not [n for n in old_names if n in shown], page
+        warning = " ".join(str(w.value) for w in at.warning)
+        assert "are on wards that are not in the boundary set in use" in warning, page
+        assert "load those extracts again on the **Load data** page" in warning, page
+        if page in ("pages/1_Ward_map.py", "pages/5_Ward_profile.py"):
+            assert all(n in shown for n in new_names), page
+    # the one action that fixes it: the extracts loaded again (the same case file will do; the
+    # population file for the new wards)
+    assert ingest_bytes(store, cases, "cases.csv", "cleansing").status == "committed"
+    new_codes = [f"E05016{i:03d}" for i in range(6)]
+    new_population = "Ward Code,Population,Year\n" + "".join(f"{c},9000,2025\n" for c in new_codes)
+    result = ingest_bytes(store, new_population.encode(), "population-2023.csv", "population")
+    assert result.rows_new == 6
+    at = _app().run()
+    assert not at.exception, at.exception
+    assert "not in the boundary set in use" not in " ".join(str(w.value) for w in at.warning)

@@ -108,4 +108,5 @@ def dashboard_page(page_title: str, icon: str) -> tuple[FilterOptions, Filters]:
     options = data.filter_options(data.revision())
     if options is None:
         components.no_data()
+    data.old_set_warning()
     return options, filters.sidebar(options)
