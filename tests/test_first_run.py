@@ -573,3 +573,33 @@ def test_pages_show_only_the_boundary_set_in_use_and_say_what_is_left_out(
     at = _app().run()
     assert not at.exception, at.exception
     assert "not in the boundary set in use" not in " ".join(str(w.value) for w in at.warning)
+
+
+def test_a_read_only_store_is_a_plain_error_on_the_load_data_page(
+    council_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's load meets a store it cannot write (simulated: this test may run as root)."""
+    from page_support import page
+
+    import neighbourhood.store as store_module
+
+    path = shutil.copytree(council_template, tmp_path / "store")
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(path))
+    real_access = os.access
+    monkeypatch.setattr(
+        store_module.os,
+        "access",
+        lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw),
+    )
+    digest = folder_digest(path)
+    name = Store(path).wards()["ward_name"].iloc[0]
+    data = f"Case ID,Date Received,Request Type,Ward Name\nRO-1,05/03/2026 10:00,Litter,{name}\n"
+    at = page("4_Upload.py")
+    at.run()
+    at.selectbox(key="upload_kind").set_value("cleansing").run()
+    at.file_uploader(key="upload_files").set_value(("new.csv", data.encode(), "text/csv")).run()
+    at.button(key="upload_load").click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value.replace("\\", "") for e in at.error if "was refused" in e.value]
+    assert "cannot be written" in error and "read-only" in error and "IOException" not in error
+    assert folder_digest(path) == digest
