@@ -334,6 +334,70 @@ def ingest_bytes(
     return _result(store, base, outcome, rejects, extract.report)
 
 
+STAGING_PREFIX = "neighbourhood-ingest-"
+STAGING_OWNER = "owner.pid"
+#: Staging folders without an owner file (made before it was written) are swept once this old.
+STAGING_ORPHAN_SECONDS = 6 * 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_stale_staging(base: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove staging folders (Parquet copies of case rows) that a killed ingest left behind.
+
+    An ingest of a big file stages its rows in ``<temp>/neighbourhood-ingest-*`` and removes
+    the folder on success and on failure; a process killed mid-ingest cannot. Each folder
+    records its process id (``owner.pid``): a folder whose process is gone is removed at the
+    start of the next such ingest. A folder without the file (left by an older version) is
+    removed once it is :data:`STAGING_ORPHAN_SECONDS` old.
+
+    Parameters
+    ----------
+    base
+        The temporary folder to look in (default ``tempfile.gettempdir()``).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sweep_stale_staging(tempfile.mkdtemp())
+    []
+    """
+    import shutil
+    import time
+
+    removed: list[Path] = []
+    root = Path(base or tempfile.gettempdir())
+    for folder in root.glob(STAGING_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            owner = folder / STAGING_OWNER
+            if owner.is_file():
+                text = owner.read_text().strip()
+                stale = text.isdigit() and not _alive(int(text))
+            else:
+                stale = time.time() - folder.stat().st_mtime > STAGING_ORPHAN_SECONDS
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue  # another user's folder, or gone meanwhile
+    return removed
+
+
 def check_store_kind(store: Store, channel: str) -> None:
     """Refuse a load that would mix the synthetic demo with a council's own data.
 
@@ -460,7 +524,9 @@ def _ingest_slices(
     if current is None:
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
     active, wards, boundaries = current
-    with tempfile.TemporaryDirectory(prefix="neighbourhood-ingest-") as tmp:
+    sweep_stale_staging()
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
+        Path(tmp, STAGING_OWNER).write_text(str(os.getpid()))
         reports: list[dict[str, Any]] = []
         loader_rejects: list[pd.DataFrame] = []
         ward_rejects: list[pd.DataFrame] = []

@@ -981,11 +981,24 @@ class Store:
         if not self.exists():
             raise StoreNotFound(f"no store at {self.path}")
         with _flock(self.lock_path, exclusive=True, timeout=timeout):
-            if _held_mode(self.lock_path) == "exclusive" and not (
-                os.access(self.db_path, os.W_OK) and os.access(self.path, os.W_OK)
-            ):
+            if not (os.access(self.db_path, os.W_OK) and os.access(self.path, os.W_OK)):
                 raise _read_only_error(self.path)
+            self._sweep_spill()
             yield
+
+    def _sweep_spill(self) -> None:
+        """Remove DuckDB's spill folder (``store.duckdb.tmp``) that a killed writer left behind.
+
+        Only under the exclusive lock, taken once (not re-entered): no other connection to the
+        store is open then, so nothing can be using it.
+        """
+        table = getattr(_held, "locks", None) or {}
+        entry = table.get(str(self.lock_path))
+        spill = Path(str(self.db_path) + ".tmp")
+        if entry and entry[1] == 1 and spill.is_dir() and not spill.is_symlink():
+            import shutil
+
+            shutil.rmtree(spill, ignore_errors=True)
 
     @contextlib.contextmanager
     def read(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
