@@ -603,3 +603,18 @@ def test_a_read_only_store_is_a_plain_error_on_the_load_data_page(
     [error] = [e.value.replace("\\", "") for e in at.error if "was refused" in e.value]
     assert "cannot be written" in error and "read-only" in error and "IOException" not in error
     assert folder_digest(path) == digest
+
+
+def test_a_councils_folder_holding_the_demo_says_to_move_it_before_anything_is_loaded(
+    small_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older version built the demo into data/store: the Load data page says what to do."""
+    from page_support import page
+
+    path = shutil.copytree(small_demo, tmp_path / "store")
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(path))
+    at = page("4_Upload.py")
+    at.run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert "holds the synthetic demo" in error and "Move that folder to" in error
