@@ -1026,8 +1026,8 @@ class Store:
         """
         if not self.exists():
             raise StoreNotFound(
-                f"no store at {self.path}: run `python -m neighbourhood demo` or ingest ward "
-                "boundaries first"
+                f"no store at {self.path}: load ward boundaries first (the Load data page, or "
+                "`python -m neighbourhood ingest FILE --kind wards`)"
             )
         with _flock(self.lock_path, exclusive=False, timeout=timeout):
             con = self._connect(read_only=True)
