@@ -232,7 +232,7 @@ def test_demo_refuses_a_store_with_the_councils_own_data(
     before = folder_hash(store)
     code, out = call(capsys, "demo", "--store", str(store), "--cases", "400")
     assert (code, out["code"]) == (2, "NOT_A_DEMO_STORE")
-    assert "council's own data" in out["message"] and "data/demo-store" in out["message"]
+    assert "council's own data" in out["message"] and "NEIGHBOURHOOD_DEMO_STORE" in out["message"]
     assert folder_hash(store) == before
 
 
