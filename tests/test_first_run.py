@@ -493,18 +493,16 @@ def test_own_data_loaded_in_the_app_alone_shows_no_demo(
 def test_own_data_on_liverpool_2023_wards_loaded_in_the_app_alone_shows_no_demo(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import geopandas as gpd
+    from neighbourhood.geo import read_boundaries
 
     path = shared_data / "liverpool-wards-2023" / "liverpool_wards_2023_wgs84.geojson"
     if not path.is_file():
         pytest.skip(f"{path} is missing")
-    wards = gpd.read_file(path)
-    code_col = next(c for c in wards.columns if c.upper().endswith("CD"))
-    name_col = next(c for c in wards.columns if c.upper().endswith("NM"))
+    wards = read_boundaries(path.read_bytes(), path.name).wards  # codes and names as stored
     inside = wards.geometry.representative_point()
     population, cases = _population_and_cases(
-        [str(c) for c in wards[code_col]],
-        [str(n) for n in wards[name_col]],
+        [str(c) for c in wards["ward_code"]],
+        [str(n) for n in wards["ward_name"]],
         [(p.x, p.y) for p in inside],
     )
     at, store = _own_data_in_the_app(
