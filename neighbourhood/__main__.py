@@ -83,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     store_help = "store folder (default: $NEIGHBOURHOOD_STORE or data/store/)"
 
-    demo = sub.add_parser("demo", help="build the bundled synthetic demo data set into a store")
-    demo.add_argument("--store", help=store_help)
+    demo = sub.add_parser(
+        "demo", help="build the bundled synthetic demo data set into the demo's own store"
+    )
+    demo.add_argument(
+        "--store",
+        help="demo store folder (default: $NEIGHBOURHOOD_DEMO_STORE or data/demo-store/; never "
+        "the council's store)",
+    )
     demo.add_argument("--wards", type=Path, help="use this ward boundary file instead")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default 2024)")
     demo.add_argument("--cases", type=int, default=None, help=argparse.SUPPRESS)
@@ -469,9 +475,17 @@ def _empty_rejects() -> pd.DataFrame:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``demo``: build the synthetic demo data set into the store."""
-    from neighbourhood.demo import DemoRefused, build_demo
+    from neighbourhood.demo import DemoRefused, build_demo, council_folder_refusal, same_folder
     from neighbourhood.ingest import FileRefused
+    from neighbourhood.store import council_store_path, demo_store_path
 
+    if args.store is None:
+        args.store = str(demo_store_path())
+    if same_folder(args.store, council_store_path()):
+        message = council_folder_refusal(args.store)
+        _err(f"refused: {message}")
+        _emit({"status": "refused", "code": "NOT_A_DEMO_STORE", "message": message})
+        return EXIT_REFUSED
     store = _store(args)
     kw: dict[str, Any] = {}
     if args.seed is not None:

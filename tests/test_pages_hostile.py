@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from page_support import REPO, copy_store, demo_store
+from page_support import REPO, copy_store, council_store
 from streamlit.testing.v1 import AppTest
 
 from neighbourhood.ingest import ingest_bytes
@@ -40,9 +40,9 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 @pytest.fixture(scope="module")
 def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo store plus the hostile extract; returns the folder and the ward it lands in."""
+    """The demo files loaded as a council's own, plus the hostile extract; returns the folder and the ward it lands in."""
     base = tmp_path_factory.mktemp("hostile")
-    path = copy_store(demo_store(base), base / "store")
+    path = copy_store(council_store(base), base / "store")
     store = Store(path)
     wards = store.wards()
     ward = wards.iloc[2]

@@ -1006,7 +1006,7 @@ def load_files(
     """Load each file in turn (one transaction each) with progress, then clear every cache."""
     from neighbourhood.ingest import NO_WARDS_CODE, ingest_bytes
     from neighbourhood.loaders import FileRefused
-    from neighbourhood.store import Store
+    from neighbourhood.store import Store, StoreError
 
     store = Store()
     outcomes: list[Outcome] = []
@@ -1039,6 +1039,10 @@ def load_files(
                     message = boundary_reason(exc)
                 hint = NO_WARDS_HINT if getattr(exc, "code", "") == NO_WARDS_CODE else ""
                 outcomes.append(Outcome(name, False, message, hint=hint))
+                status.update(label=f"{plain(name)}: refused", state="error")
+                continue
+            except StoreError as exc:  # read-only, busy, or the demo's store: a plain sentence
+                outcomes.append(Outcome(name, False, str(exc)))
                 status.update(label=f"{plain(name)}: refused", state="error")
                 continue
             except Exception as exc:
