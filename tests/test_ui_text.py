@@ -130,6 +130,8 @@ for i, label in enumerate(LABELS):
         st.checkbox(md(label), key=f"c{{i}}")
         st.radio("Pick", [label], format_func=md, key=f"r{{i}}")
         st.table({{"label": [md(label)]}})
+    with st.container(key=f"raw{{i}}"):
+        st.markdown(label)  # unescaped: shows what the escaping prevents
     with st.container(key=f"plain{{i}}"):
         st.selectbox("Pick", [label], format_func=one_line, key=f"s{{i}}")  # plain text
 """
@@ -232,3 +234,31 @@ def test_streamlit_renders_escaped_labels_as_text(rendered: object, i: int) -> N
         select.inner_text() + " " + " ".join(i.input_value() for i in select.locator("input").all())
     )
     assert one_line(label) in " ".join(plain.split()), (label, plain)
+
+
+#: Labels that Streamlit turns into markup or other text when they are not escaped.
+UNESCAPED_CHANGES = (
+    "[x](http://evil.example/a)",
+    "![i](http://evil.example/i.png)",
+    "**bold** _em_ ~~gone~~",
+    "$x^2$ and $$y$$",
+    ":red[x] :blue-background[y] :small[z]",
+    ":material/home: :streamlit: :smile:",
+    "`code` and ``more``",
+    "# Heading",
+    "> quote",
+    "www.evil.example and x@evil.example",
+    "http://evil.example/plain",
+    "&lt;b&gt; &amp; &#60;",
+    "a -> b <- c -- d",
+)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("label", UNESCAPED_CHANGES)
+def test_the_same_labels_unescaped_do_not_render_as_text(rendered: object, label: str) -> None:
+    """The check above has teeth: without ui.text.md each of these is markup or other text."""
+    box = rendered.locator(f".st-key-raw{HOSTILE_LABELS.index(label)}")
+    text = " ".join(box.inner_text().split())
+    assert box.locator(_MARKUP).count() > 0 or text != one_line(label), (label, text)
