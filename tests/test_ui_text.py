@@ -112,8 +112,14 @@ def test_plotly_text_has_no_tag_entity_tex_or_placeholder(label: str) -> None:
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 _SCRIPT = """
+import plotly.graph_objects as go
 import streamlit as st
-from ui.text import md, one_line
+from ui.text import md, one_line, plotly
+
+def figure(title):
+    fig = go.Figure(go.Bar(x=[title], y=[1], name=title, hovertext=[title]))
+    fig.update_layout(title={{"text": title}}, height=200, showlegend=True)
+    return fig
 
 LABELS = {labels!r}
 for i, label in enumerate(LABELS):
@@ -130,6 +136,10 @@ for i, label in enumerate(LABELS):
         st.checkbox(md(label), key=f"c{{i}}")
         st.radio("Pick", [label], format_func=md, key=f"r{{i}}")
         st.table({{"label": [md(label)]}})
+    with st.container(key=f"chart{{i}}"):
+        st.plotly_chart(figure(plotly(label)), key=f"p{{i}}")
+    with st.container(key=f"rawchart{{i}}"):
+        st.plotly_chart(figure(label), key=f"q{{i}}")
     with st.container(key=f"raw{{i}}"):
         st.markdown(label)  # unescaped: shows what the escaping prevents
     with st.container(key=f"plain{{i}}"):
@@ -262,3 +272,31 @@ def test_the_same_labels_unescaped_do_not_render_as_text(rendered: object, label
     box = rendered.locator(f".st-key-raw{HOSTILE_LABELS.index(label)}")
     text = " ".join(box.inner_text().split())
     assert box.locator(_MARKUP).count() > 0 or text != one_line(label), (label, text)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("i", range(len(HOSTILE_LABELS)))
+def test_plotly_renders_escaped_labels_as_text(rendered: object, i: int) -> None:
+    """Title, legend entry and tick label of a Plotly chart read as the label, with no link."""
+    label = one_line(HOSTILE_LABELS[i])
+    chart = rendered.locator(f".st-key-chart{i} .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    chart.locator(".gtitle").wait_for(timeout=30_000)
+    assert chart.locator("svg a").count() == 0
+    texts = [
+        " ".join(t.split())
+        for t in chart.locator(".gtitle, .legendtext, .xtick text").all_text_contents()
+    ]
+    assert texts.count(label) == 3, (label, texts)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_plotly_unescaped_makes_a_live_link(rendered: object) -> None:
+    """Without ui.text.plotly the <a href> label is a link in the chart's title."""
+    i = HOSTILE_LABELS.index("<a href='http://evil.example'>a</a>")
+    chart = rendered.locator(f".st-key-rawchart{i} .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    chart.locator(".gtitle").wait_for(timeout=30_000)
+    assert chart.locator("svg a").count() > 0
