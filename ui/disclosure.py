@@ -10,7 +10,8 @@ built on them. The rule itself is ``neighbourhood.sdc.disclosure_view``; this mo
 - **The whole-city row** stays exact. Secondary suppression is not done, so a hidden ward value
   could in principle be derived as the city total minus every other ward (docs/ui.md).
 - **Everyone** sees the protected figures, analysts included: the exact figures stay in the
-  store and the command line, not on the dashboard.
+  store and behind ``metrics --unsuppressed`` on the command line (whose exports are protected
+  like the pages by default: ``neighbourhood.sdc.export_view``), not on the dashboard.
 
 The threshold is set in one place: the ``NEIGHBOURHOOD_SDC_THRESHOLD`` environment variable
 (default 5; a value that is not a whole number of at least 2 falls back to 5).
