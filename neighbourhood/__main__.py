@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--store", help=store_help)
     metrics.add_argument("--period", choices=("month", "quarter", "year"), default="month")
     metrics.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    metrics.add_argument(
+        "--unsuppressed",
+        action="store_true",
+        help="exact enforcement counts (for analysts; the file says so): by default counts "
+        "from 1 to 4 in ward rows read '<5', as on the pages",
+    )
     metrics.set_defaults(func=cmd_metrics)
 
     log = sub.add_parser("log", help="the ingest log, newest first")
@@ -531,8 +537,10 @@ def _fallback_metrics(store: Any, period: str) -> pd.DataFrame:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """``metrics``: the ward × period table (CSV with ``--out``)."""
+    """``metrics``: the ward × period table (CSV with ``--out``), small enforcement counts
+    suppressed as on the pages unless ``--unsuppressed``."""
     from neighbourhood.export import atomic_write_bytes, to_csv_bytes
+    from neighbourhood.sdc import export_note, export_view
 
     store = _store(args)
     try:
@@ -549,6 +557,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                 "there (`python -m neighbourhood demo --store`)"
             )
         table = ward_period_table(store, period=args.period)
+    # Every export is protected as the pages are, unless an analyst asks for exact figures.
+    table = export_view(table, unsuppressed=args.unsuppressed)
+    if args.unsuppressed:
+        _err(f"warning: {export_note(unsuppressed=True)}")
     if args.out is not None:
         atomic_write_bytes(args.out, to_csv_bytes(table))
         _err(f"{len(table)} rows written to {args.out}")
@@ -562,6 +574,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "rows": int(len(table)),
             "columns": [str(c) for c in table.columns],
             "out": str(args.out) if args.out is not None else None,
+            "suppressed": not args.unsuppressed,
+            "disclosure": export_note(unsuppressed=args.unsuppressed),
             "store": str(store.path),
             "revision": store.revision(),
         }

@@ -136,4 +136,4 @@ def texts(at: AppTest) -> str:
         "success",
     ):
         parts.extend(str(e.value) for e in getattr(at, kind))
-    return "\n".join(parts).replace("\\", "")
+    return "\n".join(parts).replace("\\", "").replace("\u2060", "")  # labels' escapes (ui.text)

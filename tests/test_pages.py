@@ -461,7 +461,9 @@ def _ys(trace: dict) -> list:
 
 
 def _main_captions(at: AppTest) -> str:
-    return " ".join(str(c.value) for c in at.main.caption)
+    """The main captions as read: labels in them are escaped (ui.text.md), escapes dropped."""
+    text = " ".join(str(c.value) for c in at.main.caption)
+    return text.replace("\\", "").replace("\u2060", "")
 
 
 def _data_end(store: Path) -> pd.Timestamp:
