@@ -5,6 +5,7 @@ import streamlit as st
 from ui import charts, components, data, filters
 from ui.format import metric_label
 from ui.nav import dashboard_page
+from ui.text import md
 
 options, f = dashboard_page("Neighbourhood: overview", ":material/home:")
 
@@ -20,7 +21,9 @@ st.segmented_control(
 )
 compare = filters.mirror_control(compare_ctl)
 view = data.overview(f, compare)
-st.caption(f"Figures for {view.scope} · {f.selection(wards=False)}. Periods shown: {view.shown}")
+st.caption(
+    f"Figures for {md(view.scope)} · {md(f.selection(wards=False))}. Periods shown: {view.shown}"
+)
 
 st.subheader(f"Latest period: {view.period}")
 if view.compared_with:
@@ -53,10 +56,10 @@ with st.container(border=True):
         config=charts.PLOTLY_CONFIG,
     )
     st.caption(
-        f"Dotted line: cases reported per 1,000 residents in {view.scope}, each period. "
+        f"Dotted line: cases reported per 1,000 residents in {md(view.scope)}, each period. "
         "Shaded band: the range the rate would be expected to fall in by chance (95%). "
         + ("Open circle: the last period, not over yet. " if view.partial else "")
-        + (f"Dashed line: {fund.label}; shading: the funded period." if fund else "")
+        + (f"Dashed line: {md(fund.label)}; shading: the funded period." if fund else "")
     )
 
 # The change is what the table is about: second, so a phone shows it without scrolling.
@@ -73,7 +76,7 @@ with best.container(border=True):
     st.subheader("Most improved wards")
     st.caption(
         f"Biggest falls in cases per 1,000 residents, {view.movers_compare}, "
-        f"among {view.movers_scope}."
+        f"among {md(view.movers_scope)}."
         if view.movers_compare
         else "No whole period to compare yet."
     )
@@ -84,7 +87,7 @@ with worst.container(border=True):
     st.subheader("Wards getting worse")
     st.caption(
         f"Biggest rises in cases per 1,000 residents, {view.movers_compare}, "
-        f"among {view.movers_scope}."
+        f"among {md(view.movers_scope)}."
         if view.movers_compare
         else "No whole period to compare yet."
     )

@@ -135,11 +135,22 @@ def bench_size(
     generate(rows, changed, changed_from=extract, wards=wards)
     gen_s = time.perf_counter() - t0
 
-    from neighbourhood.demo import build_demo  # wards, population and spend of the synthetic city
+    from neighbourhood.demo import generate_demo  # wards, population, spend of the synthetic city
+    from neighbourhood.ingest import ingest_path
     from neighbourhood.store import Store
 
-    # reference data (wards, population, spend) + a few cases; the bench file adds the rest
-    build_demo(Store(store), n_cases=1000, wards_file=wards)
+    # reference data (wards, population, spend) + a few cases, loaded as a council loads its
+    # own files (the demo's own store takes no further load); the bench file adds the rest
+    with tempfile.TemporaryDirectory(prefix="bench-reference-") as tmp:
+        files = generate_demo(Path(tmp), n_cases=1000, wards_file=wards)
+        for path, kind in (
+            (files.wards, "wards"),
+            (files.population, "population"),
+            (files.spend, "spend"),
+            (files.cleansing, "cleansing"),
+            (files.enforcement, "enforcement"),
+        ):
+            ingest_path(Store(store), path, kind, actor="benchmark", channel="cli")
 
     head = extract.open("rb").read(1 << 20)
     try:

@@ -83,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     store_help = "store folder (default: $NEIGHBOURHOOD_STORE or data/store/)"
 
-    demo = sub.add_parser("demo", help="build the bundled synthetic demo data set into a store")
-    demo.add_argument("--store", help=store_help)
+    demo = sub.add_parser(
+        "demo", help="build the bundled synthetic demo data set into the demo's own store"
+    )
+    demo.add_argument(
+        "--store",
+        help="demo store folder (default: $NEIGHBOURHOOD_DEMO_STORE or data/demo-store/; never "
+        "the council's store)",
+    )
     demo.add_argument("--wards", type=Path, help="use this ward boundary file instead")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default 2024)")
     demo.add_argument("--cases", type=int, default=None, help=argparse.SUPPRESS)
@@ -127,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--store", help=store_help)
     metrics.add_argument("--period", choices=("month", "quarter", "year"), default="month")
     metrics.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    metrics.add_argument(
+        "--unsuppressed",
+        action="store_true",
+        help="exact enforcement counts (for analysts; the file says so): by default counts "
+        "from 1 to 4 in ward rows read '<5', as on the pages",
+    )
     metrics.set_defaults(func=cmd_metrics)
 
     log = sub.add_parser("log", help="the ingest log, newest first")
@@ -469,9 +481,17 @@ def _empty_rejects() -> pd.DataFrame:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``demo``: build the synthetic demo data set into the store."""
-    from neighbourhood.demo import DemoRefused, build_demo
+    from neighbourhood.demo import DemoRefused, build_demo, council_folder_refusal, same_folder
     from neighbourhood.ingest import FileRefused
+    from neighbourhood.store import council_store_path, demo_store_path
 
+    if args.store is None:
+        args.store = str(demo_store_path())
+    if same_folder(args.store, council_store_path()):
+        message = council_folder_refusal(args.store)
+        _err(f"refused: {message}")
+        _emit({"status": "refused", "code": "NOT_A_DEMO_STORE", "message": message})
+        return EXIT_REFUSED
     store = _store(args)
     kw: dict[str, Any] = {}
     if args.seed is not None:
@@ -525,8 +545,10 @@ def _fallback_metrics(store: Any, period: str) -> pd.DataFrame:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    """``metrics``: the ward × period table (CSV with ``--out``)."""
+    """``metrics``: the ward × period table (CSV with ``--out``), small enforcement counts
+    suppressed as on the pages unless ``--unsuppressed``."""
     from neighbourhood.export import atomic_write_bytes, to_csv_bytes
+    from neighbourhood.sdc import export_note, export_view
 
     store = _store(args)
     try:
@@ -543,6 +565,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                 "there (`python -m neighbourhood demo --store`)"
             )
         table = ward_period_table(store, period=args.period)
+    # Every export is protected as the pages are, unless an analyst asks for exact figures.
+    table = export_view(table, unsuppressed=args.unsuppressed)
+    if args.unsuppressed:
+        _err(f"warning: {export_note(unsuppressed=True)}")
     if args.out is not None:
         atomic_write_bytes(args.out, to_csv_bytes(table))
         _err(f"{len(table)} rows written to {args.out}")
@@ -556,6 +582,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "rows": int(len(table)),
             "columns": [str(c) for c in table.columns],
             "out": str(args.out) if args.out is not None else None,
+            "suppressed": not args.unsuppressed,
+            "disclosure": export_note(unsuppressed=args.unsuppressed),
             "store": str(store.path),
             "revision": store.revision(),
         }

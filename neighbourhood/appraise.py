@@ -103,15 +103,24 @@ def merge_programmes(
 
 
 def comparable(progs: list[ev.Programme], wards: set[str]) -> list[ev.Programme]:
-    """Programmes that leave some wards unfunded (so there is something to compare with),
-    newest first. Core budgets that reach every ward are left out.
+    """Programmes whose funded wards are all in the boundary set in use (``wards``) and that
+    leave some of its wards unfunded (so there is something to compare with), newest first.
+
+    Core budgets that reach every ward are left out, and so is a programme with a ward outside
+    the set (the demo's programme on a council's store, or one set up under old boundaries):
+    its funded wards could not be followed. No wards in use, no programme.
 
     Examples
     --------
-    >>> comparable([], {"E1"})
-    []
+    >>> p = ev.Programme("Fund", pd.Timestamp("2025-04-01"), ("E1",))
+    >>> [x.name for x in comparable([p], {"E1", "E2"})], comparable([p], {"E2", "E3"})
+    (['Fund'], [])
     """
-    keep = [p for p in progs if wards - set(p.treated_wards)] if wards else list(progs)
+    keep = [
+        p
+        for p in progs
+        if p.treated_wards and set(p.treated_wards) <= wards and wards - set(p.treated_wards)
+    ]
     return sorted(keep, key=lambda p: p.start, reverse=True)
 
 

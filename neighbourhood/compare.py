@@ -668,13 +668,10 @@ def default_council(store: Store | None) -> CouncilChoice:
 
 
 def is_demo_store(store: Store | None) -> bool:
-    """Whether any committed load in the store came from the synthetic demo (channel ``demo``)."""
+    """Whether the store is the synthetic demo's (the marker inside it, ``Store.kind``)."""
     if store is None or not store.exists():
         return False
-    found = store.query(
-        "SELECT count(*) AS n FROM ingest_log WHERE channel = 'demo' AND status = 'committed'"
-    )
-    return bool(int(found["n"].iloc[0]))
+    return store.kind() == "demo"
 
 
 # ---- the council's own extract -----------------------------------------------------------------

@@ -1611,7 +1611,8 @@ def build_demo(
     Parameters
     ----------
     store
-        The store to fill (usually empty).
+        The store to fill: the demo's own (``neighbourhood.store.demo_store_path()``) or an
+        empty folder; never the council's.
     seed, n_cases, wards_file
         As for :func:`generate_demo`.
 
@@ -1623,8 +1624,9 @@ def build_demo(
     Raises
     ------
     DemoRefused
-        When the store holds committed loads that did not come from the demo; nothing is
-        written.
+        When ``store`` is the council's store folder (``NEIGHBOURHOOD_STORE`` or
+        ``data/store``), is marked as a council's store, or holds committed loads that did not
+        come from the demo; nothing is written.
 
     Examples
     --------
@@ -1633,6 +1635,7 @@ def build_demo(
     ['committed', 'committed', 'committed', 'committed', 'committed']
     """
     from neighbourhood.ingest import ingest_path  # noqa: PLC0415
+    from neighbourhood.store import COUNCIL, DEMO, kind_refusal  # noqa: PLC0415
 
     own = _own_loads(store)
     if len(own):
@@ -1641,8 +1644,11 @@ def build_demo(
             f"{store.path} already holds data that is not the demo's ({len(own)} loads, the "
             f"newest {newest['file_name']!r} by {newest['actor']}). The demo's synthetic wards "
             "and cases would be mixed in with it and its wards would become the active set. "
-            "Build the demo into a store of its own (--store another folder)."
+            "Build the demo into a store of its own (python -m neighbourhood demo uses "
+            "data/demo-store, or NEIGHBOURHOOD_DEMO_STORE)."
         )
+    if store.kind() == COUNCIL:  # marked, or loads of its own that were undone
+        raise DemoRefused(kind_refusal(store.path, COUNCIL, DEMO))
     with tempfile.TemporaryDirectory(prefix="neighbourhood-demo-") as tmp:
         files = generate_demo(Path(tmp), seed=seed, n_cases=n_cases, wards_file=wards_file)
         plan = [
@@ -1652,7 +1658,34 @@ def build_demo(
             (files.cleansing, "cleansing"),
             (files.enforcement, "enforcement"),
         ]
+        store.initialise(DEMO)  # the marker first: nothing else may claim a new demo store
         return [ingest_path(store, path, kind, actor="demo", channel="demo") for path, kind in plan]
+
+
+def same_folder(a: str | Path, b: str | Path) -> bool:
+    """Whether two folder paths name the same place (resolved, symlinks followed).
+
+    Examples
+    --------
+    >>> same_folder("data/store", "data/../data/store")
+    True
+    """
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def council_folder_refusal(path: str | Path) -> str:
+    """Why the demo is not built into the council's store folder (the app and the CLI say it).
+
+    Examples
+    --------
+    >>> "never goes there" in council_folder_refusal("data/store")
+    True
+    """
+    return (
+        f"{path} is the council's store folder (NEIGHBOURHOOD_STORE, or data/store when that "
+        "is not set), and the demo never goes there. Build the demo into its own store: "
+        "python -m neighbourhood demo (data/demo-store, or NEIGHBOURHOOD_DEMO_STORE)."
+    )
 
 
 def demo_period() -> tuple[datetime, datetime]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,15 @@ import pyarrow.parquet as pq
 
 from neighbourhood import geo, loaders, safe_io, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
-from neighbourhood.store import KEYS, IngestBatch, Store, read_parquet_sql
+from neighbourhood.store import (
+    DEMO,
+    KEYS,
+    IngestBatch,
+    Store,
+    kind_of_channel,
+    kind_refusal,
+    read_parquet_sql,
+)
 
 __all__ = [
     "NO_WARDS_MESSAGE",
@@ -50,6 +59,8 @@ WARDS_CHANGED_MESSAGE = (
     "finished meanwhile), so its cases were assigned to wards that are no longer the active "
     "ones. Nothing was stored: load the file again."
 )
+DEMO_STORE_CODE = "F_DEMO_STORE"
+COUNCIL_STORE_CODE = "F_COUNCIL_STORE"
 REJECT_COLUMNS: tuple[str, ...] = ("source_file", *schemas.REJECT_COLUMNS)
 SLICED_KINDS: tuple[str, ...] = ("cleansing", "enforcement")
 """Kinds whose big plain CSV files are read in slices (:mod:`neighbourhood.stream`)."""
@@ -281,6 +292,7 @@ def ingest_bytes(
     if kind not in schemas.KINDS:
         raise ValueError(f"kind must be one of {schemas.KINDS}")
     safe_io.sweep_stale_temp_dirs()  # what killed ingests left in the temporary folder
+    check_store_kind(store, channel)
     data = bytes(data)
     if kind in SLICED_KINDS:
         source = io.BytesIO(data)  # shares the bytes until written to (never, here)
@@ -330,6 +342,103 @@ def ingest_bytes(
         base.boundary_set = active
         outcome = store.apply_ingest(base)
     return _result(store, base, outcome, rejects, extract.report)
+
+
+STAGING_PREFIX = "neighbourhood-ingest-"
+STAGING_OWNER = "owner.pid"
+#: Staging folders without an owner file (made before it was written) are swept once this old.
+STAGING_ORPHAN_SECONDS = 6 * 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_stale_staging(base: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove staging folders (Parquet copies of case rows) that a killed ingest left behind.
+
+    An ingest of a big file stages its rows in ``<temp>/neighbourhood-ingest-*`` and removes
+    the folder on success and on failure; a process killed mid-ingest cannot. Each folder
+    records its process id (``owner.pid``): a folder whose process is gone is removed at the
+    start of the next such ingest. A folder without the file (left by an older version) is
+    removed once it is :data:`STAGING_ORPHAN_SECONDS` old.
+
+    Parameters
+    ----------
+    base
+        The temporary folder to look in (default ``tempfile.gettempdir()``).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sweep_stale_staging(tempfile.mkdtemp())
+    []
+    """
+    import shutil
+    import time
+
+    removed: list[Path] = []
+    root = Path(base or tempfile.gettempdir())
+    for folder in root.glob(STAGING_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            owner = folder / STAGING_OWNER
+            if owner.is_file():
+                text = owner.read_text().strip()
+                stale = text.isdigit() and not _alive(int(text))
+            else:
+                stale = time.time() - folder.stat().st_mtime > STAGING_ORPHAN_SECONDS
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue  # another user's folder, or gone meanwhile
+    return removed
+
+
+def check_store_kind(store: Store, channel: str) -> None:
+    """Refuse a load that would mix the synthetic demo with a council's own data.
+
+    A store marked ``demo`` takes only the demo's own loads (channel ``demo``); any other store
+    never takes them (docs/architecture.md, "The demo store").
+
+    Parameters
+    ----------
+    store
+        The target store (nothing to check when it does not exist yet).
+    channel
+        The load's channel (``demo`` for :func:`neighbourhood.demo.build_demo`).
+
+    Raises
+    ------
+    FileRefused
+        ``F_DEMO_STORE`` (own data aimed at the demo store) or ``F_COUNCIL_STORE`` (demo rows
+        aimed at a council's store); nothing is read or written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_store_kind(Store(tempfile.mkdtemp()), "upload") is None
+    True
+    """
+    if not store.exists():
+        return
+    have, wanted = store.kind(), kind_of_channel(channel)
+    if have is not None and have != wanted:
+        code = DEMO_STORE_CODE if have == DEMO else COUNCIL_STORE_CODE
+        raise FileRefused(code, kind_refusal(store.path, have, wanted))
 
 
 def _current_wards(store: Store) -> tuple[str | None, Any, tuple[str | None, str]] | None:
@@ -429,7 +538,9 @@ def _ingest_slices(
     if current is None:
         raise FileRefused(NO_WARDS_CODE, NO_WARDS_MESSAGE)
     active, wards, boundaries = current
-    with safe_io.private_temp_dir() as tmp:  # named with our pid: swept if we are killed
+    sweep_stale_staging()
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX) as tmp:
+        Path(tmp, STAGING_OWNER).write_text(str(os.getpid()))
         reports: list[dict[str, Any]] = []
         loader_rejects: list[pd.DataFrame] = []
         ward_rejects: list[pd.DataFrame] = []
@@ -669,7 +780,8 @@ def _ingest_wards(
     base.message = f"boundary set {base.boundary_set!r} is now active" + (
         "; warnings: " + " ".join(str(w) for w in warnings) if warnings else ""
     )
-    store.initialise()  # the file is accepted: only now may the store folder be created
+    # the file is accepted: only now may the store folder be created
+    store.initialise(kind_of_channel(base.channel))
     outcome = store.apply_ingest(base)
     if outcome.status == "committed":
         left = {t: m for t, (m, _) in rows_outside_wards(store, wards["ward_code"]).items() if m}

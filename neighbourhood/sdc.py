@@ -9,11 +9,20 @@ Rates whose denominator is below the threshold are blanked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
+
+from neighbourhood.schemas import CITYWIDE
+
+#: The one setting for the disclosure threshold, shared by the pages and every export.
+THRESHOLD_ENV = "NEIGHBOURHOOD_SDC_THRESHOLD"
+DEFAULT_THRESHOLD = 5
+#: The column an exported ward × period table carries to say how it was protected.
+DISCLOSURE_COLUMN = "disclosure"
 
 #: Enforcement count columns of the ward × period table that are suppressed in public views.
 ENFORCEMENT_COUNT_COLUMNS: tuple[str, ...] = (
@@ -180,3 +189,90 @@ def disclosure_view(
             again = (scale * top / bottom.where(bottom != 0)).where(shown[rate].notna())
             shown[rate] = again
     return shown
+
+
+def threshold() -> int:
+    """The disclosure threshold: ``NEIGHBOURHOOD_SDC_THRESHOLD`` if a whole number ≥ 2, else 5.
+
+    Examples
+    --------
+    >>> threshold() >= 2
+    True
+    """
+    raw = os.environ.get(THRESHOLD_ENV, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_THRESHOLD
+    return value if value >= 2 else DEFAULT_THRESHOLD
+
+
+def export_note(*, unsuppressed: bool, t: int | None = None) -> str:
+    """What an exported table says about its enforcement figures (the ``disclosure`` column).
+
+    Examples
+    --------
+    >>> export_note(unsuppressed=False, t=5).startswith("Enforcement counts from 1 to 4")
+    True
+    >>> export_note(unsuppressed=True, t=5).startswith("UNSUPPRESSED")
+    True
+    """
+    t = threshold() if t is None else t
+    if unsuppressed:
+        return (
+            f"UNSUPPRESSED: exact enforcement counts, for analysts only; do not publish or "
+            f"share (counts from 1 to {t - 1} can identify the people involved)"
+        )
+    return (
+        f"Enforcement counts from 1 to {t - 1} are shown as <{t} and rates built on them are "
+        "left blank, to protect the people involved; the whole-city rows are exact"
+    )
+
+
+def export_view(
+    table: pd.DataFrame, *, unsuppressed: bool = False, t: int | None = None
+) -> pd.DataFrame:
+    """A ward × period table as every export writes it: protected as the pages show it.
+
+    Ward rows get :func:`disclosure_view` with exact counts from the threshold up (the pages'
+    rule, ``ui/disclosure.py``); rows with ``ward_code == "citywide"`` stay exact, as on the
+    pages. A last column, :data:`DISCLOSURE_COLUMN`, says on every row what was done and why
+    (:func:`export_note`). ``unsuppressed=True`` keeps every figure exact and says so there.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Output of ``metrics.ward_period_table`` (any subset of its columns).
+    unsuppressed : bool
+        Exact figures for analysts (``metrics --unsuppressed``).
+    t : int or None
+        Threshold; default :func:`threshold`.
+
+    Returns
+    -------
+    pd.DataFrame
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ward_code": ["E1", "E2", "citywide"], "fpn_issued": [3, 0, 3]})
+    >>> export_view(t, t=5)["fpn_issued"].tolist()
+    ['<5', 0, 3]
+    >>> export_view(t, unsuppressed=True, t=5)["fpn_issued"].tolist()
+    [3, 0, 3]
+    """
+    t = threshold() if t is None else t
+    out = table.copy()
+    if not unsuppressed:
+        city = (
+            (out["ward_code"].astype(str) == CITYWIDE).to_numpy()
+            if "ward_code" in out.columns
+            else np.zeros(len(out), dtype=bool)
+        )
+        shown = disclosure_view(out.loc[~city], threshold=t, round_to=None)
+        protected = [c for c in (*ENFORCEMENT_COUNT_COLUMNS, *ENFORCEMENT_RATE_COUNTS) if c in out]
+        for col in protected:
+            values = out[col].astype(object if col in ENFORCEMENT_COUNT_COLUMNS else "float64")
+            values.loc[~city] = shown[col]
+            out[col] = values
+    out[DISCLOSURE_COLUMN] = export_note(unsuppressed=unsuppressed, t=t)
+    return out

@@ -1,7 +1,11 @@
 """The DuckDB store: schema, locks, read connections, upserts, ingest log, rejects and undo.
 
 The store is one folder holding ``store.duckdb`` and ``store.lock`` (docs/architecture.md, "Store
-contract"). No DuckDB connection outlives an operation:
+contract"). A store is recognised by its database alone: a folder whose ``store.lock`` is missing
+(a store copied, restored from a backup or moved) opens normally and gets a new lock file. What
+the store holds, the synthetic demo or a council's own data, is recorded inside it (``meta`` key
+``store_kind``, :meth:`Store.kind`), and the two never share a store. No DuckDB connection
+outlives an operation:
 
 - readers take a *shared* ``fcntl.flock`` on ``store.lock`` and open a read-only connection only
   while they copy what they need into memory (:meth:`Store.read`);
@@ -48,6 +52,15 @@ SCHEMA_VERSION = 3  # 2: derived columns (reported_day, closed_day, is_repeat, i
 #    value_codes table they refer to
 DEFAULT_STORE = Path("data") / "store"
 ENV_STORE = "NEIGHBOURHOOD_STORE"
+# The synthetic demo lives in a store of its own, never in the council's (docs/architecture.md).
+DEFAULT_DEMO_STORE = Path("data") / "demo-store"
+ENV_DEMO_STORE = "NEIGHBOURHOOD_DEMO_STORE"
+#: ``meta`` key recording what a store holds: :data:`DEMO` or :data:`COUNCIL`.
+KIND_KEY = "store_kind"
+DEMO: Final = "demo"
+COUNCIL: Final = "council"
+#: The ingest-log channel of the demo's loads (``neighbourhood.demo.build_demo``).
+DEMO_CHANNEL: Final = "demo"
 ENV_LOCK_TIMEOUT = "NEIGHBOURHOOD_LOCK_TIMEOUT"
 # Test-only hooks (tests/test_concurrency.py): sleep this many seconds inside the ingest
 # transaction, after every data statement and before COMMIT, having written the ingest id to the
@@ -302,7 +315,63 @@ class StoreError(RuntimeError):
 
 
 class StoreNotFound(StoreError, FileNotFoundError):
-    """The store folder has no initialised ``store.duckdb``/``store.lock``."""
+    """The store folder has no ``store.duckdb``."""
+
+
+class StoreReadOnly(StoreError, PermissionError):
+    """The store (its folder, database or lock file) cannot be written by this process."""
+
+
+class StoreKindMismatch(StoreError, ValueError):
+    """Demo rows aimed at a council's store, or a council's rows aimed at the demo store."""
+
+
+def council_store_path() -> Path:
+    """The council's store folder: ``$NEIGHBOURHOOD_STORE``, else ``data/store`` (relative to
+    the working directory).
+
+    Examples
+    --------
+    >>> import os; os.environ.pop("NEIGHBOURHOOD_STORE", None) and None
+    >>> str(council_store_path())
+    'data/store'
+    """
+    return Path(os.environ.get(ENV_STORE) or DEFAULT_STORE)
+
+
+def demo_store_path() -> Path:
+    """The demo's own store folder: ``$NEIGHBOURHOOD_DEMO_STORE``, else ``data/demo-store``.
+
+    Examples
+    --------
+    >>> import os; os.environ.pop("NEIGHBOURHOOD_DEMO_STORE", None) and None
+    >>> str(demo_store_path())
+    'data/demo-store'
+    """
+    return Path(os.environ.get(ENV_DEMO_STORE) or DEFAULT_DEMO_STORE)
+
+
+def kind_of_channel(channel: str) -> str:
+    """The store kind a load through ``channel`` belongs in (``demo`` only for the demo's own).
+
+    Examples
+    --------
+    >>> kind_of_channel("demo"), kind_of_channel("upload")
+    ('demo', 'council')
+    """
+    return DEMO if channel == DEMO_CHANNEL else COUNCIL
+
+
+def _read_only_error(path: Path, exc: BaseException | None = None) -> StoreReadOnly:
+    reason = f" ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else ""
+    return StoreReadOnly(
+        f"the store at {path} cannot be written{reason}: its folder or files are read-only for "
+        "this user. Nothing was changed. Load into a store folder you can write to, or ask "
+        "whoever runs the server to make this one writable."
+    )
+
+
+_UNWRITABLE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class StoreBusy(StoreError, TimeoutError):
@@ -392,8 +461,10 @@ def _lock_timeout(timeout: float | None) -> float:
 def _flock(lock_path: Path, exclusive: bool, timeout: float | None) -> Iterator[None]:
     """Hold ``flock`` on ``lock_path``; re-entrant per thread (exclusive covers shared).
 
-    The lock file is opened read-only and never created here, so taking a lock never changes a
-    byte (or a timestamp) in the store folder.
+    The lock file is opened read-only, so taking a lock changes no byte of the store. A store
+    recognised by its database whose lock file is missing (copied, restored from a backup,
+    moved) gets a new, empty one here; when the folder is read-only a reader goes on without
+    it (:func:`_open_lock`).
     """
     table: dict[str, list[Any]] = getattr(_held, "locks", None) or {}
     _held.locks = table
@@ -408,10 +479,14 @@ def _flock(lock_path: Path, exclusive: bool, timeout: float | None) -> Iterator[
         finally:
             table[key][1] -= 1
         return
-    try:
-        fd = os.open(lock_path, os.O_RDONLY)
-    except FileNotFoundError as exc:
-        raise StoreNotFound(f"no store at {lock_path.parent} (missing {LOCK_NAME})") from exc
+    fd = _open_lock(lock_path, exclusive)
+    if fd is None:  # a read-only store without a lock file: nobody can write it, read unlocked
+        table[key] = ["shared", 1, None]
+        try:
+            yield
+        finally:
+            del table[key]
+        return
     try:
         flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
         deadline = time.monotonic() + _lock_timeout(timeout)
@@ -438,6 +513,40 @@ def _flock(lock_path: Path, exclusive: bool, timeout: float | None) -> Iterator[
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _open_lock(lock_path: Path, exclusive: bool) -> int | None:
+    """Open ``store.lock`` read-only, creating it when the store's database is there without it.
+
+    Returns ``None`` for a reader when the lock file is missing and cannot be created (a
+    read-only folder: no process can write the store either, so reading needs no lock).
+
+    Raises
+    ------
+    StoreNotFound
+        No ``store.duckdb`` in the folder.
+    StoreReadOnly
+        A writer that cannot open or create the lock file.
+    """
+    try:
+        return os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        if not (lock_path.parent / DB_NAME).is_file():
+            raise StoreNotFound(f"no store at {lock_path.parent} (no {DB_NAME})") from None
+    except PermissionError as exc:
+        if exclusive:
+            raise _read_only_error(lock_path.parent, exc) from exc
+        return None
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE_ERRNOS:
+            raise
+        if exclusive:
+            raise _read_only_error(lock_path.parent, exc) from exc
+        return None
+    _log.info("created the missing lock file %s", lock_path)
+    return fd
 
 
 def _held_mode(lock_path: Path) -> str | None:
@@ -743,7 +852,8 @@ class Store:
     # ---- life cycle -----------------------------------------------------------------------
 
     def exists(self) -> bool:
-        """Whether the store has been initialised (both files present).
+        """Whether the folder holds a store: its database ``store.duckdb`` (never the lock file,
+        which is created again when missing).
 
         Returns
         -------
@@ -754,12 +864,23 @@ class Store:
         >>> Store("/tmp/nowhere-at-all").exists()
         False
         """
-        return self.db_path.is_file() and self.lock_path.is_file()
+        return self.db_path.is_file()
 
-    def initialise(self) -> None:
+    def initialise(self, kind: str = COUNCIL) -> None:
         """Create the folder, the lock file and the schema (idempotent, safe in parallel).
 
         Called only once a file has been accepted, so a refused first file creates nothing.
+
+        Parameters
+        ----------
+        kind
+            What the new store holds, recorded in it (``meta`` key ``store_kind``):
+            ``"council"`` (default) or ``"demo"``. An existing store keeps its own.
+
+        Raises
+        ------
+        StoreReadOnly
+            The folder cannot be created or written.
 
         Examples
         --------
@@ -767,8 +888,15 @@ class Store:
         >>> s = Store(tempfile.mkdtemp()); s.initialise(); s.exists()
         True
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+        if kind not in (DEMO, COUNCIL):
+            raise ValueError(f"kind must be {DEMO!r} or {COUNCIL!r}")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE_ERRNOS:
+                raise _read_only_error(self.path, exc) from exc
+            raise
         os.close(fd)
         with _flock(self.lock_path, exclusive=True, timeout=None):
             if self.db_path.is_file() and self._schema_ok():
@@ -782,6 +910,8 @@ class Store:
                 con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
                 con.execute("DELETE FROM meta WHERE key = 'schema_version'")
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                if not _stored_kind(con):
+                    con.execute("INSERT INTO meta VALUES (?, ?)", [KIND_KEY, kind])
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
@@ -796,13 +926,44 @@ class Store:
             con.close()
         return set(ALL_TABLES) | {"meta", "active_wards"} <= names
 
+    def kind(self) -> str | None:
+        """What the store holds: ``"demo"`` (the synthetic demo) or ``"council"`` (own data).
+
+        Read from the store itself (``meta`` key ``store_kind``, written when the store is
+        created). A store made before the marker existed is judged by its ingest log: only
+        the demo's loads (channel ``demo``) → ``"demo"``, any other load → ``"council"``; the
+        next write records it. ``None`` when there is no store or it holds no load and no
+        marker.
+
+        Returns
+        -------
+        str or None
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> s = Store(tempfile.mkdtemp()); s.kind() is None
+        True
+        >>> s.initialise(); s.kind()
+        'council'
+        """
+        if not self.exists():
+            return None
+        with self.read() as con:
+            return _stored_kind(con) or _inferred_kind(con)
+
     def _connect(
         self, read_only: bool, memory_limit: str | None = None
     ) -> duckdb.DuckDBPyConnection:
         if not read_only and _held_mode(self.lock_path) == "exclusive":
             # no other connection can be open now: a spill folder left by a killed process goes
             safe_io.remove_stale_spill(self.db_path)
-        con = duckdb.connect(str(self.db_path), read_only=read_only)
+        try:
+            con = duckdb.connect(str(self.db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if read_only or "ermission denied" not in str(exc) and "ead-only" not in str(exc):
+                raise
+            raise _read_only_error(self.path) from exc
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             # Row order in a table carries no meaning here (reads that need one ORDER BY), and
@@ -833,7 +994,24 @@ class Store:
         if not self.exists():
             raise StoreNotFound(f"no store at {self.path}")
         with _flock(self.lock_path, exclusive=True, timeout=timeout):
+            if not (os.access(self.db_path, os.W_OK) and os.access(self.path, os.W_OK)):
+                raise _read_only_error(self.path)
+            self._sweep_spill()
             yield
+
+    def _sweep_spill(self) -> None:
+        """Remove DuckDB's spill folder (``store.duckdb.tmp``) that a killed writer left behind.
+
+        Only under the exclusive lock, taken once (not re-entered): no other connection to the
+        store is open then, so nothing can be using it.
+        """
+        table = getattr(_held, "locks", None) or {}
+        entry = table.get(str(self.lock_path))
+        spill = Path(str(self.db_path) + ".tmp")
+        if entry and entry[1] == 1 and spill.is_dir() and not spill.is_symlink():
+            import shutil
+
+            shutil.rmtree(spill, ignore_errors=True)
 
     @contextlib.contextmanager
     def read(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -861,8 +1039,8 @@ class Store:
         """
         if not self.exists():
             raise StoreNotFound(
-                f"no store at {self.path}: run `python -m neighbourhood demo` or ingest ward "
-                "boundaries first"
+                f"no store at {self.path}: load ward boundaries first (the Load data page, or "
+                "`python -m neighbourhood ingest FILE --kind wards`)"
             )
         with _flock(self.lock_path, exclusive=False, timeout=timeout):
             con = self._connect(read_only=True)
@@ -1204,11 +1382,13 @@ class Store:
         """
         if batch.kind not in TABLE_FOR_KIND:
             raise ValueError(f"unknown kind {batch.kind!r}")
+        wanted = kind_of_channel(batch.channel)
         if not self.exists():
-            self.initialise()
+            self.initialise(wanted)
         table = TABLE_FOR_KIND[batch.kind]
 
         def apply(con: duckdb.DuckDBPyConnection) -> IngestOutcome:
+            _claim_kind(con, wanted, self.path)
             before = _stored_rows(con, table)
             outcome = self._apply(con, batch)
             if not _compaction_due(before, outcome):
@@ -2180,6 +2360,72 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> bool:
     con.execute("DELETE FROM meta WHERE key = 'schema_version'")
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     return True
+
+
+def _stored_kind(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The ``store_kind`` marker, or ``None`` (no marker, or no ``meta`` table yet)."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = ?", [KIND_KEY]).fetchall()
+    except duckdb.CatalogException:
+        return None
+    return str(rows[0][0]) if rows and rows[0][0] in (DEMO, COUNCIL) else None
+
+
+def _inferred_kind(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A store made before the marker: any load not through the demo's channel makes it the
+    council's; only demo loads make it the demo's; no load at all, ``None``."""
+    try:
+        other, demo = con.execute(
+            "SELECT count(*) FILTER (WHERE channel IS DISTINCT FROM ?), "
+            "count(*) FILTER (WHERE channel = ?) FROM ingest_log",
+            [DEMO_CHANNEL, DEMO_CHANNEL],
+        ).fetchall()[0]
+    except duckdb.CatalogException:
+        return None
+    if other:
+        return COUNCIL
+    return DEMO if demo else None
+
+
+def kind_refusal(path: Path, have: str, wanted: str) -> str:
+    """The plain sentence for a load whose kind does not match the store's.
+
+    Examples
+    --------
+    >>> kind_refusal(Path("data/demo-store"), "demo", "council").startswith("data/demo-store holds")
+    True
+    """
+    if have == DEMO and Path(path).resolve() == council_store_path().resolve():
+        return (
+            f"{path} is where the council's own data goes, but it holds the synthetic demo "
+            "(an earlier version built the demo there), and a council's data is never mixed "
+            f"with it. Move that folder to {demo_store_path()} (or delete it: the demo can be "
+            "built again at any time), then load your files again."
+        )
+    if have == DEMO:
+        return (
+            f"{path} holds the synthetic demo, and a council's own data is never mixed with "
+            f"it. Load your files into the council's store instead ({council_store_path()}, "
+            f"or the folder named by {ENV_STORE}; the Load data page always does)."
+        )
+    return (
+        f"{path} holds a council's own data, and the synthetic demo is never written into it. "
+        f"The demo has a store of its own ({demo_store_path()}, or the folder named by "
+        f"{ENV_DEMO_STORE})."
+    )
+
+
+def _claim_kind(con: duckdb.DuckDBPyConnection, wanted: str, path: Path) -> None:
+    """Inside a write transaction: refuse a load of the other kind, else record the marker."""
+    have = _stored_kind(con)
+    if have is None:
+        have = _inferred_kind(con)
+        if have is None or have == wanted:
+            con.execute("DELETE FROM meta WHERE key = ?", [KIND_KEY])
+            con.execute("INSERT INTO meta VALUES (?, ?)", [KIND_KEY, wanted])
+            return
+    if have != wanted:
+        raise StoreKindMismatch(kind_refusal(path, have, wanted))
 
 
 def _is_missing(value: Any) -> bool:

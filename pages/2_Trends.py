@@ -5,6 +5,7 @@ import streamlit as st
 from ui import charts, columns, components, data, disclosure, filters
 from ui.format import metric_label, so_far_text
 from ui.nav import dashboard_page
+from ui.text import md
 
 options, f = dashboard_page("Trends", ":material/show_chart:")
 
@@ -59,7 +60,7 @@ with st.container(border=True):
             if metric in data.CI_COLUMNS
             else ""
         )
-        + (f"Dashed line: {fund.label}; the funded period is shaded. " if fund else "")
+        + (f"Dashed line: {md(fund.label)}; the funded period is shaded. " if fund else "")
         + (
             disclosure.note() + " Ward lines have a gap there."
             if disclosure.is_protected(metric)

@@ -16,6 +16,7 @@ st.title("Spend vs results")
 current_visitor()
 data.ensure_store()
 revision = data.revision()
+data.old_set_warning()
 
 programmes = spend.programmes(revision)
 if not programmes:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import upload
+from ui import checklist, stores, upload
 from ui.auth import require_analyst
 from ui.nav import sidebar_nav
 
@@ -18,9 +18,13 @@ st.caption(
     "command line (`python -m neighbourhood ingest`). Every load is listed on the Ingest log page."
 )
 
+stores.where_loads_go()
+next_step = checklist.show(stores.council())
+
 kind = st.selectbox(
     "What are you loading?",
     list(upload.KIND_LABELS),
+    index=checklist.kind_index(list(upload.KIND_LABELS), next_step),
     format_func=upload.KIND_LABELS.get,
     key="upload_kind",
 )

@@ -5,6 +5,7 @@ import streamlit as st
 from ui import charts, columns, components, data, filters, maps
 from ui.format import date_range_text, gbp, uk_date
 from ui.nav import dashboard_page
+from ui.text import md
 
 options, f = dashboard_page("Ward profile", ":material/location_city:")
 
@@ -13,16 +14,16 @@ ward = filters.ward_picker(options.wards, "Ward", default=next(iter(options.ward
 view = data.ward_profile(f, ward)
 fund = view.funding
 
-st.header(view.ward_name)
+st.header(md(view.ward_name))
 st.caption(
-    f"Periods shown: {view.shown} {data.sentence(f.selection(wards=False))}. "
+    f"Periods shown: {view.shown} {md(data.sentence(f.selection(wards=False)))}. "
     + (
         f"Ranked {data.ordinal(view.rank)} of {view.n_ranked} wards (1st = most) for cases per "
         f"1,000 residents in {view.period}."
         if view.rank
         else "Not ranked in the latest period."
     )
-    + (f" Funded by the {fund.name} from {uk_date(fund.start)}." if view.funded else "")
+    + (f" Funded by the {md(fund.name)} from {uk_date(fund.start)}." if view.funded else "")
 )
 st.caption(data.changes_text(view.period, view.compared_with, f.period))
 components.kpi_row(view.kpis)

@@ -36,6 +36,15 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _demo_store_apart(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Never let a test build the demo into the repository's data/demo-store: the demo's own
+    store is a temporary folder (a test that needs a built one sets NEIGHBOURHOOD_DEMO_STORE)."""
+    if not os.environ.get("NEIGHBOURHOOD_DEMO_STORE"):
+        base = tmp_path_factory.getbasetemp()
+        monkeypatch.setenv("NEIGHBOURHOOD_DEMO_STORE", str(base / "unbuilt-demo-store"))
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty store folder, also exported as NEIGHBOURHOOD_STORE."""

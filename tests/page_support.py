@@ -1,7 +1,8 @@
 """Shared helpers for the AppTest page tests (upload, ingest log, spend vs results).
 
-- One demo store per test session, built once with ``build_demo(Store(path), n_cases=5000)``;
-  a test that writes gets its own copy of the folder.
+- One demo store per test session, built once with ``build_demo(Store(path), n_cases=5000)``,
+  and one council store holding the same files loaded as a council's own (``council_store``:
+  the demo's store takes no other load); a test that writes gets its own copy of the folder.
 - ``folder_digest`` hashes every file in a store folder, to prove a refused upload changed nothing.
 - ``page`` builds an ``AppTest`` for one page with ``secrets`` and ``user`` always set explicitly
   (STYLE.md §19).
@@ -51,6 +52,37 @@ def demo_store(base: Path) -> Path:
         build_demo(Store(path), n_cases=N_CASES)
         _TEMPLATE["path"] = path
     return _TEMPLATE["path"]
+
+
+def demo_files_as_council(path: Path, n_cases: int = N_CASES) -> Path:
+    """A council's store (marked ``council``) holding the demo generator's files, loaded as a
+    council loads its own extracts. Tests that load more files need this: the demo's own store
+    takes no other load (docs/architecture.md, "The demo store")."""
+    import tempfile
+
+    from neighbourhood.demo import generate_demo
+    from neighbourhood.ingest import ingest_path
+    from neighbourhood.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="council-extracts-") as tmp:
+        files = generate_demo(Path(tmp), n_cases=n_cases)
+        store = Store(path)
+        for file, kind in (
+            (files.wards, "wards"),
+            (files.population, "population"),
+            (files.spend, "spend"),
+            (files.cleansing, "cleansing"),
+            (files.enforcement, "enforcement"),
+        ):
+            ingest_path(store, file, kind, actor="test", channel="cli")
+    return path
+
+
+def council_store(base: Path) -> Path:
+    """The session's council store (the demo's files loaded as own data). Do not write to it."""
+    if "council" not in _TEMPLATE:
+        _TEMPLATE["council"] = demo_files_as_council(base / "council-store")
+    return _TEMPLATE["council"]
 
 
 def copy_store(template: Path, dest: Path) -> Path:
@@ -104,4 +136,4 @@ def texts(at: AppTest) -> str:
         "success",
     ):
         parts.extend(str(e.value) for e in getattr(at, kind))
-    return "\n".join(parts).replace("\\", "")
+    return "\n".join(parts).replace("\\", "").replace("\u2060", "")  # labels' escapes (ui.text)

@@ -699,12 +699,10 @@ DATA_TABLES = {
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo store built once per session (26 wards, 2,000 cases)."""
-    from neighbourhood.demo import build_demo
+    """The demo's files loaded as a council's own data, once per session (26 wards, 2,000 cases)."""
+    from page_support import demo_files_as_council
 
-    path = tmp_path_factory.mktemp("bad-input") / "template"
-    build_demo(Store(path), n_cases=2000)
-    return path
+    return demo_files_as_council(tmp_path_factory.mktemp("bad-input") / "template", 2000)
 
 
 @pytest.fixture

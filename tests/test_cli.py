@@ -226,10 +226,14 @@ def test_demo_refuses_a_store_with_the_councils_own_data(
     assert (code, out["status"], out["code"]) == (2, "refused", "NOT_A_DEMO_STORE")
     assert "wards.geojson" in out["message"] and "store of its own" in out["message"]
     assert folder_hash(store) == before
-    # once the council's load is undone, the store is the demo's to fill
+    # the store stays the council's even once its only load is undone (the marker inside it)
     log = call(capsys, "log", "--store", str(store))[1]
     assert call(capsys, "undo", log["entries"][0]["ingest_id"], "--store", str(store))[0] == 0
-    assert call(capsys, "demo", "--store", str(store), "--cases", "400")[0] == 0
+    before = folder_hash(store)
+    code, out = call(capsys, "demo", "--store", str(store), "--cases", "400")
+    assert (code, out["code"]) == (2, "NOT_A_DEMO_STORE")
+    assert "council's own data" in out["message"] and "NEIGHBOURHOOD_DEMO_STORE" in out["message"]
+    assert folder_hash(store) == before
 
 
 def test_metrics_and_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

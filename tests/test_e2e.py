@@ -1,6 +1,6 @@
 """End-to-end checks in a real headless browser.
 
-Starts ``streamlit run app.py`` on a free loopback port against a store built from the demo data,
+Starts ``streamlit run app.py`` on a free loopback port against a council's store holding the demo's files,
 opens every page in Debian's Chromium (driven by Playwright through ``executable_path``; no browser
 download), asserts that no error element is shown and saves a screenshot of each page under
 ``artifacts/screenshots/``.
@@ -60,11 +60,11 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (bash .ci/run installs it)")
-    from neighbourhood.demo import build_demo
-    from neighbourhood.store import Store
+    from page_support import demo_files_as_council
 
-    store_path = tmp_path_factory.mktemp("e2e") / "store"
-    build_demo(Store(store_path), n_cases=6000)
+    # the demo's files loaded as a council's own: the council's store (NEIGHBOURHOOD_STORE)
+    # never holds the demo itself (tests/test_e2e_first_run.py drives the demo path)
+    store_path = demo_files_as_council(tmp_path_factory.mktemp("e2e") / "store", 6000)
     port = _free_port()
     env = {**os.environ, "NEIGHBOURHOOD_STORE": str(store_path)}
     proc = subprocess.Popen(

@@ -96,6 +96,8 @@ def test_viewers_cannot_remember_a_council(tmp_path: Path, monkeypatch: pytest.M
     store.initialise()
     monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(store.path))
     at = viewer(PAGE)
+    # an empty store is a fresh start: this visitor chose "own data" on the first-run screen
+    at.session_state["neighbourhood_data_choice"] = "own"
     at.run()
     at.selectbox(key="compare_council").set_value(LIVERPOOL).run()
     assert not at.exception

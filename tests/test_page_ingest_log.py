@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from page_support import analyst, copy_store, demo_store, page, texts, viewer
+from page_support import analyst, copy_store, council_store, page, texts, viewer
 
 from neighbourhood.ingest import ingest_bytes
 from neighbourhood.store import Store
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_store(tmp_path_factory.mktemp("ingest-log"))
+    return council_store(tmp_path_factory.mktemp("ingest-log"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from page_support import (
     copy_store,
-    demo_store,
+    council_store,
     folder_digest,
     page,
     texts,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_store(tmp_path_factory.mktemp("upload"))
+    return council_store(tmp_path_factory.mktemp("upload"))
 
 
 @pytest.fixture
@@ -167,6 +167,8 @@ def test_file_refused_at_load_shows_reason_and_changes_nothing(
     before = folder_digest(empty)
     at = page(PAGE, secrets=LOCAL)
     at.run()
+    assert at.selectbox(key="upload_kind").value == "wards"  # the checklist's first step
+    at.selectbox(key="upload_kind").set_value("cleansing").run()
     at.file_uploader(key="upload_files").set_value(("cases.csv", _good_csv(template), "text/csv"))
     at.run()
     assert not at.error
@@ -243,6 +245,7 @@ def test_cases_before_any_ward_boundaries_are_told_to_load_the_boundaries_first(
     at = page(PAGE, secrets=LOCAL)
     at.run()
     assert not [w.value for w in at.warning if "No ward boundaries" in w.value]
+    at.selectbox(key="upload_kind").set_value("cleansing").run()
     at.file_uploader(key="upload_files").set_value(("cases.csv", data, "text/csv"))
     at.run()
     assert not at.exception

@@ -8,7 +8,6 @@ start is marked on the trend chart, filters survive a page switch and live in th
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -288,9 +287,11 @@ def test_every_page_renders_without_an_exception(demo_store: Path) -> None:
         assert at.title, page
 
 
-def test_no_store_builds_the_demo_on_first_start(tmp_path: Path, monkeypatch) -> None:
-    """Uses a tiny demo so the first-start path is exercised without slowing the suite much."""
-    import ui.data
+def test_the_demo_is_built_once_into_its_own_store_never_the_councils(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Uses a tiny demo so the build path is exercised without slowing the suite much."""
+    import ui.stores
 
     built: list[Path] = []
 
@@ -299,13 +300,14 @@ def test_no_store_builds_the_demo_on_first_start(tmp_path: Path, monkeypatch) ->
         build_demo(store, n_cases=500)
 
     monkeypatch.setattr("neighbourhood.demo.build_demo", fake_build)
-    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(tmp_path / "fresh"))
-    ui.data.ensure_store()
-    ui.data.ensure_store()
-    assert built == [tmp_path / "fresh"]
-    assert Store(tmp_path / "fresh").exists()
-    assert not Path(str(tmp_path / "fresh") + ".build.lock").exists()
-    assert os.environ["NEIGHBOURHOOD_STORE"] == str(tmp_path / "fresh")
+    monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(tmp_path / "council"))
+    monkeypatch.setenv("NEIGHBOURHOOD_DEMO_STORE", str(tmp_path / "demo"))
+    ui.stores._build_demo()
+    ui.stores._build_demo()
+    assert built == [tmp_path / "demo"]
+    assert Store(tmp_path / "demo").kind() == "demo"
+    assert not (tmp_path / "council").exists()
+    assert not Path(str(tmp_path / "demo") + ".build.lock").exists()
 
 
 def _nav(at: AppTest) -> list[tuple[str, str]]:
@@ -339,14 +341,19 @@ def test_every_page_says_the_demo_data_is_synthetic(demo_store: Path) -> None:
 def test_the_first_start_says_the_demo_data_is_synthetic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On the very first page, the store is built after the sidebar was drawn: the notice is there."""
+    """Choosing the demo on a fresh start builds it after the sidebar was drawn: the notice is
+    there in the same run."""
     monkeypatch.setattr(
         "neighbourhood.demo.build_demo", lambda store, **kw: build_demo(store, n_cases=500)
     )
     monkeypatch.setenv("NEIGHBOURHOOD_STORE", str(tmp_path / "fresh"))
+    monkeypatch.setenv("NEIGHBOURHOOD_DEMO_STORE", str(tmp_path / "demo"))
     at = _app().run()
     assert not at.exception, at.exception
-    assert Store(tmp_path / "fresh").exists()
+    at.button(key="first_run_demo").click().run()
+    assert not at.exception, at.exception
+    assert Store(tmp_path / "demo").kind() == "demo"
+    assert not Store(tmp_path / "fresh").exists()
     notices = [str(el.value) for el in at.sidebar.info]
     assert any("fictional city" in v for v in notices), notices
     assert at.metric, "the overview's figures are drawn in the same run"
@@ -454,7 +461,9 @@ def _ys(trace: dict) -> list:
 
 
 def _main_captions(at: AppTest) -> str:
-    return " ".join(str(c.value) for c in at.main.caption)
+    """The main captions as read: labels in them are escaped (ui.text.md), escapes dropped."""
+    text = " ".join(str(c.value) for c in at.main.caption)
+    return text.replace("\\", "").replace("\u2060", "")
 
 
 def _data_end(store: Path) -> pd.Timestamp:

@@ -93,6 +93,15 @@ def test_comparable_drops_programmes_funding_every_ward_newest_first() -> None:
     assert [p.name for p in comparable([core, old, new], {"E1", "E2", "E3"})] == ["New", "Old"]
 
 
+def test_comparable_offers_only_programmes_whose_wards_are_all_in_the_set_in_use() -> None:
+    demo = Programme("Neighbourhood Pride Fund", pd.Timestamp("2025-04-01"), ("E05900003",))
+    straddling = Programme("Half", pd.Timestamp("2024-04-01"), ("E1", "E9"))
+    inside = Programme("Inside", pd.Timestamp("2024-04-01"), ("E1",))
+    council_wards = {"E1", "E2", "E3"}
+    assert [p.name for p in comparable([demo, straddling, inside], council_wards)] == ["Inside"]
+    assert comparable([demo, inside], set()) == []
+
+
 def test_delta_text_uses_ascii_minus_so_metric_arrow_points_down() -> None:
     assert delta_text(-0.123, "ratio", "%") == "-12.3%"
     assert delta_text(0.05, "ratio", "%") == "+5.0%"

@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from page_support import copy_store, folder_digest
+from page_support import copy_store, demo_files_as_council, folder_digest
 
 from neighbourhood import ingest, loaders, stream
-from neighbourhood.demo import build_demo, generate_cleansing_extract, generate_demo
+from neighbourhood.demo import generate_cleansing_extract, generate_demo
 from neighbourhood.store import Store, write_memory_limit
 
 SMALL = 40_000  # bytes of rows per slice in these tests (a few hundred rows)
@@ -28,8 +28,7 @@ NO_SLICES = str(10**12)
 @pytest.fixture(scope="module")
 def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("stream") / "store"
-    build_demo(Store(path), n_cases=200)
-    return path
+    return demo_files_as_council(path, 200)  # a council's store: it takes further loads
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
+from ui.text import md
+
 Role = Literal["analyst", "viewer"]
 
 LOCAL_ACTOR = "local"
@@ -159,7 +161,7 @@ def writer(action: str = "load data") -> Visitor | None:
         return visitor
     if not visitor.is_analyst:
         st.warning(
-            f"Only analysts can {action}. You are signed in as `{visitor.email}` (viewer). "
+            f"Only analysts can {action}. You are signed in as {md(visitor.email)} (viewer). "
             "Ask the data team if you need analyst access."
         )
         return None

@@ -9,7 +9,6 @@ interprets a small set of tags in trace names and labels.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from neighbourhood.schemas import CITYWIDE
-from ui import SEQUENTIAL_SCALE
+from ui import SEQUENTIAL_SCALE, text
 from ui.format import (
     category_label,
     is_complete,
@@ -62,8 +61,9 @@ def wrap_text(text: str, width: int = TITLE_LINE) -> str:
 
 
 def safe_text(value: Any) -> str:
-    """Data text made inert for Plotly: ``<img src=x>`` displays literally, never as markup."""
-    return html.escape(str(value), quote=False)
+    """Data text made inert for Plotly: ``<img src=x>`` displays literally, never as markup
+    (:func:`ui.text.plotly`, the one escaping rule)."""
+    return text.plotly(value)
 
 
 def line_colours(n: int) -> list[str]:
@@ -138,12 +138,14 @@ def _layout(
     """Shared layout. Value axes never run below zero (every figure here is a count, rate,
     share or amount), and a figure with nothing to draw has no axes at all, only ``empty``
     (Plotly's empty axes ran from −1 to 4)."""
-    text = wrap_text(title)
+    # Titles may hold a ward name (the chosen ward, a programme): escaped like every label,
+    # then wrapped (textwrap breaks only at spaces, never inside an entity).
+    text = wrap_text(safe_text(title))
     lines = text.count("<br>") + 1
     fig.update_layout(
         title={"text": text},
-        yaxis_title=y_title,
-        xaxis_title=x_title,
+        yaxis_title=safe_text(y_title),
+        xaxis_title=None if x_title is None else safe_text(x_title),
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         margin={"l": 10, "r": 10, "t": 50 + 22 * (lines - 1), "b": 10},

@@ -75,6 +75,8 @@ def table(
     ``columns`` maps a frame column to its ``st.column_config`` entry (or a plain label).
     Missing cells read "–", explained by ``legend`` under the table. A table with no rows is
     not drawn (Streamlit would show the bare word "empty"): ``empty`` says why there is none.
+    A download that holds enforcement figures (already protected, as the table shows them)
+    ends with a "Disclosure" column saying what was hidden and why.
     """
     shown = frame[[c for c in columns if c in frame.columns]]
     if shown.empty and empty:
@@ -89,9 +91,12 @@ def table(
         key=f"{key}_table",
     )
     labels = {c: _label(v, c) for c, v in columns.items() if c in shown.columns}
+    export = shown.rename(columns=labels)
+    if disclosure.PROTECTED & set(shown.columns) or "suppressed" in frame.columns:
+        export = export.assign(Disclosure=disclosure.note())
     st.download_button(
         "Download as CSV",
-        to_csv_bytes(shown.rename(columns=labels)),
+        to_csv_bytes(export),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",

@@ -12,8 +12,6 @@ definitions live in ``neighbourhood.metrics``; this module only picks rows and c
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,6 @@ from ui.format import (
     uk_date,
 )
 
-_BUILD_LOCK = threading.Lock()
 PROGRAMMES_CSV = Path(__file__).resolve().parents[1] / "data" / "programmes.csv"
 KPI_METRICS = (
     "cases",
@@ -96,44 +93,22 @@ FUNNEL = (
 
 
 def store() -> Store:
-    """The store named by ``NEIGHBOURHOOD_STORE`` (default ``data/store``)."""
-    return Store()
+    """The store the pages read (``ui.stores.in_use``): the council's once it holds data, else
+    the demo's when the visitor chose it."""
+    from ui import stores
+
+    return stores.in_use()
 
 
 def ensure_store() -> None:
-    """Build the bundled demo data set on first start, when there is no store yet.
+    """Before a page draws: the first-run choice on a fresh start, or the demo when chosen.
 
-    Safe when several sessions (threads) or a CLI process start at once: the build runs under a
-    thread lock and an exclusive file lock beside the store folder, the check is repeated once
-    the lock is held, and a session arriving mid-build waits for it to finish.
-
-    A run that found no store starts again once the store is there (``st.rerun``; a no-op
-    outside a Streamlit run), so that what the page drew before this call, such as the demo
-    notice in the sidebar, sees the built store too.
+    The demo is only ever built into its own store (``ui.stores.ensure``), never into the
+    council's, however that folder looks (a database without its lock file is a store).
     """
-    s = store()
-    lock_path = Path(str(s.path) + ".build.lock")
-    existed = s.exists()
-    if existed and not lock_path.exists():
-        return
-    with _BUILD_LOCK:
-        s.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                if not s.exists():
-                    from neighbourhood.demo import build_demo
+    from ui import stores
 
-                    with st.spinner(
-                        "First start: building the demo data set (a synthetic city). "
-                        "This takes a minute or two and happens once…"
-                    ):
-                        build_demo(s)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        lock_path.unlink(missing_ok=True)
-    if not existed and s.exists():
-        st.rerun()
+    stores.ensure()
 
 
 _REVISIONS: dict[tuple, str] = {}
@@ -155,7 +130,9 @@ def revision() -> str:
     if key not in _REVISIONS:
         if len(_REVISIONS) > 32:
             _REVISIONS.clear()
-        _REVISIONS[key] = s.revision()
+        found = s.revision()
+        # qualified by the folder: the demo's and the council's stores can share an ingest id
+        _REVISIONS[key] = f"{found}@{key[0]}" if found else ""
     return _REVISIONS[key]
 
 
@@ -196,8 +173,9 @@ def filter_options(revision: str) -> FilterOptions | None:
     )
     known = map_wards(revision)
     names = dict(zip(known["ward_code"], known["ward_name"], strict=True)) if len(known) else {}
-    for code, name in zip(wards["ward_code"], wards["ward_name"], strict=True):
-        names.setdefault(code, name if isinstance(name, str) else code)
+    if not names:  # only the boundary set in use is offered; cases' own codes without one
+        for code, name in zip(wards["ward_code"], wards["ward_name"], strict=True):
+            names.setdefault(code, name if isinstance(name, str) else code)
     ordered_wards = dict(sorted(names.items(), key=lambda kv: str(kv[1]).lower()))
     return FilterOptions(
         min_date=row["first"].date(),
@@ -261,10 +239,14 @@ def funding(revision: str) -> Funding | None:
         found = evaluation.programmes_from_config(PROGRAMMES_CSV)
     except ValueError:
         found = []
+    in_use = set(map_wards(revision)["ward_code"].astype(str))
+    # only programmes whose wards are all in the boundary set in use (never the demo's
+    # programme on a council's store), funding some of its wards but not all
+    found = [p for p in found if p.treated_wards and set(p.treated_wards) <= in_use]
     if not found:
-        found = evaluation.programmes_from_spend(store().table("spend"))
-    n_wards = len(filter_options(revision).wards) if filter_options(revision) else 0
-    partial = [p for p in found if 0 < len(p.treated_wards) < max(n_wards, 1)]
+        spend = evaluation.programmes_from_spend(store().table("spend"))
+        found = [p for p in spend if p.treated_wards and set(p.treated_wards) <= in_use]
+    partial = [p for p in found if len(set(p.treated_wards)) < len(in_use)]
     if not partial:
         return None
     p = partial[0]
@@ -283,8 +265,9 @@ def ward_period(
     categories: tuple[str, ...] | None,
     wards: tuple[str, ...] | None,
 ) -> pd.DataFrame:
-    """``metrics.ward_period_table`` for the filters (``None`` = no filter)."""
-    return metrics.ward_period_table(
+    """``metrics.ward_period_table`` for the filters (``None`` = no filter), with only the wards
+    of the boundary set in use (:func:`in_use_only`)."""
+    table = metrics.ward_period_table(
         store(),
         period=period,
         start=start,
@@ -292,6 +275,112 @@ def ward_period(
         categories=list(categories) if categories is not None else None,
         wards=list(wards) if wards is not None else None,
     )
+    return in_use_only(table, set(map_wards(revision)["ward_code"].astype(str)))
+
+
+def in_use_only(table: pd.DataFrame, codes: set[str]) -> pd.DataFrame:
+    """The rows of wards in the boundary set in use (``codes``) and the city-total rows, with
+    the ranks worked out again among those wards.
+
+    Rows still on an old boundary set (stored before new boundaries were loaded) are left out
+    of every ward figure; the city totals keep them (the city is the same place on either set)
+    and :func:`old_set_rows` counts them so each page can say so.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ward_code": ["E1", "OLD", CITYWIDE], "period_start": [0, 0, 0],
+    ...     "cases_per_1k": [1.0, 9.0, 2.0], "rank_cases_per_1k": pd.array([2, 1, None], "Int64")})
+    >>> in_use_only(t, {"E1"})[["ward_code", "rank_cases_per_1k"]].values.tolist()
+    [['E1', 1], ['citywide', <NA>]]
+    """
+    if not codes or "ward_code" not in table.columns:
+        return table
+    keep = table["ward_code"].isin(codes) | (table["ward_code"] == CITYWIDE)
+    if keep.all():
+        return table
+    out = table[keep].reset_index(drop=True)
+    if "rank_cases_per_1k" in out.columns and "period_start" in out.columns:
+        ranked = out["rank_cases_per_1k"].notna()
+        rank = (
+            out["cases_per_1k"]
+            .where(ranked)
+            .groupby(out["period_start"])
+            .rank(method="min", ascending=False)
+        )
+        out["rank_cases_per_1k"] = rank.astype("Int64")
+    return out
+
+
+@st.cache_data(max_entries=4)
+def old_set_rows(revision: str) -> dict[str, tuple[int, int]]:
+    """Per table (cases, enforcement, spend): (rows on wards not in the boundary set in use,
+    rows with a ward). Empty when every such row is on the set in use.
+
+    Population rows of old wards are left out: no figure of the set in use reads them (each
+    ward's rate uses its own population), and loading again cannot remove them.
+    """
+    from neighbourhood.ingest import rows_outside_wards
+
+    codes = map_wards(revision)["ward_code"].astype(str).tolist()
+    if not revision or not codes:
+        return {}
+    found = rows_outside_wards(store(), codes)
+    return {t: (int(m), int(n)) for t, (m, n) in found.items() if m and t != "population"}
+
+
+OLD_SET_NOUNS: dict[str, tuple[str, str]] = {
+    "cases": ("street-cleansing case", "street-cleansing cases"),
+    "enforcement": ("enforcement case", "enforcement cases"),
+    "spend": ("spend row", "spend rows"),
+    "population": ("population row", "population rows"),
+}
+
+
+def old_set_text(found: dict[str, tuple[int, int]], boundary_set: str | None = None) -> str | None:
+    """The plain warning for rows still on an old boundary set, with the one action that fixes
+    it; ``None`` when there are none.
+
+    Examples
+    --------
+    >>> old_set_text({}) is None
+    True
+    >>> old_set_text({"cases": (5, 20)}).startswith("**5 of 20 street-cleansing cases")
+    True
+    """
+    parts = []
+    for table, (missing, total) in found.items():
+        if not missing:
+            continue
+        one, many = OLD_SET_NOUNS.get(table, (table, table))
+        parts.append(f"{missing:,} of {total:,} {one if total == 1 else many}")
+    if not parts:
+        return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    named = f" (“{boundary_set}”)" if boundary_set else ""
+    return (
+        f"**{listed} are on wards that are not in the boundary set in use{named}.** They "
+        "count in the whole-city figures but in no ward's: the ward lists, the movers, the "
+        "rankings, the map and the ward profiles leave them out. To fix this, load those "
+        "extracts again on the **Load data** page: each row is then given its ward in the set "
+        "in use."
+    )
+
+
+def old_set_warning() -> None:
+    """On every page whose ward figures the old-set rows would change: say so, once."""
+    rev = revision()
+    if not rev:
+        return
+    try:
+        found = old_set_rows(rev)
+        name = store().active_boundary_set() if found else None
+    except Exception:  # a warning never takes the page down
+        return
+    from ui.upload import plain
+
+    text = old_set_text(found, plain(name) if name else None)
+    if text:
+        st.warning(text, icon=":material/map:")
 
 
 def _table(revision: str, f: Filters, *, own_wards: bool = False) -> pd.DataFrame:

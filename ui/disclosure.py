@@ -10,7 +10,8 @@ built on them. The rule itself is ``neighbourhood.sdc.disclosure_view``; this mo
 - **The whole-city row** stays exact. Secondary suppression is not done, so a hidden ward value
   could in principle be derived as the city total minus every other ward (docs/ui.md).
 - **Everyone** sees the protected figures, analysts included: the exact figures stay in the
-  store and the command line, not on the dashboard.
+  store and behind ``metrics --unsuppressed`` on the command line (whose exports are protected
+  like the pages by default: ``neighbourhood.sdc.export_view``), not on the dashboard.
 
 The threshold is set in one place: the ``NEIGHBOURHOOD_SDC_THRESHOLD`` environment variable
 (default 5; a value that is not a whole number of at least 2 falls back to 5).
@@ -18,18 +19,18 @@ The threshold is set in one place: the ``NEIGHBOURHOOD_SDC_THRESHOLD`` environme
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
+from neighbourhood import sdc
 from neighbourhood.schemas import CITYWIDE
 from neighbourhood.sdc import ENFORCEMENT_COUNT_COLUMNS, ENFORCEMENT_RATE_COUNTS, disclosure_view
 
-THRESHOLD_ENV: Final[str] = "NEIGHBOURHOOD_SDC_THRESHOLD"
-DEFAULT_THRESHOLD: Final[int] = 5
+THRESHOLD_ENV: Final[str] = sdc.THRESHOLD_ENV
+DEFAULT_THRESHOLD: Final[int] = sdc.DEFAULT_THRESHOLD
 #: Every column the rule touches: counts shown as "<5", rates blanked.
 PROTECTED: Final[frozenset[str]] = frozenset(ENFORCEMENT_COUNT_COLUMNS) | frozenset(
     ENFORCEMENT_RATE_COUNTS
@@ -44,12 +45,7 @@ def threshold() -> int:
     >>> threshold() >= 2
     True
     """
-    raw = os.environ.get(THRESHOLD_ENV, "").strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        return DEFAULT_THRESHOLD
-    return value if value >= 2 else DEFAULT_THRESHOLD
+    return sdc.threshold()  # one setting for the pages and the command line's exports
 
 
 def small_text(t: int | None = None) -> str:

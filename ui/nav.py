@@ -13,7 +13,6 @@ from typing import Final
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from neighbourhood.store import Store
 from ui.auth import current_visitor, sign_out_button
 from ui.filters import FilterOptions, Filters
 
@@ -36,12 +35,10 @@ PAGES: Final[tuple[tuple[str, str, str], ...]] = (
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def demo_in_use(revision: str) -> bool:
-    """Whether any data still in the store came from the bundled synthetic demo."""
-    log = Store().log()
-    if log.empty or "channel" not in log.columns:
-        return False
-    live = log[log["status"] == "committed"] if "status" in log.columns else log
-    return bool((live["channel"] == "demo").any())
+    """Whether the store in use is the synthetic demo's (the marker inside it, ``Store.kind``)."""
+    from ui import stores
+
+    return stores.showing_demo()
 
 
 DEMO_LINE: Final[str] = (
@@ -56,16 +53,19 @@ def demo_notice() -> None:
     The full notice is in the sidebar; a one-line caption at the top of the page body says
     the same for phones, where the sidebar starts collapsed.
     """
+    from ui import stores
     from ui.data import revision
 
-    store = Store()
-    if store.exists() and demo_in_use(revision()):
+    rev = revision()
+    if rev and demo_in_use(rev):
         st.sidebar.info(
             "**Demo data.** Merseyford is a fictional city: every figure on these pages is "
-            "synthetic. For your council's own data, see *Your council's data* in the README.",
+            "synthetic. Your council's own data is loaded on the *Load data* page, into a "
+            "store of its own.",
             icon=":material/science:",
         )
         st.caption(DEMO_LINE)
+    stores.demo_switch()
 
 
 def sidebar_nav() -> None:
@@ -89,8 +89,9 @@ def sidebar_nav() -> None:
 def dashboard_page(page_title: str, icon: str) -> tuple[FilterOptions, Filters]:
     """The opening every viewing page shares, in order.
 
-    Page config, the navigation, the sign-in gate, the store (built from the demo data on first
-    start), then the shared sidebar filters. Stops the page with a plain message when no cases
+    Page config, the navigation, the sign-in gate, the store (on a fresh start the choice
+    between the demo and the council's own data, ``ui.stores``), then the shared sidebar
+    filters. Stops the page with a plain message when no cases
     have been loaded yet.
 
     Returns
@@ -107,4 +108,5 @@ def dashboard_page(page_title: str, icon: str) -> tuple[FilterOptions, Filters]:
     options = data.filter_options(data.revision())
     if options is None:
         components.no_data()
+    data.old_set_warning()
     return options, filters.sidebar(options)

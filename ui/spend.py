@@ -313,19 +313,21 @@ class SpendView:
 
 
 def _store() -> Any:
-    from neighbourhood.store import Store
+    from ui.data import store
 
-    return Store()
+    return store()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def programmes(revision: str) -> list[ev.Programme]:
     """Funding programmes: the config table, plus programmes inferred from the spend table."""
+    if not revision:
+        return []  # no boundary set in use: no programme's wards can be followed
     try:
-        return appraise.programmes(_store() if revision else None, PROGRAMMES_CSV)
+        return appraise.programmes(_store(), PROGRAMMES_CSV)
     except ValueError:
         _LOG.exception("data/programmes.csv could not be read")
-        return appraise.programmes(_store(), None) if revision else []
+        return appraise.programmes(_store(), None)
 
 
 @st.cache_data(max_entries=16, show_spinner="Working out the estimate…")

@@ -20,6 +20,7 @@ import streamlit as st
 from neighbourhood import schemas
 from ui import components
 from ui.format import MISSING, percent
+from ui.text import md
 
 _LOG = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ PREVIEW_BYTES: Final[int] = 8 * 1024 * 1024
 PREVIEW_ROWS: Final[int] = 20
 PREVIEW_PROBLEMS: Final[int] = 200
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
-
 
 # --- pure helpers -----------------------------------------------------------------------------
 
@@ -85,15 +84,9 @@ def canonical_columns(kind: str) -> tuple[str, ...]:
 
 
 def plain(text: Any, limit: int = 300) -> str:
-    """Make file-supplied text safe to show inside Markdown (st.error, st.status labels).
-
-    Backslash-escapes Markdown and Streamlit directive characters, flattens line breaks and
-    control characters, and truncates. Links and images in a header name stay plain text.
-    """
-    s = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    """File-supplied text, cut to ``limit`` characters, made safe inside Markdown (st.error,
+    st.status labels): :func:`ui.text.md`, the one escaping rule."""
+    return md(text, limit)
 
 
 def preview_sample(data: bytes, name: str, limit: int = PREVIEW_BYTES) -> tuple[bytes, str, bool]:
@@ -1006,7 +999,7 @@ def load_files(
     """Load each file in turn (one transaction each) with progress, then clear every cache."""
     from neighbourhood.ingest import NO_WARDS_CODE, ingest_bytes
     from neighbourhood.loaders import FileRefused
-    from neighbourhood.store import Store
+    from neighbourhood.store import Store, StoreError
 
     store = Store()
     outcomes: list[Outcome] = []
@@ -1039,6 +1032,10 @@ def load_files(
                     message = boundary_reason(exc)
                 hint = NO_WARDS_HINT if getattr(exc, "code", "") == NO_WARDS_CODE else ""
                 outcomes.append(Outcome(name, False, message, hint=hint))
+                status.update(label=f"{plain(name)}: refused", state="error")
+                continue
+            except StoreError as exc:  # read-only, busy, or the demo's store: a plain sentence
+                outcomes.append(Outcome(name, False, str(exc)))
                 status.update(label=f"{plain(name)}: refused", state="error")
                 continue
             except Exception as exc:
