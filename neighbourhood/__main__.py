@@ -497,6 +497,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.seed is not None:
         kw["seed"] = args.seed
     if args.wards is not None:
+        from neighbourhood.safe_io import InputRefused, check_regular
+
+        try:  # a regular file only, refused before anything is built (docs/security.md)
+            check_regular(args.wards)
+        except InputRefused as exc:
+            _err(f"refused ({exc.code}): {exc.message}")
+            _emit({"status": "refused", "code": exc.code, "message": exc.message})
+            return EXIT_REFUSED
         kw["wards_file"] = args.wards
     if args.cases is not None:
         kw["n_cases"] = args.cases

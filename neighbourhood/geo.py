@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
-from neighbourhood import schemas
+from neighbourhood import safe_io, schemas
 from neighbourhood.schemas import REJECT_COLUMNS
 
 __all__ = [
@@ -511,6 +511,11 @@ def _read_any(
 
 def _read_path(path: Path) -> bytes:
     """The bytes of a boundary file on disk; a ``.shp`` comes with its side files (a .zip)."""
+    if path.is_symlink():  # never followed: nothing of what it points at is read or shown
+        try:
+            safe_io.check_regular(path)
+        except safe_io.InputRefused as exc:
+            raise BoundaryRefused("unreadable", exc.message) from None
     try:
         info = path.stat()
     except FileNotFoundError:

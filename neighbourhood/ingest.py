@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from neighbourhood import geo, loaders, schemas, stream
+from neighbourhood import geo, loaders, safe_io, schemas, stream
 from neighbourhood.loaders import FileRefused, ReadOptions
 from neighbourhood.store import (
     DEMO,
@@ -199,7 +199,13 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
     >>> ingest_path(Store("data/store"), "wards.geojson", "wards")  # doctest: +SKIP
     """
     p = Path(path)
+    options = kw.get("options")
+    limit = options.max_bytes if options is not None else loaders.DEFAULT_MAX_BYTES
     if kind == "wards" and p.suffix.lower() == ".shp":
+        try:  # a regular file only: never a link, folder, FIFO or device (docs/security.md)
+            safe_io.check_regular(p, limit)
+        except safe_io.InputRefused as exc:
+            raise FileRefused(exc.code, exc.message) from None
         # A shapefile is several files: read it with its .shx/.dbf/.prj/.cpg, as one zip.
         try:
             data = geo.bundle_shapefile(p) if p.is_file() else b""
@@ -207,10 +213,10 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
             raise FileRefused(f"F_BOUNDARY_{exc.code.upper()}", exc.message) from None
         if data:
             return ingest_bytes(store, data, p.name, kind, **kw)
-    try:
-        source = p.open("rb")
-    except OSError as exc:
-        raise _unreadable(p, exc) from exc
+    try:  # a regular file only: never a link, folder, FIFO or device (docs/security.md)
+        source = safe_io.open_regular(p, limit)
+    except safe_io.InputRefused as exc:
+        raise FileRefused(exc.code, exc.message) from None
     with source:
         found = None
         if kind in SLICED_KINDS:
@@ -221,9 +227,9 @@ def ingest_path(store: Store, path: str | os.PathLike[str], kind: str, **kw: Any
         if found is not None:  # a big plain CSV: read in slices, never whole
             return _ingest_slices(store, source, found, p.name, kind, **kw)
         try:
-            data = source.read()
-        except OSError as exc:
-            raise _unreadable(p, exc) from exc
+            data = safe_io.read_capped(source, limit, str(p))
+        except safe_io.InputRefused as exc:
+            raise FileRefused(exc.code, exc.message) from None
     return ingest_bytes(store, data, p.name, kind, **kw)
 
 
@@ -285,6 +291,7 @@ def ingest_bytes(
     """
     if kind not in schemas.KINDS:
         raise ValueError(f"kind must be one of {schemas.KINDS}")
+    safe_io.sweep_stale_temp_dirs()  # what killed ingests left in the temporary folder
     check_store_kind(store, channel)
     data = bytes(data)
     if kind in SLICED_KINDS:

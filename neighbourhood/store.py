@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from neighbourhood import schemas
+from neighbourhood import safe_io, schemas
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -955,6 +955,9 @@ class Store:
     def _connect(
         self, read_only: bool, memory_limit: str | None = None
     ) -> duckdb.DuckDBPyConnection:
+        if not read_only and _held_mode(self.lock_path) == "exclusive":
+            # no other connection can be open now: a spill folder left by a killed process goes
+            safe_io.remove_stale_spill(self.db_path)
         try:
             con = duckdb.connect(str(self.db_path), read_only=read_only)
         except duckdb.IOException as exc:

@@ -43,6 +43,15 @@ BNG_BOUNDS: Final[tuple[float, float, float, float]] = (0.0, 700_000.0, 0.0, 1_3
 
 
 MAX_CELL_CHARS: Final[int] = 1_000
+
+MAX_POPULATION: Final[int] = 1_000_000
+"""Largest ward population accepted: the largest English ward has about 35,000 residents and
+the largest city about 1.1 million, so more is a total row, a typo or a hostile file."""
+
+MAX_AMOUNT_GBP: Final[float] = 1e9
+"""Largest amount in pounds accepted in one row (cost, fine, spend): £1 billion is more than
+any council spends on street cleansing in a year; more overflows sums and is never real."""
+"""Longest value accepted in any column read (labels, ids, streets); longer rows are rejected."""
 """Longest value accepted in any column read (labels, ids, streets); longer rows are rejected."""
 
 
@@ -63,6 +72,7 @@ FILE_RULES: Final[dict[str, str]] = {
     "F_NOT_HEAD_COUNT": "The population column holds percentages or rates, not head counts.",
     "F_DATE_MONTHFIRST": "Dates look month-first (US style); say so to read them.",
     "F_OPTIONS": "The read options are not valid for this file.",
+    "F_UNREADABLE": "The path could not be read: missing, no permission, or not a regular file.",
 }
 """Whole-file refusal codes (``FileRefused.code``)."""
 
@@ -82,6 +92,7 @@ RULES: Final[dict[str, str]] = {
     "E_COORD_RANGE": "Coordinates are outside the United Kingdom.",
     "E_UNKNOWN_VALUE": "The value is not one the loader recognises for this column.",
     "E_TOO_LONG": "The value is longer than 1,000 characters (free text or a damaged file).",
+    "E_OUT_OF_RANGE": "The number is larger than any real value of this column.",
     "E_DUPLICATE_ID": "Another row has the same id; the newest (by updated_at, else the last) was kept.",
     # warnings: the row is kept
     "W_DATE_FORMAT": "Not a date in the format of the rest of the column; left empty, case kept.",

@@ -17,7 +17,9 @@ from neighbourhood.loaders.base import (
     _AREA_CODE_RE,
     _NULL_TOKENS,
     _TOTAL_RE,
+    MAX_AMOUNT_GBP,
     MAX_CELL_CHARS,
+    MAX_POPULATION,
     FileRefused,
     ReadOptions,
     _pa,
@@ -34,6 +36,41 @@ from neighbourhood.loaders.values import (
     _numbers,
     load_value_map,
 )
+
+_NUMERIC_LITERAL: Final[str] = (
+    # a number as _numbers reads one (thousands grouped by commas only: "1,50" is not one)
+    r"^\s*\(?\s*[+-]?\s*(?:£|gbp)?\s*(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:e[+-]?\d+)?\s*\)?\s*$"
+)
+
+
+def _reject_too_big(
+    raw: pd.Series,
+    values: pd.Series,
+    bad: np.ndarray,
+    col: str,
+    limit: float,
+    rejects: _Rejects,
+) -> np.ndarray:
+    """``E_OUT_OF_RANGE`` for numbers above ``limit``, and for numbers written out that are too
+    large for a float (``1e309`` reads as infinity); returns ``bad`` without them.
+
+    Only the values, never an exception: every number column goes through here or through a
+    range check of its own (coordinates, years).
+    """
+    overflow = bad & _regex_mask(raw, _NUMERIC_LITERAL)
+    over = (values > limit).fillna(False).to_numpy(bool) | overflow
+    if over.any():
+        shown = f"£{limit:,.0f}" if col.endswith("_gbp") else f"{limit:,.0f}"
+        rejects.add(
+            over,
+            col,
+            "E_OUT_OF_RANGE",
+            raw,
+            f"{col} is out of range (real values are at most {shown}): a typo, a total or a "
+            "damaged file.",
+        )
+    return bad & ~overflow
 
 
 def _total_rows(
@@ -282,6 +319,7 @@ def _cases(
 
     raw_money = txt(money_col)
     money, bad = _numbers(raw_money)
+    bad = _reject_too_big(raw_money, money, bad, money_col, MAX_AMOUNT_GBP, rejects)
     decimal_comma = raw_money.str.fullmatch(r"[£\s]*-?\d+,\d{1,2}").fillna(False).to_numpy(bool)
     rejects.add(
         bad & ~decimal_comma,
@@ -391,6 +429,7 @@ def _spend(
     rejects.add(unknown, "service", "W_UNMAPPED_SERVICE", raw_service)
     raw_amount = txt("amount_gbp")
     amount, bad = _numbers(raw_amount)
+    bad = _reject_too_big(raw_amount, amount, bad, "amount_gbp", MAX_AMOUNT_GBP, rejects)
     rejects.add(bad, "amount_gbp", "E_NUMBER", raw_amount, "amount_gbp is not an amount in pounds.")
     rejects.add((amount < 0).to_numpy(bool), "amount_gbp", "E_NEGATIVE", raw_amount)
     rejects.add(
@@ -449,6 +488,8 @@ def _population(
     )
     raw_pop = txt("population")
     pop, bad = _numbers(raw_pop)
+    bad = _reject_too_big(raw_pop, pop, bad, "population", MAX_POPULATION, rejects)
+    pop = pop.where(pop <= MAX_POPULATION)  # never cast 1e20 to an integer (it overflows)
     rejects.add(bad, "population", "E_NUMBER", raw_pop)
     rejects.add(
         raw_pop.isna().to_numpy(bool) & ~total,
