@@ -4,7 +4,7 @@ import streamlit as st
 
 from neighbourhood import compare as cmp
 from neighbourhood.export import to_csv_bytes
-from ui import charts, components, data
+from ui import charts, components, data, filters
 from ui import compare as view
 from ui.auth import current_visitor, writer
 from ui.nav import sidebar_nav
@@ -25,35 +25,43 @@ names = cmp.council_choices(returns)
 own = view.store_council(revision, view.setting_stamp())
 start = view.initial_council(own, names)
 c1, c2, c3 = st.columns([2, 2, 1])
+# Every control is in the URL (ui.filters.Control): a link opens the same comparison.
+council_ctl = filters.Control("compare_council", "council", tuple(names), start, pin=True)
+filters.url_control(council_ctl)
+if st.session_state.get(council_ctl.key) is None:
+    del st.session_state[council_ctl.key]
 council = c1.selectbox(
     "Council",
     list(names),
-    index=list(names).index(start) if start else None,
+    index=None if council_ctl.key not in st.session_state else 0,
     format_func=names.get,
     placeholder="Choose your council",
-    key="compare_council",
+    key=council_ctl.key,
 )
+filters.mirror_control(council_ctl)
 if council is None:
     st.info("Choose your council to compare it with others; analysts can then remember it.")
     st.stop()
-groups = list(cmp.GROUPS)
-group = c2.selectbox(
-    "Compared with",
-    groups,
-    index=groups.index(view.default_group(council)),
-    format_func=cmp.GROUPS.get,
-    key=f"compare_group_{council}",
+groups = tuple(cmp.GROUPS)
+group_ctl = filters.Control(
+    f"compare_group_{council}", "group", groups, view.default_group(council), pin=True
 )
+filters.url_control(group_ctl)
+group = c2.selectbox("Compared with", list(groups), format_func=cmp.GROUPS.get, key=group_ctl.key)
+filters.mirror_control(group_ctl)
 try:
     table = view.comparison(revision, council, group)
 except cmp.CompareError as exc:
     st.error(plain(exc))
     st.stop()
 mine = table[table["is_council"]]
-years = sorted(mine["year"].unique(), reverse=True)
+years = tuple(sorted(mine["year"].unique(), reverse=True))
+year_ctl = filters.Control("compare_year", "year", years, years[0], pin=True)
+filters.url_control(year_ctl)
 year = c3.selectbox(
-    "Financial year", years, format_func=lambda y: y.replace("-", "/"), key="compare_year"
+    "Financial year", list(years), format_func=lambda y: y.replace("-", "/"), key=year_ctl.key
 )
+filters.mirror_control(year_ctl)
 if own.demo and own.code is None:
     st.caption(
         "Demo data: Merseyford is fictional, so the page opens on Liverpool's real returns as "
@@ -93,12 +101,13 @@ with st.container(border=True):
         st.text(note)
 
 with st.container(border=True):
+    metrics = tuple(view.TREND_METRICS)
+    trend_ctl = filters.Control("compare_trend", "trend", metrics, metrics[0])
+    filters.url_control(trend_ctl)
     metric = st.selectbox(
-        "Trend of",
-        list(view.TREND_METRICS),
-        format_func=view.TREND_METRICS.get,
-        key="compare_trend",
+        "Trend of", list(metrics), format_func=view.TREND_METRICS.get, key=trend_ctl.key
     )
+    filters.mirror_control(trend_ctl)
     st.markdown(view.trend_sentence(table, council, metric))
     st.plotly_chart(
         view.trend_figure(table, council, metric),

@@ -143,6 +143,22 @@ def _spend(page: object) -> None:
     _choose(page, "Outcome", "Median days to close")
 
 
+def _type_choose(page: object, label: str, option: str) -> None:
+    """Pick ``option`` by typing it: a long list is drawn only in part."""
+    page.locator('[data-testid="stMain"]').get_by_role("combobox", name=label).click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option, exact=True).first.click()
+    _idle(page)
+
+
+def _compare(page: object) -> None:
+    # the demo's files loaded as a council's own name no real council: choose one first
+    _type_choose(page, "Council", "Manchester")
+    _choose(page, "Compared with", "The English Core Cities")
+    _choose(page, "Financial year", "2018/19")
+    _type_choose(page, "Trend of", "Prosecutions")
+
+
 #: page path → what a visitor changes there (None: the page has no view controls to change)
 CHANGES: dict[str, Callable[[object], None] | None] = {
     "": _overview,
@@ -150,6 +166,7 @@ CHANGES: dict[str, Callable[[object], None] | None] = {
     "Trends": _trends,
     "Ward_profile": _profile,
     "Spend_vs_results": _spend,
+    "Compared_with_other_councils": _compare,
     "Upload": None,
     "Ingest_log": None,
 }

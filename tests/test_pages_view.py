@@ -304,3 +304,34 @@ def test_spend_link_keeps_programme_outcome_and_type_of_case(store: Path) -> Non
     assert "type" not in _link(at)
     hostile = _reopen("3_Spend_vs_results.py", {"programme": ["<b>x</b>"], "outcome": ["nope"]})
     assert hostile.selectbox(key="spend_outcome").value == "cases_per_1k"
+
+
+def test_compare_link_keeps_council_group_year_and_trend(store: Path) -> None:
+    from neighbourhood import compare as cmp
+    from ui import compare as view
+
+    page = "7_Compared_with_other_councils.py"
+    at = _open(page)
+    at.selectbox(key="compare_council").set_value("E08000003").run()  # Manchester
+    assert not at.exception
+    assert "core-cities" in cmp.GROUPS
+    at.selectbox(key="compare_group_E08000003").set_value("core-cities").run()
+    assert "2018/19" in at.selectbox(key="compare_year").options  # labels; values 2018-19
+    at.selectbox(key="compare_year").set_value("2018-19").run()
+    trend = list(view.TREND_METRICS)[1]
+    at.selectbox(key="compare_trend").set_value(trend).run()
+    assert not at.exception
+    link = _link(at)
+    assert link["council"] == ["E08000003"] and link["group"] == ["core-cities"]
+    assert link["year"] == ["2018-19"] and link["trend"] == [trend]
+    again = _reopen(page, link)
+    assert again.selectbox(key="compare_council").value == "E08000003"
+    assert again.selectbox(key="compare_group_E08000003").value == "core-cities"
+    assert again.selectbox(key="compare_year").value == "2018-19"
+    assert again.selectbox(key="compare_trend").value == trend
+    assert _figures(again) == _figures(at)
+    # values that are not options are ignored, never an error
+    hostile = _reopen(
+        page, {"council": ["<b>x</b>"], "group": ["nope"], "year": ["1066-67"], "trend": ["?"]}
+    )
+    assert hostile.selectbox(key="compare_year").value != "1066-67"
