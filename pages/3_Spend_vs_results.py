@@ -3,7 +3,7 @@
 import streamlit as st
 
 from neighbourhood.evaluation import OUTCOMES
-from ui import data, filters, spend
+from ui import charts, components, data, filters, spend
 from ui.auth import current_visitor
 from ui.format import uk_date
 from ui.nav import sidebar_nav
@@ -92,6 +92,7 @@ with st.container(border=True):
             view.series, start=p.start, end=p.end, y_title=view.label, programme=p.name
         ),
         key="spend_chart",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(
         f"Average {view.label.lower()} per month in funded wards (coloured, with its 95% range) "
@@ -130,13 +131,14 @@ with st.container(border=True):
             res.event_study, y_title=view.label, percent=res.scale == "ratio", period=res.period
         ),
         key="event_study_chart",
+        config=charts.PLOTLY_CONFIG,
     )
     st.caption(spend.event_caption(res.period, res.scale))
 
 left, right = st.columns(2)
 with left.container(border=True):
     st.subheader("By start date")
-    st.dataframe(spend.cohort_table(res, view.ward_names), hide_index=True)
+    components.dataframe(spend.cohort_table(res, view.ward_names), hide_index=True)
 with right.container(border=True):
     st.subheader("Checks that should find nothing")
     for placebo in view.placebos:
@@ -145,7 +147,7 @@ with right.container(border=True):
 with st.container(border=True):
     st.subheader("Each funded ward")
     table, config = spend.ward_table(res, view.ward_names, outcome)
-    st.dataframe(table, hide_index=True, column_config=config)
+    components.dataframe(table, hide_index=True, column_config=config)
     st.caption(spend.WARD_TABLE_CAPTION)
 
 with st.container(border=True):

@@ -258,7 +258,14 @@ def test_unknown_values_in_a_link_are_ignored(store: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["app.py", "2_Trends.py", "5_Ward_profile.py", "7_Compared_with_other_councils.py"]
+    "name",
+    [
+        "app.py",
+        "2_Trends.py",
+        "3_Spend_vs_results.py",
+        "5_Ward_profile.py",
+        "7_Compared_with_other_councils.py",
+    ],
 )
 def test_no_chart_has_a_plotly_toolbar_over_its_title(store: Path, name: str) -> None:
     at = _page(name)
