@@ -255,6 +255,7 @@ def _guard_zip(data: bytes, limit: int) -> None:
 def _sheets(data: bytes, name: str, report: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """Every sheet (or the one CSV table) as rows of cells."""
     from neighbourhood import loaders
+    from neighbourhood.loaders import containers
 
     if not data:
         raise FileRefused("F_EMPTY", f"{name} is empty.")
@@ -262,10 +263,10 @@ def _sheets(data: bytes, name: str, report: dict[str, Any]) -> dict[str, list[li
         _guard_zip(data, MAX_BYTES)
         report["format"] = "ods"
         return _read_book(data, "odf")
-    payload, fmt = loaders._unwrap(data, name, MAX_BYTES, report)
+    payload, fmt = containers._unwrap(data, name, MAX_BYTES, report)
     if fmt == "xlsx":
         return _read_book(payload, "openpyxl")
-    encoding, utf8 = loaders._decode(payload, loaders.ReadOptions())
+    encoding, utf8 = containers._decode(payload, loaders.ReadOptions())
     report["encoding"] = encoding
     text = utf8.decode("utf-8")
     lines = text.splitlines()[:_HEADER_SCAN_ROWS]
