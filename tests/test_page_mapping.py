@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from page_support import copy_store, demo_store, page, texts
+from page_support import copy_store, council_store, page, texts
 
 from neighbourhood.profiles import list_profiles, load_profile
 from neighbourhood.store import Store
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_store(tmp_path_factory.mktemp("mapping"))
+    return council_store(tmp_path_factory.mktemp("mapping"))
 
 
 @pytest.fixture
