@@ -8,6 +8,7 @@ download), asserts that no error element is shown and saves a screenshot of each
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -56,17 +57,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash .ci/run installs it)")
-    from page_support import demo_files_as_council
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """``streamlit run app.py`` on a free loopback port with ``env`` added to the environment.
 
-    # the demo's files loaded as a council's own: the council's store (NEIGHBOURHOOD_STORE)
-    # never holds the demo itself (tests/test_e2e_first_run.py drives the demo path)
-    store_path = demo_files_as_council(tmp_path_factory.mktemp("e2e") / "store", 6000)
+    Yields ``(url, log)``; once the server has stopped, ``log`` holds what it printed.
+    """
     port = _free_port()
-    env = {**os.environ, "NEIGHBOURHOOD_STORE": str(store_path)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -80,12 +77,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--browser.gatherUsageStats=false",
         ],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -98,12 +94,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         proc.kill()
         pytest.fail("streamlit did not start within 60 s")
-    yield url
-    proc.terminate()
+    log: list[str] = []
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        log.append(out or "")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash .ci/run installs it)")
+    from page_support import demo_files_as_council
+
+    # the demo's files loaded as a council's own: the council's store (NEIGHBOURHOOD_STORE)
+    # never holds the demo itself (tests/test_e2e_first_run.py drives the demo path)
+    store_path = demo_files_as_council(tmp_path_factory.mktemp("e2e") / "store", 6000)
+    with streamlit_server({"NEIGHBOURHOOD_STORE": str(store_path)}) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

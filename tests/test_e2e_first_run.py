@@ -8,20 +8,15 @@ The council's store does not exist at the start; the demo store is a small one b
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from page_support import folder_digest
-from test_e2e import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _free_port, _wait_until_idle
+from test_e2e import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _wait_until_idle, streamlit_server
 from test_first_run import synthetic_council
 
-from conftest import REPO
 from neighbourhood.demo import PROGRAMME_NAME, build_demo
 from neighbourhood.store import Store
 
@@ -41,53 +36,10 @@ def server(stores: tuple[Path, Path]) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (bash .ci/run installs it)")
     council, demo = stores
-    port = _free_port()
-    env = {
-        **os.environ,
-        "NEIGHBOURHOOD_STORE": str(council),
-        "NEIGHBOURHOOD_DEMO_STORE": str(demo),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited early:\n{proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    assert "Traceback" not in (out or ""), out
+    env = {"NEIGHBOURHOOD_STORE": str(council), "NEIGHBOURHOOD_DEMO_STORE": str(demo)}
+    with streamlit_server(env) as (url, log):
+        yield url
+    assert "Traceback" not in log[0], log[0]
 
 
 @pytest.fixture(scope="module")
